@@ -1,0 +1,7 @@
+//! Codec bitstreams and RTP (de)packetizers. Pure code: no sockets, no clocks.
+#![forbid(unsafe_code)]
+
+pub mod format;
+pub mod rtp;
+
+pub use format::Format;
