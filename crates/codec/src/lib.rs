@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 pub mod format;
+pub mod frame;
 pub mod rtp;
 
 pub use format::Format;
+pub use frame::Frame;
