@@ -1,0 +1,1 @@
+//! pprof endpoints (being written).

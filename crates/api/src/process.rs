@@ -1,0 +1,1 @@
+//! Process statistics from /proc (being written).
