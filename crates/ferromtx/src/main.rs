@@ -1,1 +1,56 @@
-fn main() {}
+//! ferromtx: a real-time media server, drop-in replacement for MediaMTX.
+
+mod app;
+mod cli;
+mod listen;
+mod logger;
+mod watcher;
+
+use std::process::ExitCode;
+
+use cli::Command;
+
+#[allow(clippy::print_stdout)] // the command line answers on stdout, like MediaMTX
+fn main() -> ExitCode {
+    let cmd = match cli::parse(std::env::args().skip(1)) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("ERR: {e}\n\n{}", cli::help());
+            return ExitCode::from(1);
+        }
+    };
+    let conf_path = match cmd {
+        Command::Version => {
+            println!("{}", cli::version());
+            return ExitCode::SUCCESS;
+        }
+        Command::Help => {
+            print!("{}", cli::help());
+            return ExitCode::SUCCESS;
+        }
+        Command::Run { conf_path } => conf_path,
+    };
+
+    // Errors before the logger exists are printed as MediaMTX does: one `ERR: ` line.
+    let loaded = match ferromtx_conf::load(conf_path.as_deref()) {
+        Ok(l) => l,
+        Err(e) => {
+            println!("ERR: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            println!("ERR: unable to start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(app::run(loaded)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            println!("ERR: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

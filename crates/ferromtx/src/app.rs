@@ -1,0 +1,184 @@
+//! The server's life: start the components a configuration asks for, reload them when the
+//! configuration changes (file, SIGHUP, API), stop them on SIGINT/SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ferromtx_conf::{Conf, Loaded, LogDestination, LogLevel};
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{error, info, warn};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::logger::{self, Destination, LogLayer, LoggerHandle, Settings};
+use crate::watcher::ConfWatcher;
+
+/// Errors that stop the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Logger(#[from] logger::LoggerError),
+    #[error("{0}")]
+    Start(String),
+    #[error("unable to install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// Where MediaMTX looks for its file when none is given (after the working directory).
+const SEARCHED: [&str; 4] = [
+    "mediamtx.yml",
+    "/usr/local/etc/mediamtx.yml",
+    "/usr/etc/mediamtx.yml",
+    "/etc/mediamtx/mediamtx.yml",
+];
+
+pub fn logger_settings(conf: &Conf) -> Settings {
+    Settings {
+        level: match conf.log_level {
+            LogLevel::Error => logger::Level::Error,
+            LogLevel::Warn => logger::Level::Warn,
+            LogLevel::Info => logger::Level::Info,
+            LogLevel::Debug => logger::Level::Debug,
+        },
+        structured: conf.log_structured,
+        destinations: conf
+            .log_destinations
+            .iter()
+            .map(|d| match d {
+                LogDestination::Stdout => Destination::Stdout,
+                LogDestination::File => Destination::File(PathBuf::from(&conf.log_file)),
+                LogDestination::Syslog => Destination::Syslog {
+                    prefix: conf.sys_log_prefix.clone(),
+                    socket: None,
+                },
+            })
+            .collect(),
+    }
+}
+
+pub async fn run(loaded: Loaded) -> Result<(), AppError> {
+    let (layer, log) = LogLayer::new(&logger_settings(&loaded.conf))?;
+    tracing_subscriber::registry().with(layer).init();
+
+    // Signals and the file watcher are in place before anything is logged, so whoever
+    // acts on the startup lines (a supervisor, a test) is heard.
+    let mut sigint = signal(SignalKind::interrupt()).map_err(AppError::Signals)?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(AppError::Signals)?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(AppError::Signals)?;
+    let (mut watcher, watch_error) = match &loaded.file {
+        Some(f) => match ConfWatcher::new(f) {
+            Ok(w) => (Some(w), None),
+            Err(e) => (None, Some(e)),
+        },
+        None => (None, None),
+    };
+
+    for w in &loaded.warnings {
+        warn!("{w}");
+    }
+    info!("ferromtx {}", crate::cli::version());
+    match &loaded.file {
+        Some(p) => info!("configuration loaded from {}", p.display()),
+        None => {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            let list: Vec<String> = SEARCHED
+                .iter()
+                .map(|p| cwd.join(p).display().to_string())
+                .collect();
+            warn!(
+                "configuration file not found (looked in {}), using the built-in defaults",
+                list.join(", ")
+            );
+        }
+    }
+    if let Some(e) = watch_error {
+        warn!("unable to watch the configuration file: {e}");
+    }
+    raise_fd_limit();
+
+
+    let file = loaded.file.clone();
+    let mut app = App::start(Arc::new(loaded.conf), log).await?;
+
+    loop {
+        tokio::select! {
+            () = changed(&mut watcher) => {
+                info!("reloading configuration (file changed)");
+                if let Some(f) = &file {
+                    app.reload_from_file(f).await;
+                }
+            }
+            _ = sighup.recv() => {
+                info!("reloading configuration (SIGHUP)");
+                if let Some(f) = &file {
+                    app.reload_from_file(f).await;
+                }
+            }
+            _ = sigint.recv() => break,
+            _ = sigterm.recv() => break,
+        }
+    }
+    info!("shutting down gracefully");
+    app.close().await;
+    Ok(())
+}
+
+async fn changed(w: &mut Option<ConfWatcher>) {
+    match w {
+        Some(w) => w.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// On Linux, raise the soft limit of open files to the hard one, so many clients fit.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid resource and a pointer to a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+/// The running components.
+struct App {
+    conf: Arc<Conf>,
+    log: LoggerHandle,
+}
+
+impl App {
+    async fn start(conf: Arc<Conf>, log: LoggerHandle) -> Result<App, AppError> {
+        Ok(App { conf, log })
+    }
+
+    async fn reload_from_file(&mut self, file: &Path) {
+        match ferromtx_conf::load(Some(file)) {
+            Ok(loaded) => {
+                for w in &loaded.warnings {
+                    warn!("{w}");
+                }
+                self.reload(Arc::new(loaded.conf)).await;
+            }
+            Err(e) => error!("{e}"),
+        }
+    }
+
+    /// Applies a new configuration, restarting only what changed.
+    async fn reload(&mut self, new: Arc<Conf>) {
+        let old = self.conf.clone();
+        let settings = logger_settings(&new);
+        if settings != logger_settings(&old)
+            && let Err(e) = self.log.apply(&settings)
+        {
+            error!("{e}");
+        }
+        self.conf = new;
+    }
+
+    async fn close(self) {}
+}

@@ -1,0 +1,180 @@
+//! Runs the real `ferromtx` binary for end-to-end tests: a temporary working directory,
+//! a config file, captured output lines, signals. Every wait is bounded.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+pub const WAIT: Duration = Duration::from_secs(20);
+
+pub struct Server {
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+    lines: Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
+}
+
+/// A config that opens nothing unless asked: every protocol off, given extra lines appended.
+pub fn quiet_config(extra: &str) -> String {
+    format!(
+        "rtsp: no\nrtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\n{extra}\n"
+    )
+}
+
+impl Server {
+    /// Starts the binary in a fresh temp dir. `conf`: contents of `mediamtx.yml` written
+    /// there (None: no file). `args`: command line. `env`: extra environment.
+    pub fn start(conf: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        if let Some(c) = conf {
+            std::fs::write(dir.path().join("mediamtx.yml"), c).expect("write conf");
+        }
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferromtx"));
+        cmd.args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("MTX_") {
+                cmd.env_remove(k);
+            }
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn ferromtx");
+        let (tx, lines) = channel();
+        for out in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Server {
+            child,
+            dir,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    pub fn conf_path(&self) -> PathBuf {
+        self.dir.path().join("mediamtx.yml")
+    }
+
+    /// Waits for a line containing `needle`; returns it. Panics with everything seen on
+    /// timeout or when the process ends first.
+    pub fn wait_line(&mut self, needle: &str) -> String {
+        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if l.contains(needle) {
+                        return l;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no line containing {needle:?} within {WAIT:?}; seen: {:#?}", self.seen)
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("process output ended before {needle:?}; seen: {:#?}", self.seen)
+                }
+            }
+        }
+    }
+
+    /// Waits until `n` lines containing `needle` have been seen.
+    pub fn wait_count(&mut self, needle: &str, n: usize) {
+        let deadline = Instant::now() + WAIT;
+        while self.count(needle) < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => self.seen.push(l),
+                Err(_) => panic!("fewer than {n} lines containing {needle:?}; seen: {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// Collects output lines until the process exits; returns its status.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            while let Ok(l) = self.lines.try_recv() {
+                self.seen.push(l);
+            }
+            if let Some(st) = self.child.try_wait().expect("try_wait") {
+                // Drain what the reader threads still hold.
+                while let Ok(l) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(l);
+                }
+                return st;
+            }
+            assert!(Instant::now() < deadline, "process did not exit; seen: {:#?}", self.seen);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn signal(&self, sig: i32) {
+        let pid = i32::try_from(self.child.id()).expect("pid");
+        // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+        let r = unsafe { libc::kill(pid, sig) };
+        assert_eq!(r, 0, "kill failed");
+    }
+
+    /// Lines seen so far that contain `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.seen.iter().filter(|l| l.contains(needle)).count()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Strips and checks the `YYYY/MM/DD HH:MM:SS ` prefix of a plain log line.
+pub fn body(line: &str) -> &str {
+    assert!(line.len() > 20, "short line {line:?}");
+    let (ts, rest) = line.split_at(20);
+    let ok = ts.bytes().enumerate().all(|(i, c)| match i {
+        4 | 7 => c == b'/',
+        10 | 19 => c == b' ',
+        13 | 16 => c == b':',
+        _ => c.is_ascii_digit(),
+    });
+    assert!(ok, "bad timestamp in {line:?}");
+    rest
+}
+
+pub fn write(path: &Path, contents: &str) {
+    std::fs::write(path, contents).expect("write file");
+}

@@ -1,0 +1,140 @@
+//! The binary end to end: startup lines, config errors, reload, signals.
+
+mod common;
+
+use common::{Server, body, quiet_config, write};
+
+#[test]
+fn starts_with_embedded_defaults_when_no_file() {
+    let mut s = Server::start(None, &[], &[]);
+    let l = s.wait_line("ferromtx v");
+    assert_eq!(body(&l), format!("INF ferromtx v{}", env!("CARGO_PKG_VERSION")));
+    let l = s.wait_line("configuration file not found");
+    assert!(body(&l).starts_with("WAR configuration file not found (looked in "), "{l}");
+    assert!(l.contains("mediamtx.yml"), "{l}");
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit().success());
+    assert_eq!(s.count("INF shutting down gracefully"), 1, "{:#?}", s.seen);
+}
+
+#[test]
+fn loads_the_upstream_default_file_unchanged() {
+    let upstream = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/compat/mediamtx.yml"
+    ))
+    .expect("compat mediamtx.yml");
+    let mut s = Server::start(Some(&upstream), &["mediamtx.yml"], &[]);
+    let l = s.wait_line("configuration loaded from");
+    let expected = s.conf_path().canonicalize().expect("canonical");
+    assert_eq!(
+        body(&l),
+        format!("INF configuration loaded from {}", expected.display())
+    );
+    s.signal(libc::SIGINT);
+    assert!(s.wait_exit().success());
+    assert_eq!(s.count("ERR"), 0, "{:#?}", s.seen);
+    assert_eq!(s.count("WAR"), 0, "{:#?}", s.seen);
+}
+
+#[test]
+fn unknown_key_exits_non_zero_with_one_error_line() {
+    let mut s = Server::start(Some("logLevel: info\nrtspAdress: :8554\n"), &[], &[]);
+    let st = s.wait_exit();
+    assert_eq!(st.code(), Some(1), "{:#?}", s.seen);
+    let errs: Vec<&String> = s.seen.iter().filter(|l| l.starts_with("ERR: ")).collect();
+    assert_eq!(errs.len(), 1, "{:#?}", s.seen);
+    assert!(errs[0].contains("rtspAdress"), "{}", errs[0]);
+}
+
+#[test]
+fn broken_value_exits_non_zero_naming_the_key() {
+    let mut s = Server::start(Some("writeQueueSize: 1000\n"), &[], &[]);
+    assert_eq!(s.wait_exit().code(), Some(1));
+    let errs: Vec<&String> = s.seen.iter().filter(|l| l.starts_with("ERR: ")).collect();
+    assert_eq!(errs.len(), 1, "{:#?}", s.seen);
+    assert!(errs[0].contains("writeQueueSize"), "{}", errs[0]);
+}
+
+#[test]
+fn missing_file_given_on_the_command_line_is_an_error() {
+    let mut s = Server::start(None, &["/nonexistent/mediamtx.yml"], &[]);
+    assert_eq!(s.wait_exit().code(), Some(1));
+    assert!(s.seen.iter().any(|l| l.starts_with("ERR: ") && l.contains("/nonexistent/mediamtx.yml")), "{:#?}", s.seen);
+}
+
+#[test]
+fn deprecated_keys_warn_once_each() {
+    let mut s = Server::start(
+        Some(&quiet_config("readBufferCount: 1024\npaths:\n  cam:\n    runOnReady: echo hi\n")),
+        &[],
+        &[],
+    );
+    s.wait_line("configuration loaded from");
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit().success());
+    assert_eq!(s.count("WAR parameter 'readBufferCount' is deprecated"), 1, "{:#?}", s.seen);
+    assert_eq!(s.count("WAR parameter 'runOnReady' is deprecated"), 1, "{:#?}", s.seen);
+}
+
+#[test]
+fn version_and_help() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferromtx"))
+        .arg("--version")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&format!("v{}", env!("CARGO_PKG_VERSION"))));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferromtx"))
+        .arg("--help")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: ferromtx"));
+}
+
+#[test]
+fn structured_logs_are_json() {
+    let mut s = Server::start(Some(&quiet_config("logStructured: yes")), &[], &[]);
+    let l = s.wait_line("configuration loaded from");
+    let v: serde_json::Value = serde_json::from_str(&l).expect("JSON line");
+    assert_eq!(v["level"], "INF");
+    assert!(v["message"].as_str().unwrap_or("").starts_with("configuration loaded from"));
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit().success());
+}
+
+#[test]
+fn env_override_applies() {
+    // The file says error level only; the environment's info level wins, so the INF
+    // startup line appears.
+    let mut s = Server::start(Some(&quiet_config("logLevel: error")), &[], &[("MTX_LOGLEVEL", "info")]);
+    let l = s.wait_line("configuration loaded from");
+    assert!(body(&l).starts_with("INF "), "{l}");
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit().success());
+}
+
+#[test]
+fn editing_the_file_reloads_it_and_a_bad_edit_keeps_the_old_config() {
+    let mut s = Server::start(Some(&quiet_config("logLevel: info")), &[], &[]);
+    s.wait_line("configuration loaded from");
+    let path = s.conf_path();
+
+    write(&path, &quiet_config("logLevel: debug"));
+    let l = s.wait_line("reloading configuration (file changed)");
+    assert!(body(&l).starts_with("INF "), "{l}");
+
+    // A broken file: the error is logged, the server keeps running with the old config.
+    write(&path, &quiet_config("logLevel: debug\nnotAKey: 1"));
+    let l = s.wait_line("notAKey");
+    assert!(body(&l).starts_with("ERR "), "{l}");
+    assert!(s.child.try_wait().expect("try_wait").is_none(), "server exited: {:#?}", s.seen);
+
+    // And a later good edit is applied again.
+    write(&path, &quiet_config("logLevel: info"));
+    s.wait_count("reloading configuration (file changed)", 3);
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit().success());
+    assert_eq!(s.count("ERR "), 1, "{:#?}", s.seen);
+}
