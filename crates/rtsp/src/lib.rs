@@ -1,0 +1,1 @@
+//! RTSP (RFC 2326): wire format and state machines.
