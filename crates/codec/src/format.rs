@@ -127,6 +127,18 @@ impl Format {
     }
 }
 
+impl Format {
+    /// Takes in-band parameter sets (H264 SPS/PPS, H265 VPS/SPS/PPS) carried by
+    /// `frame` into the format. Returns whether the format changed.
+    pub fn update_params(&mut self, frame: &crate::Frame) -> bool {
+        match self {
+            Format::H264 { .. } => crate::h264::update_params(self, frame),
+            Format::H265 { .. } => crate::h265::update_params(self, frame),
+            _ => false,
+        }
+    }
+}
+
 /// Sample rate from an MPEG-4 AudioSpecificConfig (ISO 14496-3 1.6.2.1).
 fn mpeg4_audio_sample_rate(config: &[u8]) -> Option<u32> {
     const RATES: [u32; 13] = [
@@ -179,7 +191,11 @@ mod tests {
     fn names_match_mediamtx() {
         assert_eq!(Format::Vp8 { payload_type: 96 }.codec_name(), "VP8");
         assert_eq!(
-            Format::Opus { payload_type: 111, channels: 2 }.codec_name(),
+            Format::Opus {
+                payload_type: 111,
+                channels: 2
+            }
+            .codec_name(),
             "Opus"
         );
     }

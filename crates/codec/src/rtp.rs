@@ -180,10 +180,16 @@ mod tests {
         // 15 CSRCs announced, none present
         let mut raw = vec![0x8f; 12];
         raw[0] = 0x8f;
-        assert_eq!(Packet::unmarshal(&Bytes::from(raw)), Err(RtpError::Truncated));
+        assert_eq!(
+            Packet::unmarshal(&Bytes::from(raw)),
+            Err(RtpError::Truncated)
+        );
         // padding count larger than payload
         let raw = vec![0xa0, 96, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xff];
-        assert_eq!(Packet::unmarshal(&Bytes::from(raw)), Err(RtpError::Padding(0xff)));
+        assert_eq!(
+            Packet::unmarshal(&Bytes::from(raw)),
+            Err(RtpError::Padding(0xff))
+        );
     }
 
     #[test]
