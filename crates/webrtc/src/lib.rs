@@ -1,0 +1,1 @@
+//! WebRTC: WHEP readers and WHIP publishers.
