@@ -8,7 +8,9 @@ use crate::{ConfError, field_error};
 use std::path::{Path, PathBuf};
 
 /// Where MediaMTX looks for its configuration when none is given.
-pub const DEFAULT_CONF_PATHS: [&str; 4] = [
+pub const DEFAULT_CONF_PATHS: [&str; 5] = [
+    // The project's former name; MediaMTX still looks for it first.
+    "rtsp-simple-server.yml",
     "mediamtx.yml",
     "/usr/local/etc/mediamtx.yml",
     "/usr/etc/mediamtx.yml",

@@ -24,14 +24,6 @@ pub enum AppError {
     Signals(std::io::Error),
 }
 
-/// Where MediaMTX looks for its file when none is given (after the working directory).
-const SEARCHED: [&str; 4] = [
-    "mediamtx.yml",
-    "/usr/local/etc/mediamtx.yml",
-    "/usr/etc/mediamtx.yml",
-    "/etc/mediamtx/mediamtx.yml",
-];
-
 pub fn logger_settings(conf: &Conf) -> Settings {
     Settings {
         level: match conf.log_level {
@@ -81,7 +73,7 @@ pub async fn run(loaded: Loaded) -> Result<(), AppError> {
         Some(p) => info!("configuration loaded from {}", p.display()),
         None => {
             let cwd = std::env::current_dir().unwrap_or_default();
-            let list: Vec<String> = SEARCHED
+            let list: Vec<String> = ferromtx_conf::DEFAULT_CONF_PATHS
                 .iter()
                 .map(|p| cwd.join(p).display().to_string())
                 .collect();
