@@ -1,0 +1,116 @@
+//! HTTP clients for `authHTTPAddress` and `authJWTJWKS`, with MediaMTX's
+//! certificate fingerprint option (`authHTTPFingerprint`,
+//! `authJWTJWKSFingerprint`): when set, the server certificate is accepted
+//! if and only if the SHA-256 of its DER encoding equals the fingerprint
+//! (hex), whoever signed it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use sha2::{Digest, Sha256};
+
+/// Builds a client with `timeout` on the whole exchange and, when
+/// `fingerprint` is not empty, certificate pinning instead of CA checks.
+pub(crate) fn make_client(timeout: Duration, fingerprint: &str) -> Result<reqwest::Client, String> {
+    let builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::limited(5));
+    let builder = if fingerprint.is_empty() {
+        builder.use_rustls_tls()
+    } else {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = FingerprintVerifier {
+            expected: fingerprint.to_ascii_lowercase(),
+            algorithms: provider.signature_verification_algorithms,
+        };
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        builder.use_preconfigured_tls(config)
+    };
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// Lowercase hex SHA-256 of a certificate.
+pub(crate) fn fingerprint_of(cert: &[u8]) -> String {
+    Sha256::digest(cert)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[derive(Debug)]
+struct FingerprintVerifier {
+    expected: String,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for FingerprintVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let got = fingerprint_of(end_entity.as_ref());
+        if got == self.expected {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(format!(
+                "source fingerprint does not match: expected {}, got {got}",
+                self.expected
+            )))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_is_lowercase_hex_sha256() {
+        assert_eq!(
+            fingerprint_of(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn clients_build_with_and_without_fingerprint() {
+        assert!(make_client(Duration::from_secs(1), "").is_ok());
+        assert!(make_client(Duration::from_secs(1), "AABB").is_ok());
+    }
+}
