@@ -1,0 +1,154 @@
+//! A stream: the media description of a publisher plus the ring its readers follow.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use ferromtx_codec::Format;
+
+use crate::reader::Reader;
+use crate::ring::Ring;
+use crate::unit::Unit;
+use crate::view::{View, ViewHandle, ViewSet};
+
+/// One track (media) of a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Track {
+    pub format: Format,
+}
+
+/// Why a unit could not be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    #[error("track {0} does not exist")]
+    UnknownTrack(usize),
+    #[error("stream is closed")]
+    Closed,
+}
+
+/// The media of one publisher: its tracks and a bounded ring of shared units.
+///
+/// Exactly one writer (the publisher or static source) calls [`Stream::write`]; any number
+/// of [`Reader`]s follow it, each holding only a cursor. The writer never waits for readers.
+pub struct Stream {
+    label: String,
+    tracks: Vec<Track>,
+    video_track: Option<usize>,
+    pub(crate) ring: Ring,
+    views: Mutex<ViewSet>,
+    bytes_received: AtomicU64,
+    bytes_sent: AtomicU64,
+    readers: AtomicUsize,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("label", &self.label)
+            .field("tracks", &self.tracks)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream {
+    /// Creates a stream. `write_queue_size` is rounded up to a power of two. `label` names
+    /// the stream in logs (the path name).
+    pub fn new(
+        label: impl Into<String>,
+        tracks: Vec<Track>,
+        write_queue_size: usize,
+    ) -> Arc<Stream> {
+        let video_track = tracks.iter().position(|t| t.format.is_video());
+        Arc::new(Stream {
+            label: label.into(),
+            tracks,
+            video_track,
+            ring: Ring::new(write_queue_size),
+            views: Mutex::new(ViewSet::default()),
+            bytes_received: AtomicU64::new(0),
+            bytes_sent: AtomicU64::new(0),
+            readers: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn tracks(&self) -> &[Track] {
+        &self.tracks
+    }
+
+    /// The track readers resynchronise on after falling behind (the first video track).
+    pub fn video_track(&self) -> Option<usize> {
+        self.video_track
+    }
+
+    /// Ring capacity in units.
+    pub fn capacity(&self) -> usize {
+        self.ring.capacity() as usize
+    }
+
+    /// Writes a unit: runs the derived views on it, then makes it visible to readers,
+    /// overwriting the oldest unit when the ring is full. Never waits for readers.
+    pub fn write(&self, mut unit: Unit) -> Result<(), StreamError> {
+        if unit.track >= self.tracks.len() {
+            return Err(StreamError::UnknownTrack(unit.track));
+        }
+        let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.ring.is_closed() {
+            return Err(StreamError::Closed);
+        }
+        views.apply(&mut unit);
+        self.bytes_received
+            .fetch_add(unit.wire_len() as u64, Ordering::Relaxed);
+        self.ring.push(Arc::new(unit));
+        Ok(())
+    }
+
+    /// A new reader positioned at the live edge: its first unit is the next one written.
+    pub fn reader(self: &Arc<Self>) -> Reader {
+        self.readers.fetch_add(1, Ordering::Relaxed);
+        Reader::new(Arc::clone(self), self.ring.head())
+    }
+
+    /// Returns the derived view with this key, registering it on first demand. Units written
+    /// from now on carry its output; readers asking for the same key share one instance.
+    pub fn view<V: View>(&self, key: V::Key) -> ViewHandle<V> {
+        let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
+        views.register::<V>(key, &self.tracks)
+    }
+
+    /// Ends the stream: readers get `None`, units held by the ring are released.
+    pub fn close(&self) {
+        let _views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
+        self.ring.close();
+        self.ring.clear();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.ring.is_closed()
+    }
+
+    /// Bytes received from the publisher.
+    pub fn bytes_received(&self) -> u64 {
+        self.bytes_received.load(Ordering::Relaxed)
+    }
+
+    /// Bytes sent to all readers (as reported by them through [`Reader::add_bytes_sent`]).
+    pub fn bytes_sent(&self) -> u64 {
+        self.bytes_sent.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn add_bytes_sent(&self, n: u64) {
+        self.bytes_sent.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Number of live readers.
+    pub fn reader_count(&self) -> usize {
+        self.readers.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn remove_reader(&self) {
+        self.readers.fetch_sub(1, Ordering::Relaxed);
+    }
+}
