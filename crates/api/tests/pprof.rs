@@ -491,3 +491,39 @@ async fn index_cmdline_symbol_and_unknown_profiles() {
     assert_eq!(block.status, 501);
     assert_eq!(block.header("x-go-pprof"), Some("1"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_cpu_profile_frees_the_slot() {
+    let _lock = CPU_PROFILE_LOCK.lock().await;
+    let server = Server::start().await;
+    let addr = server.addr;
+
+    // A client asks for a long profile, then goes away.
+    let mut abandoned = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut abandoned,
+        b"GET /debug/pprof/profile?seconds=60 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut busy = false;
+    for _ in 0..100 {
+        if server.get("/debug/pprof/profile?seconds=1").await.status == 409 {
+            busy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(busy, "the long profile never started");
+    drop(abandoned);
+
+    let mut freed = false;
+    for _ in 0..40 {
+        if server.get("/debug/pprof/profile?seconds=1").await.status == 200 {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(freed, "the abandoned profile kept the profiler busy");
+}
