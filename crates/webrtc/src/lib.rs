@@ -1,1 +1,23 @@
 //! WebRTC: WHEP readers and WHIP publishers.
+//!
+//! - [`udp_mux`]: one UDP socket for every session, routed by STUN ufrag then address.
+//! - [`session`]: one str0m `Rtc` per peer (sans-IO), RTP mode, ICE-lite.
+//! - [`server`]: the session tasks and the [`server::Backend`] the binary implements.
+//! - [`http`]: the WHIP/WHEP HTTP endpoints and the player/publisher pages.
+//! - [`source`]: what a WHEP session reads and a WHIP session writes.
+
+pub mod auth;
+pub mod http;
+pub mod keyframe;
+pub mod negotiation;
+pub mod page;
+pub mod server;
+pub mod session;
+pub mod source;
+pub mod stun;
+pub mod udp_mux;
+
+pub use auth::{AccessRequest, AllowAll, AuthFailure, AuthHook, Credentials};
+pub use server::{Backend, IceServer, OpenError, SessionInfo, WebrtcConfig, WebrtcServer};
+pub use session::{Session, SessionConfig, SessionError};
+pub use source::{EgressItem, EgressPacket, EgressSource, IngestSink};

@@ -1,0 +1,729 @@
+//! One peer connection (sans-IO): a str0m [`Rtc`] in RTP mode, ICE-lite, plus the
+//! per-viewer header rewrite for egress and the track mapping for ingress.
+//! Sockets and clocks belong to the driver; every call takes `now`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferromtx_codec::{Format, rtp};
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+use str0m::change::SdpOffer;
+use str0m::config::DtlsCert;
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt};
+use str0m::net::{Protocol, Receive, Transmit};
+use str0m::rtp::{Extension, RtpWrite, Ssrc};
+use str0m::{Candidate, Event, IceConnectionState, IceCreds, Input, Rtc, RtcConfig};
+
+use crate::keyframe::KeyframeGate;
+use crate::negotiation::{self, NO_SUPPORTED_CODECS};
+use crate::source::EgressItem;
+
+/// Timeouts and cache sizes of a session.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// `webrtcHandshakeTimeout`: from the answer to ICE+DTLS connected.
+    pub handshake_timeout: Duration,
+    /// A connected peer that sends nothing (no consent check, no RTCP) for this long
+    /// has vanished.
+    pub ice_timeout: Duration,
+    /// Retransmission cache: at most this many packets per video track...
+    pub rtx_cache_packets: usize,
+    /// ...and none older than this (about one RTT budget).
+    pub rtx_cache_age: Duration,
+    /// RTCP sender/receiver report period.
+    pub report_interval: Duration,
+    /// At most one keyframe request forwarded per this interval.
+    pub keyframe_interval: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            handshake_timeout: Duration::from_secs(10),
+            ice_timeout: Duration::from_secs(10),
+            rtx_cache_packets: 256,
+            rtx_cache_age: Duration::from_secs(1),
+            report_interval: Duration::from_secs(1),
+            keyframe_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Errors while setting a session up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    #[error("invalid SDP: {0}")]
+    InvalidSdp(String),
+    #[error("{0}")]
+    Negotiation(String),
+    #[error("{NO_SUPPORTED_CODECS}")]
+    NoSupportedCodecs,
+    #[error("codecs not supported by client")]
+    CodecsNotSupportedByClient,
+    #[error("no valid tracks found")]
+    NoValidTracks,
+    #[error("invalid candidate: {0}")]
+    InvalidCandidate(String),
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    HandshakeTimeout,
+    IceTimeout,
+    /// The peer closed DTLS or ICE failed.
+    PeerClosed,
+    /// Closed locally (DELETE, stream ended, server shutdown).
+    Local,
+    Error(String),
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CloseReason::HandshakeTimeout => {
+                f.write_str("deadline exceeded while waiting connection")
+            }
+            CloseReason::IceTimeout => f.write_str("ICE connection timed out"),
+            CloseReason::PeerClosed => f.write_str("peer connection closed"),
+            CloseReason::Local => f.write_str("terminated"),
+            CloseReason::Error(e) => f.write_str(e),
+        }
+    }
+}
+
+/// What the session wants the driver to know.
+#[derive(Debug)]
+pub enum SessionEvent {
+    Connected,
+    /// A viewer asked for a keyframe (already coalesced).
+    KeyframeRequest,
+    /// Ingress: one RTP packet of track `track`.
+    Rtp {
+        track: usize,
+        packet: rtp::Packet,
+    },
+    Closed(CloseReason),
+}
+
+/// Output of [`Session::poll_output`].
+#[derive(Debug)]
+pub enum Output {
+    Transmit(Transmit),
+    Event(SessionEvent),
+    /// Call [`Session::handle_timeout`] at this instant (or earlier with input).
+    Timeout(Instant),
+}
+
+/// Counters of one session.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SessionStats {
+    pub rtp_packets_written: u64,
+    pub rtp_packets_received: u64,
+    /// RTX packets sent in answer to NACKs.
+    pub retransmitted_packets: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Datagrams str0m refused (malformed, wrong keys).
+    pub rejected_datagrams: u64,
+}
+
+/// Per-track state of an egress session: the header rewrite.
+#[derive(Debug)]
+struct TrackOut {
+    ssrc: Ssrc,
+    pt: Pt,
+    video: bool,
+    next_seq: u64,
+    ts_offset: u32,
+}
+
+#[derive(Debug)]
+enum Direction2 {
+    Egress {
+        tracks: Vec<Option<TrackOut>>,
+    },
+    Ingress {
+        mids: Vec<Mid>,
+        by_ssrc: HashMap<Ssrc, usize>,
+    },
+}
+
+/// One WebRTC peer connection.
+#[derive(Debug)]
+pub struct Session {
+    rtc: Rtc,
+    dir: Direction2,
+    config: SessionConfig,
+    local_ufrag: String,
+    local_addrs: Vec<SocketAddr>,
+    created: Instant,
+    last_received: Instant,
+    connected: bool,
+    closed: Option<CloseReason>,
+    close_reported: bool,
+    keyframes: KeyframeGate,
+    /// Payload types of RTX (RFC 4588) retransmissions.
+    rtx_pts: Vec<u8>,
+    stats: SessionStats,
+}
+
+fn random_string(len: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+fn install_crypto() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| str0m::crypto::from_feature_flags().install_process_default());
+}
+
+/// One DTLS certificate for the whole process: generating a key pair per session
+/// costs CPU at every connection and gains nothing (peers pin the fingerprint from SDP).
+fn shared_dtls_cert() -> Option<DtlsCert> {
+    static CERT: OnceLock<Option<DtlsCert>> = OnceLock::new();
+    CERT.get_or_init(|| {
+        str0m::crypto::from_feature_flags()
+            .dtls_provider
+            .generate_certificate()
+    })
+    .clone()
+}
+
+fn base_config(config: &SessionConfig, ufrag: &str) -> RtcConfig {
+    install_crypto();
+    let mut rtc = RtcConfig::new();
+    if let Some(cert) = shared_dtls_cert() {
+        rtc = rtc.set_dtls_cert(cert);
+    }
+    rtc.set_ice_lite(true)
+        .set_rtp_mode(true)
+        .set_local_ice_credentials(IceCreds {
+            ufrag: ufrag.to_owned(),
+            pass: random_string(32),
+        })
+        .set_stats_interval(None)
+        .set_rtcp_report_interval_video(config.report_interval)
+        .set_rtcp_report_interval_audio(config.report_interval)
+        .set_send_buffer_video(config.rtx_cache_packets)
+        .set_send_buffer_audio(config.rtx_cache_packets)
+}
+
+fn parse_offer(offer: &str) -> Result<SdpOffer, SessionError> {
+    SdpOffer::from_sdp_string(offer).map_err(|e| SessionError::InvalidSdp(e.to_string()))
+}
+
+/// The `a=mid:` values of an SDP, in m-line order.
+fn mids_of(sdp: &str) -> Vec<Mid> {
+    sdp.lines()
+        .filter_map(|l| l.trim_end().strip_prefix("a=mid:"))
+        .map(Mid::from)
+        .collect()
+}
+
+/// Result of accepting an offer.
+#[derive(Debug)]
+pub struct Accepted {
+    pub session: Session,
+    pub answer: String,
+    /// Egress: for each stream track, whether it is sent. Ingress: the publisher's tracks.
+    pub tracks: Vec<Option<Format>>,
+}
+
+impl Session {
+    /// Accepts a WHEP offer to play `tracks`. Tracks a browser can't take are left out
+    /// (with a warning); at least one must remain.
+    pub fn accept_whep(
+        now: Instant,
+        offer: &str,
+        tracks: &[Format],
+        local_addrs: &[SocketAddr],
+        config: SessionConfig,
+    ) -> Result<Accepted, SessionError> {
+        let offer = parse_offer(offer)?;
+        let mut playable: Vec<Option<&Format>> = Vec::with_capacity(tracks.len());
+        for (i, f) in tracks.iter().enumerate() {
+            match negotiation::check_playable(f) {
+                Ok(()) => playable.push(Some(f)),
+                Err(e) => {
+                    tracing::warn!("skipping track {} ({}): {e}", i + 1, f.codec_name());
+                    playable.push(None);
+                }
+            }
+        }
+        let wanted: Vec<&Format> = playable.iter().flatten().copied().collect();
+        if wanted.is_empty() {
+            return Err(SessionError::NoSupportedCodecs);
+        }
+        let ufrag = random_string(16);
+        let rtc_config = base_config(&config, &ufrag)
+            .clear_extension_map()
+            .set_extension(4, Extension::RtpMid);
+        let rtc_config = negotiation::configure_egress(rtc_config, &wanted);
+        let mut rtc = rtc_config.build(now);
+        add_candidates(&mut rtc, local_addrs)?;
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| SessionError::Negotiation(e.to_string()))?
+            .to_sdp_string();
+
+        let mut used: Vec<Mid> = Vec::new();
+        let mut outs: Vec<Option<TrackOut>> = Vec::with_capacity(tracks.len());
+        let mut sent: Vec<Option<Format>> = Vec::with_capacity(tracks.len());
+        let mut rtx_pts = Vec::new();
+        let mut rng = rand::thread_rng();
+        for maybe in &playable {
+            let Some(format) = maybe else {
+                outs.push(None);
+                sent.push(None);
+                continue;
+            };
+            let kind = if format.is_video() {
+                MediaKind::Video
+            } else {
+                MediaKind::Audio
+            };
+            let found = mids_of(&answer).into_iter().find_map(|mid| {
+                if used.contains(&mid) {
+                    return None;
+                }
+                let media = rtc.media(mid)?;
+                if media.kind() != kind
+                    || !matches!(media.direction(), Direction::SendOnly | Direction::SendRecv)
+                {
+                    return None;
+                }
+                let remote = media.remote_pts();
+                let params = rtc
+                    .codec_config()
+                    .params()
+                    .iter()
+                    .filter(|p| remote.contains(&p.pt()));
+                let p = negotiation::pick_payload(format, params)?;
+                Some((mid, p.pt(), p.resend()))
+            });
+            let Some((mid, pt, rtx_pt)) = found else {
+                tracing::warn!(
+                    "skipping track ({}): codec not accepted by the client",
+                    format.codec_name()
+                );
+                outs.push(None);
+                sent.push(None);
+                continue;
+            };
+            let mut api = rtc.direct_api();
+            let Some(tx) = api.stream_tx_by_mid(mid, None) else {
+                outs.push(None);
+                sent.push(None);
+                continue;
+            };
+            let video = format.is_video();
+            if video {
+                tx.set_rtx_cache(config.rtx_cache_packets, config.rtx_cache_age, Some(0.15));
+            } else {
+                // Browsers don't NACK audio: keep no cache.
+                tx.set_rtx_cache(1, Duration::ZERO, None);
+            }
+            if let Some(rtx) = rtx_pt {
+                rtx_pts.push(*rtx);
+            }
+            used.push(mid);
+            outs.push(Some(TrackOut {
+                ssrc: tx.ssrc(),
+                pt,
+                video,
+                next_seq: u64::from(rng.gen_range(0..0x7fffu16)),
+                ts_offset: rng.r#gen(),
+            }));
+            sent.push(Some((*format).clone()));
+        }
+        if outs.iter().all(Option::is_none) {
+            return Err(SessionError::CodecsNotSupportedByClient);
+        }
+        let session = Session::new(
+            rtc,
+            Direction2::Egress { tracks: outs },
+            config,
+            ufrag,
+            local_addrs,
+            now,
+            rtx_pts,
+        );
+        Ok(Accepted {
+            session,
+            answer,
+            tracks: sent,
+        })
+    }
+
+    /// Accepts a WHIP offer. The publisher's tracks are in [`Accepted::tracks`]
+    /// (all `Some`), indexed as [`SessionEvent::Rtp`] refers to them.
+    pub fn accept_whip(
+        now: Instant,
+        offer: &str,
+        local_addrs: &[SocketAddr],
+        config: SessionConfig,
+    ) -> Result<Accepted, SessionError> {
+        let offer = parse_offer(offer)?;
+        let ufrag = random_string(16);
+        let rtc_config = negotiation::configure_ingest(base_config(&config, &ufrag));
+        let mut rtc = rtc_config.build(now);
+        add_candidates(&mut rtc, local_addrs)?;
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| SessionError::Negotiation(e.to_string()))?
+            .to_sdp_string();
+        let mut mids = Vec::new();
+        let mut formats = Vec::new();
+        let (mut videos, mut audios) = (0, 0);
+        for mid in mids_of(&answer) {
+            let Some(media) = rtc.media(mid) else {
+                continue;
+            };
+            if !matches!(media.direction(), Direction::RecvOnly | Direction::SendRecv) {
+                continue;
+            }
+            let remote = media.remote_pts();
+            let first = remote
+                .iter()
+                .find_map(|pt| rtc.codec_config().params().iter().find(|p| p.pt() == *pt));
+            let Some(format) = first.and_then(negotiation::format_from_params) else {
+                continue;
+            };
+            if format.is_video() {
+                videos += 1;
+            } else {
+                audios += 1;
+            }
+            if videos > 1 || audios > 1 {
+                return Err(SessionError::Negotiation(
+                    "only a single video and a single audio track are supported".into(),
+                ));
+            }
+            mids.push(mid);
+            formats.push(Some(format));
+        }
+        if mids.is_empty() {
+            return Err(SessionError::NoValidTracks);
+        }
+        let dir = Direction2::Ingress {
+            mids,
+            by_ssrc: HashMap::new(),
+        };
+        let session = Session::new(rtc, dir, config, ufrag, local_addrs, now, Vec::new());
+        Ok(Accepted {
+            session,
+            answer,
+            tracks: formats,
+        })
+    }
+
+    fn new(
+        rtc: Rtc,
+        dir: Direction2,
+        config: SessionConfig,
+        local_ufrag: String,
+        local_addrs: &[SocketAddr],
+        now: Instant,
+        rtx_pts: Vec<u8>,
+    ) -> Session {
+        Session {
+            rtc,
+            dir,
+            keyframes: KeyframeGate::new(config.keyframe_interval),
+            config,
+            local_ufrag,
+            local_addrs: local_addrs.to_vec(),
+            created: now,
+            last_received: now,
+            connected: false,
+            closed: None,
+            close_reported: false,
+            rtx_pts,
+            stats: SessionStats::default(),
+        }
+    }
+
+    /// Our ICE ufrag: the UDP mux routes binding requests by it.
+    pub fn local_ufrag(&self) -> &str {
+        &self.local_ufrag
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_some()
+    }
+
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+
+    /// Adds a trickled remote candidate (`candidate:...` or `a=candidate:...`).
+    pub fn add_remote_candidate(&mut self, line: &str) -> Result<(), SessionError> {
+        let line = line.trim().trim_start_matches("a=");
+        let c = Candidate::from_sdp_string(line)
+            .map_err(|e| SessionError::InvalidCandidate(e.to_string()))?;
+        self.rtc.add_remote_candidate(c);
+        Ok(())
+    }
+
+    /// One datagram from the peer.
+    pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, data: &[u8]) {
+        if self.closed.is_some() {
+            return;
+        }
+        self.stats.bytes_received += data.len() as u64;
+        let Ok(contents) = data.try_into() else {
+            self.stats.rejected_datagrams += 1;
+            return;
+        };
+        let destination = self.destination_for(source);
+        let input = Input::Receive(
+            now,
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination,
+                contents,
+            },
+        );
+        if !self.rtc.accepts(&input) {
+            self.stats.rejected_datagrams += 1;
+            return;
+        }
+        self.last_received = now;
+        if let Err(e) = self.rtc.handle_input(input) {
+            tracing::debug!("rejected datagram from {source}: {e}");
+            self.stats.rejected_datagrams += 1;
+        }
+    }
+
+    fn destination_for(&self, source: SocketAddr) -> SocketAddr {
+        self.local_addrs
+            .iter()
+            .find(|a| a.is_ipv4() == source.is_ipv4())
+            .or(self.local_addrs.first())
+            .copied()
+            .unwrap_or(source)
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed.is_some() {
+            return;
+        }
+        if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
+            self.close(CloseReason::Error(e.to_string()));
+        }
+    }
+
+    /// Closes the session; the next [`Session::poll_output`] reports it.
+    pub fn close(&mut self, reason: CloseReason) {
+        if self.closed.is_none() {
+            self.rtc.disconnect();
+            self.closed = Some(reason);
+        }
+    }
+
+    /// Egress: sends one unit to the viewer. Only SSRC, sequence number, timestamp
+    /// offset and payload type change; payloads are shared. Dropped before connection.
+    pub fn write(&mut self, now: Instant, item: &EgressItem) {
+        if !self.connected || self.closed.is_some() {
+            return;
+        }
+        let Direction2::Egress { tracks } = &mut self.dir else {
+            return;
+        };
+        let Some(Some(t)) = tracks.get_mut(item.track) else {
+            return;
+        };
+        let mut api = self.rtc.direct_api();
+        let Some(tx) = api.stream_tx(&t.ssrc) else {
+            return;
+        };
+        for p in item.packets.iter() {
+            let seq = t.next_seq;
+            t.next_seq += 1;
+            let write = RtpWrite::new(
+                t.pt,
+                seq.into(),
+                p.timestamp.wrapping_add(t.ts_offset),
+                item.wallclock,
+                p.payload.clone(),
+            )
+            .marker(p.marker)
+            .nackable(t.video);
+            tx.write_rtp(write);
+            self.stats.rtp_packets_written += 1;
+        }
+        // Queued packets leave on the next time step.
+        self.handle_timeout(now);
+    }
+
+    /// Ingress: asks the publisher for a keyframe (PLI) on every video track.
+    pub fn request_keyframe(&mut self) {
+        let Direction2::Ingress { mids, .. } = &self.dir else {
+            return;
+        };
+        for mid in mids.clone() {
+            let video = self
+                .rtc
+                .media(mid)
+                .is_some_and(|m| m.kind() == MediaKind::Video);
+            if !video {
+                continue;
+            }
+            // In RTP mode the writer API is off limits; go through the receive stream.
+            if let Some(rx) = self.rtc.direct_api().stream_rx_by_mid(mid, None) {
+                rx.request_keyframe(KeyframeRequestKind::Pli);
+            }
+        }
+    }
+
+    fn liveness_deadline(&self) -> Instant {
+        if self.connected {
+            self.last_received + self.config.ice_timeout
+        } else {
+            self.created + self.config.handshake_timeout
+        }
+    }
+
+    /// Drives the session: call until it returns [`Output::Timeout`].
+    pub fn poll_output(&mut self, now: Instant) -> Output {
+        if let Some(reason) = &self.closed {
+            if !self.close_reported {
+                self.close_reported = true;
+                return Output::Event(SessionEvent::Closed(reason.clone()));
+            }
+            return Output::Timeout(now + Duration::from_secs(3600));
+        }
+        if now >= self.liveness_deadline() {
+            let reason = if self.connected {
+                CloseReason::IceTimeout
+            } else {
+                CloseReason::HandshakeTimeout
+            };
+            self.close(reason);
+            return self.poll_output(now);
+        }
+        loop {
+            let out = match self.rtc.poll_output() {
+                Ok(o) => o,
+                Err(e) => {
+                    self.close(CloseReason::Error(e.to_string()));
+                    return self.poll_output(now);
+                }
+            };
+            match out {
+                str0m::Output::Timeout(t) => {
+                    if !self.rtc.is_alive() {
+                        self.close(CloseReason::PeerClosed);
+                        return self.poll_output(now);
+                    }
+                    return Output::Timeout(t.min(self.liveness_deadline()));
+                }
+                str0m::Output::Transmit(t) => {
+                    self.count_transmit(&t);
+                    return Output::Transmit(t);
+                }
+                str0m::Output::Event(e) => {
+                    if let Some(ev) = self.handle_event(now, e) {
+                        return Output::Event(ev);
+                    }
+                }
+            }
+        }
+    }
+
+    fn count_transmit(&mut self, t: &Transmit) {
+        let data: &[u8] = &t.contents;
+        self.stats.bytes_sent += data.len() as u64;
+        // RTP (not RTCP: second byte 192..=223) with an RTX payload type; SRTP leaves
+        // the header in the clear.
+        if data.len() >= 12 && (128..192).contains(&data[0]) && !(192..224).contains(&data[1]) {
+            let pt = data[1] & 0x7f;
+            // Padding-only probes also use RTX; only count packets with a payload.
+            if self.rtx_pts.contains(&pt) && data[0] & 0x20 == 0 {
+                self.stats.retransmitted_packets += 1;
+            }
+        }
+    }
+
+    fn handle_event(&mut self, now: Instant, e: Event) -> Option<SessionEvent> {
+        match e {
+            Event::Connected => {
+                self.connected = true;
+                self.last_received = now;
+                if matches!(self.dir, Direction2::Ingress { .. }) {
+                    self.request_keyframe();
+                }
+                Some(SessionEvent::Connected)
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                self.close(CloseReason::PeerClosed);
+                None
+            }
+            Event::Closed => {
+                self.close(CloseReason::PeerClosed);
+                None
+            }
+            Event::KeyframeRequest(_) => self
+                .keyframes
+                .allow(now)
+                .then_some(SessionEvent::KeyframeRequest),
+            Event::RtpPacket(p) => {
+                let Direction2::Ingress { mids, by_ssrc } = &mut self.dir else {
+                    return None;
+                };
+                let ssrc = p.header.ssrc;
+                let (track, first) = match by_ssrc.get(&ssrc) {
+                    Some(t) => (*t, false),
+                    None => {
+                        let mid = self.rtc.direct_api().stream_rx(&ssrc).map(|s| s.mid())?;
+                        let t = mids.iter().position(|m| *m == mid)?;
+                        by_ssrc.insert(ssrc, t);
+                        (t, true)
+                    }
+                };
+                if first {
+                    // The receive stream exists now: ask for a keyframe to start decoding.
+                    self.request_keyframe();
+                }
+                self.stats.rtp_packets_received += 1;
+                let packet = rtp::Packet {
+                    marker: p.header.marker,
+                    payload_type: *p.header.payload_type,
+                    sequence_number: p.header.sequence_number,
+                    timestamp: p.header.timestamp,
+                    ssrc: *ssrc,
+                    csrc: Vec::new(),
+                    extension: None,
+                    payload: Bytes::from_owner(p.payload),
+                };
+                Some(SessionEvent::Rtp { track, packet })
+            }
+            _ => None,
+        }
+    }
+}
+
+fn add_candidates(rtc: &mut Rtc, addrs: &[SocketAddr]) -> Result<(), SessionError> {
+    for a in addrs {
+        let c = Candidate::host(*a, "udp")
+            .map_err(|e| SessionError::InvalidCandidate(e.to_string()))?;
+        rtc.add_local_candidate(c);
+    }
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! What a WHEP session reads ([`EgressSource`]) and what a WHIP session writes
+//! ([`IngestSink`]). The binary adapts core's stream to these traits.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ferromtx_codec::{Format, rtp};
+
+/// One RTP packet of the stream's WebRTC view: already sized for WebRTC (MTU 1200)
+/// and shared by every viewer. A viewer only rewrites SSRC, sequence number,
+/// timestamp offset and payload type; the payload is never copied per viewer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EgressPacket {
+    pub marker: bool,
+    pub timestamp: u32,
+    /// Shared payload (what str0m keeps in its retransmission cache by reference).
+    pub payload: Arc<[u8]>,
+}
+
+impl EgressPacket {
+    /// Builds the shared view of a packetized RTP packet. This copies the payload
+    /// once; do it once per stream, never per viewer.
+    pub fn from_rtp(packet: &rtp::Packet) -> EgressPacket {
+        EgressPacket {
+            marker: packet.marker,
+            timestamp: packet.timestamp,
+            payload: Arc::from(&packet.payload[..]),
+        }
+    }
+}
+
+/// The packets of one unit (access unit or audio frame) of one track.
+#[derive(Debug, Clone)]
+pub struct EgressItem {
+    /// Index into [`EgressSource::tracks`].
+    pub track: usize,
+    /// When the unit reached the server; maps RTP time to wallclock in sender reports.
+    pub wallclock: Instant,
+    pub packets: Arc<[EgressPacket]>,
+}
+
+/// The stream a WHEP reader plays.
+pub trait EgressSource: Send + 'static {
+    /// The stream's tracks. Indexes are what [`EgressItem::track`] refers to.
+    fn tracks(&self) -> Vec<Format>;
+
+    /// The next unit, or `None` when the stream has ended. Must be cancel-safe (like
+    /// `mpsc::Receiver::recv`): the session polls it in a `select!` with its sockets.
+    fn next(&mut self) -> impl Future<Output = Option<EgressItem>> + Send;
+
+    /// A viewer asked for a keyframe (PLI/FIR). Sessions call this at most once a second;
+    /// the adapter coalesces across viewers of the same publisher (see
+    /// [`crate::keyframe::SharedKeyframeGate`]).
+    fn request_keyframe(&mut self) {}
+}
+
+/// Where a WHIP publisher's media goes.
+pub trait IngestSink: Send + 'static {
+    /// One received RTP packet of track `track` (index into the tracks given when the
+    /// sink was opened). Must not block: a full queue drops.
+    fn write(&mut self, track: usize, packet: rtp::Packet);
+
+    /// Whether the sink wants a keyframe from the publisher (polled after each write
+    /// batch); the session sends a PLI when it returns true.
+    fn wants_keyframe(&mut self) -> bool {
+        false
+    }
+}

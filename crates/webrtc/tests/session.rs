@@ -1,0 +1,190 @@
+//! Session behaviour in simulated time (sans-IO pair): lifetime, keyframe coalescing,
+//! garbage input, shared payloads.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use ferromtx_webrtc::session::{CloseReason, SessionEvent};
+use ferromtx_webrtc::{EgressItem, EgressPacket};
+use str0m::media::KeyframeRequestKind;
+
+fn closed(p: &Pair) -> Option<CloseReason> {
+    p.server_events.iter().find_map(|e| match e {
+        SessionEvent::Closed(r) => Some(r.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn handshake_timeout_closes_session() {
+    let mut p = Pair::whep(Instant::now(), &[h264()], 5000);
+    p.cut = true;
+    p.mute_client = true;
+    for _ in 0..9 {
+        p.advance(Duration::from_secs(1));
+    }
+    assert_eq!(closed(&p), None, "closed before webrtcHandshakeTimeout");
+    for _ in 0..2 {
+        p.advance(Duration::from_secs(1));
+    }
+    assert_eq!(closed(&p), Some(CloseReason::HandshakeTimeout));
+    assert!(p.server.is_closed());
+}
+
+#[test]
+fn vanished_peer_is_detected() {
+    let mut p = Pair::whep(Instant::now(), &[h264()], 5001);
+    p.connect();
+    // A live peer keeps the session open (consent checks, RTCP).
+    for _ in 0..60 {
+        p.advance(Duration::from_millis(500));
+    }
+    assert_eq!(closed(&p), None, "live peer was dropped");
+    // Then it vanishes.
+    p.mute_client = true;
+    for _ in 0..16 {
+        p.advance(Duration::from_millis(500));
+    }
+    assert_eq!(closed(&p), None, "closed too early");
+    for _ in 0..10 {
+        p.advance(Duration::from_millis(500));
+    }
+    assert_eq!(closed(&p), Some(CloseReason::IceTimeout));
+}
+
+#[test]
+fn keyframe_requests_are_coalesced() {
+    let mut p = Pair::whep(Instant::now(), &[h264()], 5002);
+    p.connect();
+    // Media first, so the viewer has a receive stream to send PLI on.
+    for n in 0..5 {
+        let item = EgressItem {
+            track: 0,
+            wallclock: p.now,
+            packets: Arc::from(vec![EgressPacket {
+                marker: true,
+                timestamp: n * 3000,
+                payload: payload(n as usize, 100),
+            }]),
+        };
+        let now = p.now;
+        p.server.write(now, &item);
+        p.advance(Duration::from_millis(20));
+    }
+    let mut ssrcs = Vec::new();
+    for e in &p.client_events {
+        if let str0m::Event::RtpPacket(r) = e {
+            ssrcs.push(r.header.ssrc);
+        }
+    }
+    assert_eq!(ssrcs.len(), 5, "viewer got no media");
+    let request = |p: &mut Pair| {
+        let mut api = p.client.direct_api();
+        let rx = api.stream_rx(&ssrcs[0]).unwrap();
+        rx.request_keyframe(KeyframeRequestKind::Pli);
+    };
+    for _ in 0..10 {
+        request(&mut p);
+        p.advance(Duration::from_millis(50));
+    }
+    let count = |p: &Pair| {
+        p.server_events
+            .iter()
+            .filter(|e| matches!(e, SessionEvent::KeyframeRequest))
+            .count()
+    };
+    assert_eq!(count(&p), 1);
+    p.advance(Duration::from_millis(600));
+    request(&mut p);
+    p.advance(Duration::from_millis(50));
+    assert_eq!(count(&p), 2);
+}
+
+#[test]
+fn garbage_datagrams_do_not_break_a_connected_session() {
+    let mut p = Pair::whep(Instant::now(), &[h264()], 5003);
+    p.connect();
+    let mut seed = 0x2545_f491_u32;
+    for i in 0..1000usize {
+        let len = i % 400;
+        let data: Vec<u8> = (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                seed as u8
+            })
+            .collect();
+        // Every class of first byte: STUN, DTLS, RTP/RTCP and unknown.
+        let mut data = data;
+        if let Some(first) = data.first_mut() {
+            *first = [0u8, 23, 128, 200, 255][i % 5];
+        }
+        let now = p.now;
+        p.server.handle_datagram(now, p.client_addr, &data);
+    }
+    p.advance(Duration::from_millis(10));
+    assert!(!p.server.is_closed());
+    let item = EgressItem {
+        track: 0,
+        wallclock: p.now,
+        packets: Arc::from(vec![EgressPacket {
+            marker: true,
+            timestamp: 0,
+            payload: payload(1, 300),
+        }]),
+    };
+    let now = p.now;
+    p.server.write(now, &item);
+    p.advance(Duration::from_millis(10));
+    let got: Vec<_> = p
+        .client_events
+        .iter()
+        .filter_map(|e| match e {
+            str0m::Event::RtpPacket(r) => Some(r.payload.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got.len(), 1);
+    assert_eq!(&got[0][..], &payload(1, 300)[..]);
+    assert!(p.server.stats().rejected_datagrams > 0);
+}
+
+#[test]
+fn payloads_are_shared_not_copied_per_viewer() {
+    let now = Instant::now();
+    let mut viewers: Vec<Pair> = (0..3)
+        .map(|i| {
+            let mut p = Pair::whep(now, &[h264()], 5100 + i);
+            p.connect();
+            p
+        })
+        .collect();
+    let shared = payload(7, 1200);
+    let item = EgressItem {
+        track: 0,
+        wallclock: viewers[0].now,
+        packets: Arc::from(vec![EgressPacket {
+            marker: true,
+            timestamp: 0,
+            payload: Arc::clone(&shared),
+        }]),
+    };
+    for p in &mut viewers {
+        let now = p.now;
+        p.server.write(now, &item);
+        p.advance(Duration::from_millis(10));
+    }
+    drop(item);
+    // Each viewer's retransmission cache holds a reference to the one payload.
+    assert_eq!(Arc::strong_count(&shared), 1 + viewers.len());
+    for p in &viewers {
+        assert!(p.client_events.iter().any(|e| matches!(
+            e,
+            str0m::Event::RtpPacket(r) if r.payload[..] == shared[..]
+        )));
+    }
+}
