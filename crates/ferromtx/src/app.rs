@@ -10,8 +10,14 @@ use tracing::{error, info, warn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::backend::ServerBackend;
+use crate::http::HttpComponent;
 use crate::logger::{self, Destination, LogLayer, LoggerHandle, Settings};
 use crate::watcher::ConfWatcher;
+use ferromtx_api::HttpServerKind;
+use ferromtx_auth::Manager as AuthManager;
+use ferromtx_core::PathManager;
+use tokio::sync::mpsc;
 
 /// Errors that stop the server from starting.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +106,10 @@ pub async fn run(loaded: Loaded) -> Result<(), AppError> {
                     app.reload_from_file(f).await;
                 }
             }
+            Some(conf) = app.api_changes.recv() => {
+                info!("reloading configuration (API request)");
+                app.reload(conf).await;
+            }
             _ = sighup.recv() => {
                 info!("reloading configuration (SIGHUP)");
                 if let Some(f) = &file {
@@ -141,11 +151,53 @@ fn raise_fd_limit() {
 struct App {
     conf: Arc<Conf>,
     log: LoggerHandle,
+    auth: Arc<AuthManager>,
+    paths: Arc<PathManager>,
+    backend: Arc<ServerBackend>,
+    api_changes: mpsc::UnboundedReceiver<Arc<Conf>>,
+    api: Option<HttpComponent>,
+    metrics: Option<HttpComponent>,
+    pprof: Option<HttpComponent>,
 }
 
 impl App {
     async fn start(conf: Arc<Conf>, log: LoggerHandle) -> Result<App, AppError> {
-        Ok(App { conf, log })
+        let auth = Arc::new(AuthManager::new(&conf));
+        let paths = Arc::new(PathManager::new(conf.clone(), auth.clone()));
+        let (tx, api_changes) = mpsc::unbounded_channel();
+        let backend = Arc::new(ServerBackend::new(
+            conf.clone(),
+            tx,
+            auth.clone(),
+            paths.clone(),
+        ));
+        let mut app = App {
+            conf: conf.clone(),
+            log,
+            auth,
+            paths,
+            backend,
+            api_changes,
+            api: None,
+            metrics: None,
+            pprof: None,
+        };
+        // Same order as MediaMTX: pprof, then the API and metrics after the servers.
+        app.pprof = app.http(HttpServerKind::Pprof, &conf).await?;
+        app.metrics = app.http(HttpServerKind::Metrics, &conf).await?;
+        app.api = app.http(HttpServerKind::Api, &conf).await?;
+        Ok(app)
+    }
+
+    /// Starts one HTTP server if the configuration enables it.
+    async fn http(&self, kind: HttpServerKind, conf: &Conf) -> Result<Option<HttpComponent>, AppError> {
+        if !crate::http::enabled(kind, conf) {
+            return Ok(None);
+        }
+        HttpComponent::start(kind, conf, self.backend.clone())
+            .await
+            .map(Some)
+            .map_err(AppError::Start)
     }
 
     async fn reload_from_file(&mut self, file: &Path) {
@@ -160,17 +212,48 @@ impl App {
         }
     }
 
-    /// Applies a new configuration, restarting only what changed.
+    /// Applies a new configuration, restarting only the components whose settings changed.
     async fn reload(&mut self, new: Arc<Conf>) {
         let old = self.conf.clone();
+        if *new == *old {
+            return;
+        }
         let settings = logger_settings(&new);
         if settings != logger_settings(&old)
             && let Err(e) = self.log.apply(&settings)
         {
             error!("{e}");
         }
+        self.backend.set_conf(new.clone());
+        self.auth.reload(&new);
+        self.paths.reload(new.clone());
+
+        for kind in [HttpServerKind::Pprof, HttpServerKind::Metrics, HttpServerKind::Api] {
+            if !crate::http::changed(kind, &old, &new) {
+                continue;
+            }
+            let slot = match kind {
+                HttpServerKind::Pprof => &mut self.pprof,
+                HttpServerKind::Metrics => &mut self.metrics,
+                _ => &mut self.api,
+            };
+            if let Some(c) = slot.take() {
+                c.close().await;
+            }
+            if crate::http::enabled(kind, &new) {
+                match HttpComponent::start(kind, &new, self.backend.clone()).await {
+                    Ok(c) => *slot = Some(c),
+                    Err(e) => error!("{e}"),
+                }
+            }
+        }
         self.conf = new;
     }
 
-    async fn close(self) {}
+    async fn close(self) {
+        for c in [self.api, self.metrics, self.pprof].into_iter().flatten() {
+            c.close().await;
+        }
+        self.paths.close();
+    }
 }

@@ -178,3 +178,35 @@ pub fn body(line: &str) -> &str {
 pub fn write(path: &Path, contents: &str) {
     std::fs::write(path, contents).expect("write file");
 }
+
+/// A minimal HTTP/1.0 client for tests: returns (status, headers, body).
+pub fn http(method: &str, port: u16, path: &str, body: Option<&str>) -> (u16, String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+    let body = body.unwrap_or("");
+    let req = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of headers");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status code");
+    (status, head, raw[split + 4..].to_vec())
+}
+
+pub fn get_json(port: u16, path: &str) -> serde_json::Value {
+    let (status, head, body) = http("GET", port, path, None);
+    assert_eq!(status, 200, "{head}\n{}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).expect("JSON body")
+}
