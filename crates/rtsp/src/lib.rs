@@ -1,7 +1,8 @@
 //! RTSP (RFC 2326): wire format and sans-IO state machines.
 //!
-//! Everything here is pure: parsers take bytes, state machines take requests and `now`,
-//! and nothing touches a socket or a clock. The tokio driver is built on top.
+//! Everything here is pure (parsers take bytes, state machines take requests and `now`,
+//! nothing touches a socket or a clock) except [`server`], the tokio driver built on top
+//! that serves publishers and readers of a `ferromtx_core::PathManager`.
 #![forbid(unsafe_code)]
 
 pub mod auth;
@@ -12,6 +13,7 @@ pub mod range;
 pub mod rtcp;
 pub mod rtp_info;
 pub mod sdp;
+pub mod server;
 pub mod server_session;
 pub mod session;
 pub mod transport;
@@ -21,3 +23,4 @@ mod xorshift;
 
 pub use interleaved::Interleaved;
 pub use message::{Decoder, Headers, Incoming, Message, Method, Request, Response, StatusCode};
+pub use server::{RtspServer, RtspSettings};

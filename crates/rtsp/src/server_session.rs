@@ -223,7 +223,7 @@ pub fn path_and_query(uri: &str) -> Option<(String, Option<String>)> {
 
 /// Splits a reader's SETUP URI into path and track index (`.../trackID=N`; absent
 /// means the first media).
-fn path_and_track(uri: &str) -> Option<(String, usize)> {
+pub fn path_and_track(uri: &str) -> Option<(String, usize)> {
     let (path, _) = path_and_query(uri)?;
     match path.rsplit_once('/') {
         Some((base, last)) if last.starts_with("trackID=") => {

@@ -1,0 +1,393 @@
+//! One RTSP connection: reads requests and interleaved frames, owns its session, and
+//! moves media between the socket(s) and the path's stream.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use ferromtx_core::hooks::{self, Described};
+use ferromtx_core::{PathManager, Publisher, Unit};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use super::publish::Publishing;
+use super::read::{Destination, Playing};
+use super::secret;
+use super::settings::RtspSettings;
+use super::udp::{Channel, Datagram, UdpServer};
+use crate::interleaved::{self, Interleaved};
+use crate::message::{Decoder, Incoming, Message, Response, StatusCode};
+use crate::sdp::SessionDescription;
+use crate::server_session::{ServerSession, SessionConfig};
+
+/// Datagrams queued for one session before they are dropped.
+const UDP_QUEUE: usize = 1024;
+/// Anomalies of publishers are logged at most this often.
+const ANOMALY_PERIOD: Duration = Duration::from_secs(1);
+/// Bytes read from the socket at once.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// What every connection shares.
+#[derive(Debug)]
+pub(crate) struct ConnContext {
+    pub settings: RtspSettings,
+    pub paths: Arc<PathManager>,
+    pub udp: Option<Arc<UdpServer>>,
+    pub session_config: SessionConfig,
+}
+
+/// A publisher that is recording: its tracks and how its media arrives.
+pub(super) struct Recording {
+    pub publishing: Publishing,
+    /// Interleaved channel → (track, RTP or RTCP).
+    pub channels: Vec<Option<(usize, Channel)>>,
+    /// Where receiver reports of each track go.
+    pub reports_to: Vec<Option<Destination>>,
+}
+
+/// The RTSP session of the connection (MediaMTX ties it to the connection).
+pub(super) struct Session {
+    pub machine: ServerSession,
+    pub span: tracing::Span,
+    pub uuid: String,
+    pub query: String,
+    pub announced: Option<SessionDescription>,
+    /// The reader attached at SETUP, until PLAY.
+    pub reader: Option<ferromtx_core::ReaderHandle>,
+}
+
+pub(super) struct Conn {
+    pub ctx: Arc<ConnContext>,
+    /// Owner key of UDP routes.
+    pub id: u64,
+    pub uuid: String,
+    pub peer: SocketAddr,
+    pub nonce: String,
+    writer: OwnedWriteHalf,
+    pub wbuf: BytesMut,
+    udp_out: Vec<(SocketAddr, Bytes)>,
+    pub udp_tx: mpsc::Sender<Datagram>,
+    pub session: Option<Session>,
+    pub publisher: Option<Publisher>,
+    pub recording: Option<Recording>,
+    pub playing: Option<Playing>,
+}
+
+enum Event {
+    Read(std::io::Result<usize>),
+    Unit(Option<Arc<Unit>>),
+    Datagram(Datagram),
+    SessionTimeout,
+    Report,
+    Anomalies,
+    Kicked,
+    ReadTimeout,
+}
+
+/// Serves one accepted connection until it closes.
+pub(crate) async fn serve(ctx: Arc<ConnContext>, socket: TcpStream, peer: SocketAddr, id: u64) {
+    let span = tracing::info_span!("rtsp_conn", component = "RTSP", conn = %peer);
+    async move {
+        tracing::info!("opened");
+        let uuid = secret::uuid();
+        let _hook = hooks::on_connect(
+            &ctx.settings.run_on_connect,
+            ctx.settings.run_on_connect_restart,
+            &ctx.settings.run_on_disconnect,
+            &ctx.settings.rtsp_address,
+            &Described {
+                kind: "rtspConn".into(),
+                id: uuid.clone(),
+            },
+        );
+        let _ = socket.set_nodelay(true);
+        let (mut reader, writer) = socket.into_split();
+        let (udp_tx, mut udp_rx) = mpsc::channel(UDP_QUEUE);
+        let mut conn = Conn {
+            ctx,
+            id,
+            uuid,
+            peer,
+            nonce: secret::hex(16) + &secret::hex(16),
+            writer,
+            wbuf: BytesMut::with_capacity(READ_CHUNK),
+            udp_out: Vec::new(),
+            udp_tx,
+            session: None,
+            publisher: None,
+            recording: None,
+            playing: None,
+        };
+        let reason = conn.run(&mut reader, &mut udp_rx).await;
+        conn.destroy_session(&reason);
+        tracing::info!("closed: {reason}");
+    }
+    .instrument(span)
+    .await;
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_unit(playing: Option<&mut Playing>) -> Option<Arc<Unit>> {
+    match playing {
+        Some(p) => p.handle.reader().next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn kicked(publisher: Option<&Publisher>) {
+    match publisher {
+        Some(p) => p.kicked().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Conn {
+    /// The read loop; returns why the connection ends.
+    async fn run(
+        &mut self,
+        reader: &mut tokio::net::tcp::OwnedReadHalf,
+        udp_rx: &mut mpsc::Receiver<Datagram>,
+    ) -> String {
+        let mut decoder = Decoder::new();
+        let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+        let period = self
+            .ctx
+            .settings
+            .report_period
+            .max(Duration::from_millis(100));
+        let mut report = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut anomalies = tokio::time::interval(ANOMALY_PERIOD);
+        anomalies.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_read = Instant::now();
+        loop {
+            let session_deadline = self.session.as_ref().and_then(|s| s.machine.poll_timeout());
+            let read_deadline = self
+                .reads_must_arrive()
+                .then(|| last_read + self.ctx.settings.read_timeout);
+            let event = tokio::select! {
+                r = reader.read_buf(&mut rbuf) => Event::Read(r),
+                u = next_unit(self.playing.as_mut()) => Event::Unit(u),
+                Some(d) = udp_rx.recv() => Event::Datagram(d),
+                () = sleep_until(session_deadline) => Event::SessionTimeout,
+                _ = report.tick() => Event::Report,
+                _ = anomalies.tick(), if self.recording.is_some() => Event::Anomalies,
+                () = kicked(self.publisher.as_ref()) => Event::Kicked,
+                () = sleep_until(read_deadline) => Event::ReadTimeout,
+            };
+            let now = Instant::now();
+            let res = match event {
+                Event::Read(Ok(0)) => Err("EOF".to_string()),
+                Event::Read(Err(e)) => Err(e.to_string()),
+                Event::Read(Ok(_)) => {
+                    last_read = now;
+                    decoder.push(&rbuf);
+                    rbuf.clear();
+                    self.on_input(&mut decoder, now).await
+                }
+                Event::Unit(Some(unit)) => self.on_unit(&unit, now).await,
+                Event::Unit(None) => Err("terminated".to_string()),
+                Event::Datagram(d) => self.on_datagram(d, now),
+                Event::SessionTimeout => {
+                    if let Some(s) = self.session.as_mut()
+                        && let Some(effect) = s.machine.handle_timeout(now)
+                    {
+                        let reason = match effect {
+                            crate::server_session::Effect::Close(r) => r.to_string(),
+                            _ => "session timed out".to_string(),
+                        };
+                        self.destroy_session(&reason);
+                    }
+                    Ok(())
+                }
+                Event::Report => self.send_reports(now).await,
+                Event::Anomalies => {
+                    self.log_anomalies();
+                    Ok(())
+                }
+                Event::Kicked => Err("terminated".to_string()),
+                Event::ReadTimeout => Err("read timeout".to_string()),
+            };
+            if let Err(reason) = res {
+                return reason;
+            }
+        }
+    }
+
+    /// Whether the peer must send something within `readTimeout` on the connection:
+    /// not while it plays (it may stay silent) nor when its media travels over UDP.
+    fn reads_must_arrive(&self) -> bool {
+        let udp = self.session.as_ref().is_some_and(|s| {
+            s.machine.transport() == Some(crate::server_session::TransportKind::Udp)
+        });
+        self.playing.is_none() && !udp
+    }
+
+    async fn on_input(&mut self, decoder: &mut Decoder, now: Instant) -> Result<(), String> {
+        while let Some(item) = decoder.pull() {
+            match item {
+                Ok(Incoming::Message(Message::Request(req))) => {
+                    let res = self.on_request(req, now).await;
+                    self.flush().await?;
+                    res?;
+                }
+                Ok(Incoming::Message(Message::Response(_))) => {}
+                Ok(Incoming::Interleaved(frame)) => self.on_interleaved(&frame, now)?,
+                Err(e) => {
+                    tracing::debug!("invalid request: {e}");
+                    Response::new(StatusCode::BAD_REQUEST).encode(&mut self.wbuf);
+                    self.flush().await?;
+                    if e.is_fatal() {
+                        return Err(e.to_string());
+                    }
+                }
+            }
+        }
+        self.flush().await
+    }
+
+    fn on_interleaved(&mut self, frame: &Interleaved, now: Instant) -> Result<(), String> {
+        let Some(rec) = self.recording.as_mut() else {
+            // A reader's RTCP: nothing to do over TCP.
+            return Ok(());
+        };
+        match rec
+            .channels
+            .get(usize::from(frame.channel))
+            .copied()
+            .flatten()
+        {
+            Some((track, Channel::Rtp)) => rec
+                .publishing
+                .on_rtp(track, &frame.payload, now)
+                .map_err(|e| e.to_string()),
+            Some((track, Channel::Rtcp)) => {
+                rec.publishing.on_rtcp(track, &frame.payload, now);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn on_datagram(&mut self, d: Datagram, now: Instant) -> Result<(), String> {
+        if let Some(s) = self.session.as_mut() {
+            s.machine.on_packet(now);
+        }
+        let Some(rec) = self.recording.as_mut() else {
+            return Ok(());
+        };
+        match d.channel {
+            Channel::Rtp => rec
+                .publishing
+                .on_rtp(d.track, &d.data, now)
+                .map_err(|e| e.to_string()),
+            Channel::Rtcp => {
+                rec.publishing.on_rtcp(d.track, &d.data, now);
+                Ok(())
+            }
+        }
+    }
+
+    async fn on_unit(&mut self, unit: &Unit, now: Instant) -> Result<(), String> {
+        let Some(playing) = self.playing.as_mut() else {
+            return Ok(());
+        };
+        let sent = playing.send(unit, &mut self.wbuf, &mut self.udp_out, now);
+        playing.handle.reader().add_bytes_sent(sent as u64);
+        self.flush().await
+    }
+
+    async fn send_reports(&mut self, now: Instant) -> Result<(), String> {
+        let mut out: Vec<(Destination, Bytes)> = Vec::new();
+        if let Some(rec) = self.recording.as_mut() {
+            for (track, data) in rec.publishing.receiver_reports(now) {
+                if let Some(Some(dest)) = rec.reports_to.get(track) {
+                    out.push((*dest, data));
+                }
+            }
+        }
+        if let Some(playing) = self.playing.as_ref() {
+            out.extend(playing.sender_reports(now));
+        }
+        for (dest, data) in out {
+            match dest {
+                Destination::Interleaved { rtcp, .. } => {
+                    let Ok(len) = u16::try_from(data.len()) else {
+                        continue;
+                    };
+                    self.wbuf.put_u8(interleaved::MAGIC);
+                    self.wbuf.put_u8(rtcp);
+                    self.wbuf.put_u16(len);
+                    self.wbuf.extend_from_slice(&data);
+                }
+                Destination::Udp { rtcp, .. } => {
+                    if let Some(udp) = &self.ctx.udp
+                        && let Err(e) = udp.rtcp.send_to(&data, rtcp).await
+                    {
+                        tracing::debug!("UDP send error: {e}");
+                    }
+                }
+            }
+        }
+        self.flush().await
+    }
+
+    /// Logs what went wrong with the publisher's packets since the last time.
+    fn log_anomalies(&mut self) {
+        let (Some(rec), Some(s)) = (self.recording.as_mut(), self.session.as_ref()) else {
+            return;
+        };
+        for line in rec.publishing.take_anomalies().log_lines() {
+            s.span.in_scope(|| tracing::warn!("{line}"));
+        }
+    }
+
+    /// Writes what is queued, within `writeTimeout`.
+    pub(super) async fn flush(&mut self) -> Result<(), String> {
+        if !self.udp_out.is_empty() {
+            if let Some(udp) = self.ctx.udp.clone() {
+                for (addr, data) in self.udp_out.drain(..) {
+                    if let Err(e) = udp.rtp.send_to(&data, addr).await {
+                        tracing::debug!("UDP send error: {e}");
+                    }
+                }
+            }
+            self.udp_out.clear();
+        }
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        let timeout = self.ctx.settings.write_timeout;
+        match tokio::time::timeout(timeout, self.writer.write_all(&self.wbuf)).await {
+            Ok(Ok(())) => {
+                self.wbuf.clear();
+                Ok(())
+            }
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("write timeout".to_string()),
+        }
+    }
+
+    /// Ends the session, if any: stops publishing or reading and logs why.
+    pub(super) fn destroy_session(&mut self, reason: &str) {
+        self.playing = None;
+        self.recording = None;
+        self.publisher = None;
+        if let Some(udp) = &self.ctx.udp {
+            udp.remove(self.id);
+        }
+        if let Some(s) = self.session.take() {
+            s.span.in_scope(|| tracing::info!("destroyed: {reason}"));
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The RTSP server driver (tokio): listeners, connections and sessions on top of the
+//! sans-IO [`ServerSession`](crate::server_session::ServerSession), publishing into and
+//! reading from the paths of a [`PathManager`].
+
+mod conn;
+mod publish;
+mod read;
+mod request;
+mod rtp_view;
+mod secret;
+mod settings;
+mod udp;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferromtx_core::PathManager;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+use tracing::Instrument;
+
+pub use settings::{DEFAULT_UDP_MAX_PAYLOAD_SIZE, REPORT_PERIOD, RtspSettings};
+
+use conn::ConnContext;
+use udp::UdpServer;
+
+use crate::server_session::SessionConfig;
+
+/// Pause after a failed `accept` (e.g. too many open files), as mini-redis backs off.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Addresses the server listens on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalAddrs {
+    pub rtsp: SocketAddr,
+    /// RTP and RTCP, when UDP is enabled.
+    pub udp: Option<(SocketAddr, SocketAddr)>,
+}
+
+/// A running RTSP server.
+#[derive(Debug)]
+pub struct RtspServer {
+    addrs: LocalAddrs,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// Resolves a MediaMTX listen address: `:8554` means every IPv4 interface.
+async fn resolve(address: &str) -> io::Result<SocketAddr> {
+    let full = if address.starts_with(':') {
+        format!("0.0.0.0{address}")
+    } else {
+        address.to_string()
+    };
+    tokio::net::lookup_host(full.as_str())
+        .await?
+        .next()
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid address '{address}'"),
+            )
+        })
+}
+
+impl RtspServer {
+    /// Binds `rtspAddress` (TCP) and, when UDP is among the transports, `rtpAddress` and
+    /// `rtcpAddress`; then serves connections until [`RtspServer::close`].
+    pub async fn start(settings: RtspSettings, paths: Arc<PathManager>) -> io::Result<RtspServer> {
+        let listener = TcpListener::bind(resolve(&settings.rtsp_address).await?).await?;
+        let udp = if settings.udp_enabled() {
+            let rtp = resolve(&settings.rtp_address).await?;
+            let rtcp = resolve(&settings.rtcp_address).await?;
+            Some(Arc::new(UdpServer::bind(rtp, rtcp).await?))
+        } else {
+            None
+        };
+        let addrs = LocalAddrs {
+            rtsp: listener.local_addr()?,
+            udp: udp.as_ref().map(|u| u.local_addrs()).transpose()?,
+        };
+        let session_config = SessionConfig {
+            transports: settings.transports.clone(),
+            idle_timeout: settings.idle_timeout,
+            read_timeout: settings.read_timeout,
+            udp_server_ports: addrs
+                .udp
+                .map_or((0, 0), |(rtp, rtcp)| (rtp.port(), rtcp.port())),
+            ..SessionConfig::default()
+        };
+        let ctx = Arc::new(ConnContext {
+            settings,
+            paths,
+            udp,
+            session_config,
+        });
+        let (shutdown, stop) = oneshot::channel();
+        let span = tracing::debug_span!("rtsp_listener", component = "RTSP");
+        let task = tokio::spawn(accept_loop(listener, ctx, stop).instrument(span));
+        Ok(RtspServer {
+            addrs,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+
+    pub fn local_addrs(&self) -> LocalAddrs {
+        self.addrs
+    }
+
+    /// Stops listening and drops every connection (no TEARDOWN is sent).
+    pub async fn close(mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for RtspServer {
+    fn drop(&mut self) {
+        if let Some(t) = &self.task {
+            t.abort();
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    ctx: Arc<ConnContext>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let mut conns = JoinSet::new();
+    let mut next_id: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((socket, peer)) => {
+                    next_id += 1;
+                    conns.spawn(conn::serve(Arc::clone(&ctx), socket, peer, next_id));
+                }
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+        }
+    }
+    conns.shutdown().await;
+}

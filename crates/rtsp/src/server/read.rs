@@ -1,0 +1,164 @@
+//! `from_stream` for RTSP readers: the RTP packets of each unit are forwarded as they
+//! came from the publisher, interleaved on the connection or as UDP datagrams, with
+//! periodic RTCP sender reports.
+
+use std::net::SocketAddr;
+use std::time::{Instant, UNIX_EPOCH};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use ferromtx_core::{ReaderHandle, TryNext, Unit, ViewHandle};
+
+use super::rtp_view::RtpView;
+
+use crate::interleaved;
+use crate::rtcp::{self, RtcpPacket, RtcpSender, ntp_from_unix};
+use crate::server_session::{SetupTrack, TrackTransport};
+
+/// Where one track's packets go.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Destination {
+    Interleaved { rtp: u8, rtcp: u8 },
+    Udp { rtp: SocketAddr, rtcp: SocketAddr },
+}
+
+/// UDP datagrams are carved out of blocks of this size.
+const SCRATCH_BLOCK: usize = 64 * 1024;
+
+struct TrackOut {
+    destination: Destination,
+    sender: RtcpSender,
+}
+
+/// A reader session in the play state.
+pub(crate) struct Playing {
+    pub handle: ReaderHandle,
+    /// By stream track index; `None` for tracks the client did not set up.
+    tracks: Vec<Option<TrackOut>>,
+    /// Packets of units that arrive as frames only.
+    packetized: ViewHandle<RtpView>,
+    scratch: BytesMut,
+}
+
+impl Playing {
+    /// Starts forwarding the set-up tracks, from the live edge on.
+    /// `udp_max_payload_size` bounds packets made from frames (`udpMaxPayloadSize`).
+    pub fn new(
+        mut handle: ReaderHandle,
+        setup: &[SetupTrack],
+        peer_ip: std::net::IpAddr,
+        udp_max_payload_size: usize,
+    ) -> Self {
+        let formats: Vec<_> = handle
+            .stream()
+            .tracks()
+            .iter()
+            .map(|t| t.format.clone())
+            .collect();
+        let mut tracks: Vec<Option<TrackOut>> = formats.iter().map(|_| None).collect();
+        for s in setup {
+            let destination = match s.transport {
+                TrackTransport::Tcp {
+                    rtp_channel,
+                    rtcp_channel,
+                } => Destination::Interleaved {
+                    rtp: rtp_channel,
+                    rtcp: rtcp_channel,
+                },
+                TrackTransport::Udp {
+                    client_rtp_port,
+                    client_rtcp_port,
+                } => Destination::Udp {
+                    rtp: SocketAddr::new(peer_ip, client_rtp_port),
+                    rtcp: SocketAddr::new(peer_ip, client_rtcp_port),
+                },
+                TrackTransport::Multicast { .. } => continue,
+            };
+            if let (Some(slot), Some(f)) =
+                (tracks.get_mut(s.media_index), formats.get(s.media_index))
+            {
+                *slot = Some(TrackOut {
+                    destination,
+                    sender: RtcpSender::new(f.clock_rate()),
+                });
+            }
+        }
+        // Units written between SETUP and PLAY are not sent: start at the live edge.
+        let now = tokio::time::Instant::now();
+        for _ in 0..handle.stream().capacity() {
+            if !matches!(handle.reader().try_next(now), TryNext::Unit(_)) {
+                break;
+            }
+        }
+        let packetized = handle
+            .stream()
+            .view::<RtpView>(RtpView::key(udp_max_payload_size));
+        Playing {
+            handle,
+            tracks,
+            packetized,
+            scratch: BytesMut::with_capacity(SCRATCH_BLOCK),
+        }
+    }
+
+    /// Appends the unit's packets: interleaved ones to `tcp_out`, UDP ones (with their
+    /// destinations) to `udp_out`. Returns the bytes queued.
+    pub fn send(
+        &mut self,
+        unit: &Unit,
+        tcp_out: &mut BytesMut,
+        udp_out: &mut Vec<(SocketAddr, Bytes)>,
+        now: Instant,
+    ) -> usize {
+        let Some(Some(t)) = self.tracks.get_mut(unit.track) else {
+            return 0;
+        };
+        let ntp = unit
+            .ntp
+            .and_then(|n| n.duration_since(UNIX_EPOCH).ok())
+            .map(ntp_from_unix);
+        let packets = if unit.rtp_packets.is_empty() {
+            unit.view(&self.packetized).map_or(&[][..], Vec::as_slice)
+        } else {
+            &unit.rtp_packets[..]
+        };
+        let mut total = 0;
+        for pkt in packets {
+            let len = pkt.header_len() + pkt.payload.len();
+            let Ok(len16) = u16::try_from(len) else {
+                continue;
+            };
+            match t.destination {
+                Destination::Interleaved { rtp, .. } => {
+                    tcp_out.put_u8(interleaved::MAGIC);
+                    tcp_out.put_u8(rtp);
+                    tcp_out.put_u16(len16);
+                    pkt.marshal_into(tcp_out);
+                }
+                Destination::Udp { rtp, .. } => {
+                    if self.scratch.capacity() < len {
+                        // One block serves many datagrams.
+                        self.scratch = BytesMut::with_capacity(SCRATCH_BLOCK.max(len));
+                    }
+                    pkt.marshal_into(&mut self.scratch);
+                    udp_out.push((rtp, self.scratch.split().freeze()));
+                }
+            }
+            t.sender.process_packet(pkt, ntp, now);
+            total += len;
+        }
+        total
+    }
+
+    /// Sender reports of the tracks that sent something, with their destinations.
+    pub fn sender_reports(&self, now: Instant) -> Vec<(Destination, Bytes)> {
+        self.tracks
+            .iter()
+            .flatten()
+            .filter_map(|t| {
+                let sr = t.sender.report(now)?;
+                let data = rtcp::marshal_compound(&[RtcpPacket::SenderReport(sr)]).ok()?;
+                Some((t.destination, data))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,463 @@
+//! Requests of a connection: path access (authentication, publisher and reader slots
+//! through the path manager), the session state machine, and the effects it asks for.
+
+use std::time::Instant;
+
+use ferromtx_auth as mtx_auth;
+use ferromtx_codec::Format;
+use ferromtx_conf::AuthMethod;
+use ferromtx_core::hooks::Described;
+use ferromtx_core::{PathError, PathRequest, ReaderHandle, Stream, Track};
+
+use super::conn::{Conn, ConnContext, Recording, Session};
+use super::publish::Publishing;
+use super::read::{Destination, Playing};
+use super::secret;
+use super::udp::Channel;
+use crate::auth::{self, REALM};
+use crate::message::{Method, Request, Response, StatusCode};
+use crate::sdp::SessionDescription;
+use crate::server_session::{
+    Effect, ServerSession, SetupTrack, State, StreamInfo, TrackTransport, path_and_query,
+    path_and_track,
+};
+
+/// The description of a stream as served on DESCRIBE.
+fn description_of(stream: &Stream) -> SessionDescription {
+    let formats: Vec<Format> = stream.tracks().iter().map(|t| t.format.clone()).collect();
+    SessionDescription::from_formats("Stream", &formats)
+}
+
+fn tracks_info(codecs: &[&str]) -> String {
+    format!(
+        "{} {} ({})",
+        codecs.len(),
+        if codecs.len() == 1 { "track" } else { "tracks" },
+        codecs.join(", ")
+    )
+}
+
+/// The answer to a refused path access; `Err` also closes the connection, except
+/// when the client is only asked for credentials.
+async fn path_error(
+    ctx: &ConnContext,
+    nonce: &str,
+    req: &Request,
+    err: PathError,
+) -> Result<Response, (Response, String)> {
+    let cseq = req.headers.get("CSeq").unwrap_or("0").trim().to_string();
+    let mut r = match &err {
+        PathError::Auth(_) => Response::new(StatusCode::UNAUTHORIZED),
+        PathError::NoStream(_) => Response::new(StatusCode::NOT_FOUND),
+        _ => Response::new(StatusCode::BAD_REQUEST),
+    };
+    r.headers.set("CSeq", cseq);
+    if let PathError::Auth(e) = &err {
+        if e.ask_credentials {
+            for c in auth::challenges(&ctx.settings.auth_methods, REALM, nonce) {
+                r.headers.append("WWW-Authenticate", c);
+            }
+            return Ok(r);
+        }
+        tokio::time::sleep(ctx.settings.auth_pause).await;
+    }
+    Err((r, err.to_string()))
+}
+
+impl Conn {
+    /// Handles one request and queues its response. `Err` closes the connection.
+    pub(super) async fn on_request(&mut self, req: Request, now: Instant) -> Result<(), String> {
+        tracing::debug!("[c->s] {} {}", req.method, req.uri);
+        let res = match req.method {
+            Method::Describe => self.describe(&req, now).await,
+            Method::Announce => self.announce(&req, now).await,
+            Method::Setup => self.setup(&req, now).await,
+            _ => self.in_session(&req, None, now),
+        };
+        let (response, close) = match res {
+            Ok(r) => (r, None),
+            Err((r, reason)) => (r, Some(reason)),
+        };
+        tracing::debug!("[s->c] {}", response.status.0);
+        response.encode(&mut self.wbuf);
+        close.map_or(Ok(()), Err)
+    }
+
+    /// The credentials of a request for the path manager. A Digest answer proves the
+    /// password without carrying it: the internal user whose plain password produces
+    /// the answer is handed over, and the path manager checks its permissions. Hashed
+    /// passwords cannot work with Digest (as in MediaMTX); other auth methods get the
+    /// user name alone.
+    fn credentials(&self, req: &Request) -> mtx_auth::Credentials {
+        let Some(value) = req.headers.get("Authorization") else {
+            return mtx_auth::Credentials::default();
+        };
+        let username = match auth::Credentials::parse(value) {
+            Ok(auth::Credentials::Basic { user, pass }) => {
+                return mtx_auth::Credentials {
+                    user,
+                    pass,
+                    token: String::new(),
+                };
+            }
+            Ok(auth::Credentials::Digest { username, .. }) => username,
+            Err(_) => return mtx_auth::Credentials::default(),
+        };
+        let conf = self.ctx.paths.conf();
+        let hashed = |p: &str| p.starts_with("sha256:") || p.starts_with("argon2:");
+        let proven = (conf.auth_method == AuthMethod::Internal)
+            .then(|| {
+                conf.auth_internal_users.iter().find(|u| {
+                    u.user == username
+                        && !hashed(&u.pass)
+                        && auth::verify(
+                            &req.method,
+                            &req.uri,
+                            Some(value),
+                            (&u.user, &u.pass),
+                            &self.ctx.settings.auth_methods,
+                            REALM,
+                            &self.nonce,
+                        )
+                        .is_ok()
+                })
+            })
+            .flatten();
+        match proven {
+            Some(u) => mtx_auth::Credentials {
+                user: u.user.clone(),
+                pass: u.pass.clone(),
+                token: String::new(),
+            },
+            None => mtx_auth::Credentials {
+                user: username,
+                ..mtx_auth::Credentials::default()
+            },
+        }
+    }
+
+    fn path_request(&self, req: &Request, name: String, query: Option<String>) -> PathRequest {
+        let who = match &self.session {
+            Some(s) => Described {
+                kind: "rtspSession".into(),
+                id: s.uuid.clone(),
+            },
+            None => Described {
+                kind: "rtspConn".into(),
+                id: self.uuid.clone(),
+            },
+        };
+        PathRequest {
+            name,
+            query: query.unwrap_or_default(),
+            ip: self.peer.ip(),
+            credentials: self.credentials(req),
+            protocol: mtx_auth::Protocol::Rtsp,
+            who,
+            skip_auth: false,
+        }
+    }
+
+    fn ensure_session(&mut self, now: Instant) -> &mut Session {
+        self.session.get_or_insert_with(|| {
+            let uuid = secret::uuid();
+            let span = tracing::info_span!(
+                parent: None,
+                "rtsp_session",
+                component = "RTSP",
+                session = %&uuid[..8]
+            );
+            span.in_scope(|| tracing::info!("created by {}", self.peer));
+            Session {
+                machine: ServerSession::new(secret::hex(16), self.ctx.session_config.clone(), now),
+                span,
+                uuid,
+                query: String::new(),
+                announced: None,
+                reader: None,
+            }
+        })
+    }
+
+    /// Passes a request to the session (or, before one exists, to a scratch machine for
+    /// the requests that need none), then carries out its effects.
+    fn in_session(
+        &mut self,
+        req: &Request,
+        stream: Option<&SessionDescription>,
+        now: Instant,
+    ) -> Result<Response, (Response, String)> {
+        let info = stream.map(|description| StreamInfo {
+            description,
+            multicast_ip: None,
+        });
+        let reply = match self.session.as_mut() {
+            Some(s) => s.machine.handle(req, info, now),
+            None => {
+                if matches!(
+                    req.method,
+                    Method::Play | Method::Record | Method::Pause | Method::Teardown
+                ) {
+                    let mut r = Response::new(StatusCode::SESSION_NOT_FOUND);
+                    if let Some(c) = req.headers.get("CSeq") {
+                        r.headers.set("CSeq", c.trim());
+                    }
+                    return Ok(r);
+                }
+                ServerSession::new("", self.ctx.session_config.clone(), now).handle(req, info, now)
+            }
+        };
+        if let Some(e) = &reply.error {
+            tracing::debug!("{} refused: {e}", req.method);
+        }
+        for effect in reply.effects {
+            self.apply(effect)
+                .map_err(|reason| (reply.response.clone(), reason))?;
+        }
+        Ok(reply.response)
+    }
+
+    fn apply(&mut self, effect: Effect) -> Result<(), String> {
+        let line = effect.log_line();
+        match effect {
+            Effect::Announce { description, .. } => {
+                if let Some(s) = self.session.as_mut() {
+                    s.announced = Some(description);
+                }
+            }
+            Effect::StartRecord { path, tracks, .. } => self.start_record(&path, &tracks)?,
+            Effect::StartPlay { tracks, .. } => {
+                let Some(s) = self.session.as_mut() else {
+                    return Ok(());
+                };
+                let Some(handle) = s.reader.take() else {
+                    return Err("no stream is available".to_string());
+                };
+                if let Some(line) = line {
+                    s.span.in_scope(|| tracing::info!("{line}"));
+                }
+                self.route_udp(&tracks, Channel::Rtcp);
+                self.playing = Some(Playing::new(
+                    handle,
+                    &tracks,
+                    self.peer.ip(),
+                    self.ctx.settings.udp_max_payload_size,
+                ));
+            }
+            Effect::Pause => {
+                if let Some(p) = self.playing.take()
+                    && let Some(s) = self.session.as_mut()
+                {
+                    s.reader = Some(p.handle);
+                }
+            }
+            Effect::Close(reason) => {
+                let text = match reason {
+                    crate::server_session::CloseReason::TornDown => {
+                        format!("torn down by {}", self.peer)
+                    }
+                    other => other.to_string(),
+                };
+                self.destroy_session(&text);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends datagrams from the client's ports of `tracks` to this connection.
+    fn route_udp(&self, tracks: &[SetupTrack], only: Channel) {
+        let Some(udp) = &self.ctx.udp else {
+            return;
+        };
+        for t in tracks {
+            if let TrackTransport::Udp {
+                client_rtp_port,
+                client_rtcp_port,
+            } = t.transport
+            {
+                let ip = self.peer.ip();
+                if only == Channel::Rtp {
+                    let from = std::net::SocketAddr::new(ip, client_rtp_port);
+                    udp.add(
+                        self.id,
+                        Channel::Rtp,
+                        from,
+                        t.media_index,
+                        self.udp_tx.clone(),
+                    );
+                }
+                let from = std::net::SocketAddr::new(ip, client_rtcp_port);
+                udp.add(
+                    self.id,
+                    Channel::Rtcp,
+                    from,
+                    t.media_index,
+                    self.udp_tx.clone(),
+                );
+            }
+        }
+    }
+
+    fn start_record(&mut self, path: &str, tracks: &[SetupTrack]) -> Result<(), String> {
+        let (Some(s), Some(publisher)) = (self.session.as_ref(), self.publisher.as_ref()) else {
+            return Err("not publishing".to_string());
+        };
+        let Some(announced) = s.announced.as_ref() else {
+            return Err("no announced medias".to_string());
+        };
+        let mut formats = Vec::with_capacity(announced.medias.len());
+        for m in &announced.medias {
+            let Some(f) = m.formats.first() else {
+                return Err("invalid SDP: media without formats".to_string());
+            };
+            formats.push(f.clone());
+        }
+        let core_tracks = formats
+            .iter()
+            .map(|f| Track { format: f.clone() })
+            .collect();
+        let stream = publisher
+            .start_with_query(core_tracks, &s.query)
+            .map_err(|e| e.to_string())?;
+        let mut channels = vec![None; 256];
+        let mut reports_to = vec![None; formats.len()];
+        for t in tracks {
+            match t.transport {
+                TrackTransport::Tcp {
+                    rtp_channel,
+                    rtcp_channel,
+                } => {
+                    channels[usize::from(rtp_channel)] = Some((t.media_index, Channel::Rtp));
+                    channels[usize::from(rtcp_channel)] = Some((t.media_index, Channel::Rtcp));
+                    if let Some(slot) = reports_to.get_mut(t.media_index) {
+                        *slot = Some(Destination::Interleaved {
+                            rtp: rtp_channel,
+                            rtcp: rtcp_channel,
+                        });
+                    }
+                }
+                TrackTransport::Udp {
+                    client_rtp_port,
+                    client_rtcp_port,
+                } => {
+                    if let Some(slot) = reports_to.get_mut(t.media_index) {
+                        let ip = self.peer.ip();
+                        *slot = Some(Destination::Udp {
+                            rtp: std::net::SocketAddr::new(ip, client_rtp_port),
+                            rtcp: std::net::SocketAddr::new(ip, client_rtcp_port),
+                        });
+                    }
+                }
+                TrackTransport::Multicast { .. } => {}
+            }
+        }
+        let codecs: Vec<&str> = formats.iter().map(Format::codec_name).collect();
+        s.span.in_scope(|| {
+            tracing::info!("is publishing to path '{path}', {}", tracks_info(&codecs));
+        });
+        self.route_udp(tracks, Channel::Rtp);
+        self.recording = Some(Recording {
+            publishing: Publishing::new(stream, &formats, secret::random_u64() as u32),
+            channels,
+            reports_to,
+        });
+        Ok(())
+    }
+
+    async fn describe(
+        &mut self,
+        req: &Request,
+        now: Instant,
+    ) -> Result<Response, (Response, String)> {
+        let Some((path, query)) = path_and_query(&req.uri) else {
+            return self.in_session(req, None, now);
+        };
+        // MediaMTX does not count a DESCRIBE as a reader: the handle only serves to
+        // authenticate and to find the stream, and is released at once.
+        let handle = match self
+            .ctx
+            .paths
+            .add_reader(self.path_request(req, path, query))
+            .await
+        {
+            Ok(h) => h,
+            Err(e) => return path_error(&self.ctx, &self.nonce, req, e).await,
+        };
+        let description = description_of(handle.stream());
+        drop(handle);
+        self.in_session(req, Some(&description), now)
+    }
+
+    async fn announce(
+        &mut self,
+        req: &Request,
+        now: Instant,
+    ) -> Result<Response, (Response, String)> {
+        let fresh = self
+            .session
+            .as_ref()
+            .is_none_or(|s| s.machine.state() == State::Initial);
+        let target = path_and_query(&req.uri);
+        let (Some((path, query)), true) = (target, fresh) else {
+            return self.in_session(req, None, now);
+        };
+        self.ensure_session(now);
+        let publisher = match self
+            .ctx
+            .paths
+            .add_publisher(self.path_request(req, path, query.clone()))
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => return path_error(&self.ctx, &self.nonce, req, e).await,
+        };
+        let response = self.in_session(req, None, now)?;
+        if response.status == StatusCode::OK {
+            self.publisher = Some(publisher);
+            if let Some(s) = self.session.as_mut() {
+                s.query = query.unwrap_or_default();
+            }
+        }
+        Ok(response)
+    }
+
+    async fn setup(&mut self, req: &Request, now: Instant) -> Result<Response, (Response, String)> {
+        let state = self.session.as_ref().map(|s| s.machine.state());
+        if state == Some(State::PreRecord) {
+            return self.in_session(req, None, now);
+        }
+        let Some((path, _)) = path_and_track(&req.uri) else {
+            return self.in_session(req, None, now);
+        };
+        let query = path_and_query(&req.uri).and_then(|(_, q)| q);
+        let held = self
+            .session
+            .as_ref()
+            .and_then(|s| s.reader.as_ref())
+            .filter(|h| h.path_name() == path)
+            .map(|h| description_of(h.stream()));
+        if let Some(description) = held {
+            return self.in_session(req, Some(&description), now);
+        }
+        self.ensure_session(now);
+        let handle: ReaderHandle = match self
+            .ctx
+            .paths
+            .add_reader(self.path_request(req, path, query.clone()))
+            .await
+        {
+            Ok(h) => h,
+            Err(e) => return path_error(&self.ctx, &self.nonce, req, e).await,
+        };
+        let description = description_of(handle.stream());
+        let response = self.in_session(req, Some(&description), now)?;
+        if response.status == StatusCode::OK
+            && let Some(s) = self.session.as_mut()
+            && s.reader.is_none()
+        {
+            s.reader = Some(handle);
+            s.query = query.unwrap_or_default();
+        }
+        Ok(response)
+    }
+}

@@ -1,0 +1,138 @@
+//! The server's UDP sockets (`rtpAddress`, `rtcpAddress`) and the routing of incoming
+//! datagrams to the sessions that set up UDP, keyed by the client's address.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use bytes::{Bytes, BytesMut};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Largest datagram read; bigger ones are truncated by the kernel.
+const MAX_DATAGRAM: usize = 65_536;
+/// Receive buffers are carved out of blocks of this size, so a datagram costs no
+/// allocation of its own.
+const RECV_BLOCK: usize = 4 * MAX_DATAGRAM;
+
+/// Which socket a datagram arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Channel {
+    Rtp,
+    Rtcp,
+}
+
+/// A datagram for a session.
+#[derive(Debug)]
+pub(crate) struct Datagram {
+    pub channel: Channel,
+    /// Index of the track in the session's setup order of the stream.
+    pub track: usize,
+    pub data: Bytes,
+}
+
+#[derive(Debug)]
+struct Route {
+    tx: mpsc::Sender<Datagram>,
+    track: usize,
+    owner: u64,
+}
+
+type RouteMap = HashMap<(Channel, SocketAddr), Route>;
+
+/// The two sockets and the routing table.
+#[derive(Debug)]
+pub(crate) struct UdpServer {
+    pub rtp: Arc<UdpSocket>,
+    pub rtcp: Arc<UdpSocket>,
+    routes: Arc<Mutex<RouteMap>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+fn lock(routes: &Mutex<RouteMap>) -> MutexGuard<'_, RouteMap> {
+    routes.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl UdpServer {
+    pub async fn bind(rtp: SocketAddr, rtcp: SocketAddr) -> io::Result<UdpServer> {
+        let rtp = Arc::new(UdpSocket::bind(rtp).await?);
+        let rtcp = Arc::new(UdpSocket::bind(rtcp).await?);
+        let routes = Arc::new(Mutex::new(RouteMap::new()));
+        let tasks = vec![
+            tokio::spawn(recv_loop(
+                Arc::clone(&rtp),
+                Channel::Rtp,
+                Arc::clone(&routes),
+            )),
+            tokio::spawn(recv_loop(
+                Arc::clone(&rtcp),
+                Channel::Rtcp,
+                Arc::clone(&routes),
+            )),
+        ];
+        Ok(UdpServer {
+            rtp,
+            rtcp,
+            routes,
+            tasks,
+        })
+    }
+
+    pub fn local_addrs(&self) -> io::Result<(SocketAddr, SocketAddr)> {
+        Ok((self.rtp.local_addr()?, self.rtcp.local_addr()?))
+    }
+
+    /// Sends datagrams from `from` on `channel` to `tx`, until [`UdpServer::remove`].
+    pub fn add(
+        &self,
+        owner: u64,
+        channel: Channel,
+        from: SocketAddr,
+        track: usize,
+        tx: mpsc::Sender<Datagram>,
+    ) {
+        lock(&self.routes).insert((channel, from), Route { tx, track, owner });
+    }
+
+    /// Removes every route of `owner`.
+    pub fn remove(&self, owner: u64) {
+        lock(&self.routes).retain(|_, r| r.owner != owner);
+    }
+}
+
+impl Drop for UdpServer {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+async fn recv_loop(socket: Arc<UdpSocket>, channel: Channel, routes: Arc<Mutex<RouteMap>>) {
+    let mut buf = BytesMut::with_capacity(RECV_BLOCK);
+    loop {
+        if buf.capacity() - buf.len() < MAX_DATAGRAM {
+            buf = BytesMut::with_capacity(RECV_BLOCK);
+        }
+        let from = match socket.recv_buf_from(&mut buf).await {
+            Ok((_, from)) => from,
+            Err(e) => {
+                // ICMP port unreachable and the like: keep serving the others.
+                tracing::debug!(component = "RTSP", "UDP receive error: {e}");
+                buf.clear();
+                continue;
+            }
+        };
+        let data = buf.split().freeze();
+        // A session that cannot keep up loses packets instead of growing a queue.
+        if let Some(route) = lock(&routes).get(&(channel, from)) {
+            let _ = route.tx.try_send(Datagram {
+                channel,
+                track: route.track,
+                data,
+            });
+        }
+    }
+}

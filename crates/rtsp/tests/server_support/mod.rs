@@ -1,0 +1,215 @@
+//! Helpers of the server tests: a core path manager, a server on 127.0.0.1, and a raw
+//! RTSP client built on this crate's own message types.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use ferromtx_auth as auth;
+use ferromtx_core::PathManager;
+use ferromtx_rtsp::message::{Decoder, Incoming, Message, Method, Request, Response};
+use ferromtx_rtsp::{Interleaved, RtspServer, RtspSettings};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Longest wait for any single step of a test.
+pub const STEP: Duration = Duration::from_secs(10);
+
+/// Shows the server's logs in the output of a failing test.
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_max_level(tracing::Level::INFO)
+        .try_init();
+}
+
+pub fn manager(yaml: &str) -> Arc<PathManager> {
+    let conf = Arc::new(
+        ferromtx_conf::load_from_str(yaml, &|_| None)
+            .expect("valid conf")
+            .conf,
+    );
+    let auth = Arc::new(auth::Manager::new(&conf));
+    Arc::new(PathManager::new(conf, auth))
+}
+
+/// A server with every path open to everyone, on loopback ports.
+pub async fn server(yaml: &str) -> (RtspServer, Arc<PathManager>) {
+    server_with(yaml, RtspSettings::loopback()).await
+}
+
+pub async fn server_with(yaml: &str, settings: RtspSettings) -> (RtspServer, Arc<PathManager>) {
+    let paths = manager(yaml);
+    let server = RtspServer::start(settings, Arc::clone(&paths))
+        .await
+        .expect("server starts");
+    (server, paths)
+}
+
+pub const OPEN_CONF: &str = "paths:\n  all_others:\n";
+
+/// A raw RTSP client.
+pub struct Client {
+    stream: TcpStream,
+    decoder: Decoder,
+    cseq: u32,
+    pub session: Option<String>,
+    pub frames: VecDeque<Interleaved>,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Client {
+        let stream = tokio::time::timeout(STEP, TcpStream::connect(addr))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        Client {
+            stream,
+            decoder: Decoder::new(),
+            cseq: 0,
+            session: None,
+            frames: VecDeque::new(),
+        }
+    }
+
+    /// A client whose socket has a small receive buffer (to stall it on purpose).
+    pub async fn connect_small_buffer(addr: SocketAddr) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("buffer size");
+        let stream = tokio::time::timeout(STEP, socket.connect(addr))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        Client {
+            stream,
+            decoder: Decoder::new(),
+            cseq: 0,
+            session: None,
+            frames: VecDeque::new(),
+        }
+    }
+
+    pub async fn send_raw(&mut self, data: &[u8]) {
+        self.stream.write_all(data).await.expect("write");
+    }
+
+    /// Sends a request (with CSeq and Session) and waits for its response.
+    pub async fn request(
+        &mut self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Bytes)>,
+    ) -> Response {
+        self.cseq += 1;
+        let mut req = Request::new(method, uri);
+        req.headers.set("CSeq", self.cseq.to_string());
+        if let Some(s) = &self.session {
+            req.headers.set("Session", s.clone());
+        }
+        for (k, v) in headers {
+            req.headers.set(*k, *v);
+        }
+        if let Some((ct, b)) = body {
+            req.headers.set("Content-Type", ct);
+            req.headers.set("Content-Length", b.len().to_string());
+            req.body = b;
+        }
+        self.send_raw(&req.to_bytes()).await;
+        let res = self.response().await;
+        if let Some(s) = res.headers.get("Session") {
+            self.session = Some(s.split(';').next().unwrap_or(s).trim().to_string());
+        }
+        res
+    }
+
+    /// The next response; interleaved frames met on the way are kept.
+    pub async fn response(&mut self) -> Response {
+        for _ in 0..100_000 {
+            match self.pull().await {
+                Incoming::Message(Message::Response(r)) => return r,
+                Incoming::Message(Message::Request(r)) => panic!("unexpected request {r:?}"),
+                Incoming::Interleaved(f) => self.frames.push_back(f),
+            }
+        }
+        panic!("no response");
+    }
+
+    /// The next interleaved frame.
+    pub async fn frame(&mut self) -> Interleaved {
+        if let Some(f) = self.frames.pop_front() {
+            return f;
+        }
+        for _ in 0..100_000 {
+            if let Incoming::Interleaved(f) = self.pull().await {
+                return f;
+            }
+        }
+        panic!("no frame");
+    }
+
+    async fn pull(&mut self) -> Incoming {
+        let mut buf = BytesMut::with_capacity(64 * 1024);
+        for _ in 0..100_000 {
+            if let Some(item) = self.decoder.pull() {
+                return item.expect("valid message from the server");
+            }
+            buf.clear();
+            let n = tokio::time::timeout(STEP, self.stream.read_buf(&mut buf))
+                .await
+                .expect("server answers in time")
+                .expect("read");
+            assert!(n > 0, "server closed the connection");
+            self.decoder.push(&buf);
+        }
+        panic!("nothing decoded");
+    }
+
+    /// Whether the server closed the connection (reads until EOF, bounded in time).
+    pub async fn closed_by_server(&mut self) -> bool {
+        let mut buf = [0u8; 4096];
+        for _ in 0..1000 {
+            match tokio::time::timeout(STEP, self.stream.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => continue,
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
+    /// Sends an interleaved frame.
+    pub async fn send_frame(&mut self, channel: u8, payload: Bytes) {
+        let data = Interleaved { channel, payload }
+            .to_bytes()
+            .expect("frame fits");
+        self.send_raw(&data).await;
+    }
+}
+
+/// Whether `name` runs (`name -version`).
+pub fn have_tool(name: &str) -> bool {
+    std::process::Command::new(name)
+        .arg("-version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Skips (returns false) when a tool is missing, or fails in CI (`CI=true`).
+pub fn require_tools(names: &[&str]) -> bool {
+    let missing: Vec<&str> = names.iter().copied().filter(|n| !have_tool(n)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").ok().as_deref() != Some("true"),
+        "missing tools in CI: {missing:?} (apt-get install -y ffmpeg)"
+    );
+    eprintln!("skipped: missing {missing:?} (apt-get install -y ffmpeg)");
+    false
+}
