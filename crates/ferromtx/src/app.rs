@@ -94,7 +94,6 @@ pub async fn run(loaded: Loaded) -> Result<(), AppError> {
     }
     raise_fd_limit();
 
-
     let file = loaded.file.clone();
     let mut app = App::start(Arc::new(loaded.conf), log).await?;
 
@@ -190,7 +189,11 @@ impl App {
     }
 
     /// Starts one HTTP server if the configuration enables it.
-    async fn http(&self, kind: HttpServerKind, conf: &Conf) -> Result<Option<HttpComponent>, AppError> {
+    async fn http(
+        &self,
+        kind: HttpServerKind,
+        conf: &Conf,
+    ) -> Result<Option<HttpComponent>, AppError> {
         if !crate::http::enabled(kind, conf) {
             return Ok(None);
         }
@@ -228,7 +231,11 @@ impl App {
         self.auth.reload(&new);
         self.paths.reload(new.clone());
 
-        for kind in [HttpServerKind::Pprof, HttpServerKind::Metrics, HttpServerKind::Api] {
+        for kind in [
+            HttpServerKind::Pprof,
+            HttpServerKind::Metrics,
+            HttpServerKind::Api,
+        ] {
             if !crate::http::changed(kind, &old, &new) {
                 continue;
             }

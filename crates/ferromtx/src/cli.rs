@@ -64,7 +64,10 @@ mod tests {
         );
         assert_eq!(p(&["--version"]), Ok(Command::Version));
         assert_eq!(p(&["a.yml", "--help"]), Ok(Command::Help));
-        assert_eq!(p(&["--bogus"]), Err(CliError::UnknownFlag("--bogus".into())));
+        assert_eq!(
+            p(&["--bogus"]),
+            Err(CliError::UnknownFlag("--bogus".into()))
+        );
         assert_eq!(p(&["a", "b"]), Err(CliError::Extra("b".into())));
     }
 }

@@ -28,13 +28,14 @@ impl ConfWatcher {
             .to_path_buf();
         let (raw_tx, raw_rx) = mpsc::unbounded_channel::<()>();
         let name = file.file_name().map(|n| n.to_owned());
-        let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-            if let Ok(ev) = res
-                && ev.paths.iter().any(|p| p.file_name() == name.as_deref())
-            {
-                let _ = raw_tx.send(());
-            }
-        })?;
+        let mut watcher =
+            notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+                if let Ok(ev) = res
+                    && ev.paths.iter().any(|p| p.file_name() == name.as_deref())
+                {
+                    let _ = raw_tx.send(());
+                }
+            })?;
         watcher.watch(&dir, RecursiveMode::NonRecursive)?;
         // The reference contents are read now, not when the task first runs: a change made
         // right after `new` returns must count as a change.

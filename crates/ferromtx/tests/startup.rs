@@ -8,9 +8,15 @@ use common::{Server, body, quiet_config, write};
 fn starts_with_embedded_defaults_when_no_file() {
     let mut s = Server::start(None, &[], &[]);
     let l = s.wait_line("ferromtx v");
-    assert_eq!(body(&l), format!("INF ferromtx v{}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        body(&l),
+        format!("INF ferromtx v{}", env!("CARGO_PKG_VERSION"))
+    );
     let l = s.wait_line("configuration file not found");
-    assert!(body(&l).starts_with("WAR configuration file not found (looked in "), "{l}");
+    assert!(
+        body(&l).starts_with("WAR configuration file not found (looked in "),
+        "{l}"
+    );
     assert!(l.contains("mediamtx.yml"), "{l}");
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit().success());
@@ -60,21 +66,39 @@ fn broken_value_exits_non_zero_naming_the_key() {
 fn missing_file_given_on_the_command_line_is_an_error() {
     let mut s = Server::start(None, &["/nonexistent/mediamtx.yml"], &[]);
     assert_eq!(s.wait_exit().code(), Some(1));
-    assert!(s.seen.iter().any(|l| l.starts_with("ERR: ") && l.contains("/nonexistent/mediamtx.yml")), "{:#?}", s.seen);
+    assert!(
+        s.seen
+            .iter()
+            .any(|l| l.starts_with("ERR: ") && l.contains("/nonexistent/mediamtx.yml")),
+        "{:#?}",
+        s.seen
+    );
 }
 
 #[test]
 fn deprecated_keys_warn_once_each() {
     let mut s = Server::start(
-        Some(&quiet_config("readBufferCount: 1024\npaths:\n  cam:\n    runOnReady: echo hi\n")),
+        Some(&quiet_config(
+            "readBufferCount: 1024\npaths:\n  cam:\n    runOnReady: echo hi\n",
+        )),
         &[],
         &[],
     );
     s.wait_line("configuration loaded from");
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit().success());
-    assert_eq!(s.count("WAR parameter 'readBufferCount' is deprecated"), 1, "{:#?}", s.seen);
-    assert_eq!(s.count("WAR parameter 'runOnReady' is deprecated"), 1, "{:#?}", s.seen);
+    assert_eq!(
+        s.count("WAR parameter 'readBufferCount' is deprecated"),
+        1,
+        "{:#?}",
+        s.seen
+    );
+    assert_eq!(
+        s.count("WAR parameter 'runOnReady' is deprecated"),
+        1,
+        "{:#?}",
+        s.seen
+    );
 }
 
 #[test]
@@ -84,7 +108,10 @@ fn version_and_help() {
         .output()
         .expect("run");
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&format!("v{}", env!("CARGO_PKG_VERSION"))));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .starts_with(&format!("v{}", env!("CARGO_PKG_VERSION")))
+    );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferromtx"))
         .arg("--help")
         .output()
@@ -99,7 +126,12 @@ fn structured_logs_are_json() {
     let l = s.wait_line("configuration loaded from");
     let v: serde_json::Value = serde_json::from_str(&l).expect("JSON line");
     assert_eq!(v["level"], "INF");
-    assert!(v["message"].as_str().unwrap_or("").starts_with("configuration loaded from"));
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("configuration loaded from")
+    );
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit().success());
 }
@@ -108,7 +140,11 @@ fn structured_logs_are_json() {
 fn env_override_applies() {
     // The file says error level only; the environment's info level wins, so the INF
     // startup line appears.
-    let mut s = Server::start(Some(&quiet_config("logLevel: error")), &[], &[("MTX_LOGLEVEL", "info")]);
+    let mut s = Server::start(
+        Some(&quiet_config("logLevel: error")),
+        &[],
+        &[("MTX_LOGLEVEL", "info")],
+    );
     let l = s.wait_line("configuration loaded from");
     assert!(body(&l).starts_with("INF "), "{l}");
     s.signal(libc::SIGTERM);
@@ -129,7 +165,11 @@ fn editing_the_file_reloads_it_and_a_bad_edit_keeps_the_old_config() {
     write(&path, &quiet_config("logLevel: debug\nnotAKey: 1"));
     let l = s.wait_line("notAKey");
     assert!(body(&l).starts_with("ERR "), "{l}");
-    assert!(s.child.try_wait().expect("try_wait").is_none(), "server exited: {:#?}", s.seen);
+    assert!(
+        s.child.try_wait().expect("try_wait").is_none(),
+        "server exited: {:#?}",
+        s.seen
+    );
 
     // And a later good edit is applied again.
     write(&path, &quiet_config("logLevel: info"));

@@ -56,7 +56,12 @@ const GRAY: &str = "\x1b[90m";
 const RESET: &str = "\x1b[0m";
 
 /// `2026/11/24 18:02:15 INF message\n`, local time, colours only when asked.
-pub(super) fn format_plain<Tz: TimeZone>(t: &DateTime<Tz>, level: Level, msg: &str, color: bool) -> String
+pub(super) fn format_plain<Tz: TimeZone>(
+    t: &DateTime<Tz>,
+    level: Level,
+    msg: &str,
+    color: bool,
+) -> String
 where
     Tz::Offset: Display,
 {
@@ -122,18 +127,35 @@ mod tests {
     #[test]
     fn plain_matches_mediamtx() {
         assert_eq!(
-            format_plain(&at(), Level::Info, "[WebRTC] listener opened on :8889 (HTTP), :8189 (ICE/UDP)", false),
+            format_plain(
+                &at(),
+                Level::Info,
+                "[WebRTC] listener opened on :8889 (HTTP), :8189 (ICE/UDP)",
+                false
+            ),
             "2026/11/24 18:02:15 INF [WebRTC] listener opened on :8889 (HTTP), :8189 (ICE/UDP)\n"
         );
-        assert_eq!(format_plain(&at(), Level::Debug, "x", false), "2026/11/24 18:02:15 DEB x\n");
-        assert_eq!(format_plain(&at(), Level::Warn, "x", false), "2026/11/24 18:02:15 WAR x\n");
-        assert_eq!(format_plain(&at(), Level::Error, "x", false), "2026/11/24 18:02:15 ERR x\n");
+        assert_eq!(
+            format_plain(&at(), Level::Debug, "x", false),
+            "2026/11/24 18:02:15 DEB x\n"
+        );
+        assert_eq!(
+            format_plain(&at(), Level::Warn, "x", false),
+            "2026/11/24 18:02:15 WAR x\n"
+        );
+        assert_eq!(
+            format_plain(&at(), Level::Error, "x", false),
+            "2026/11/24 18:02:15 ERR x\n"
+        );
     }
 
     #[test]
     fn colour_wraps_time_and_level_only() {
         let line = format_plain(&at(), Level::Error, "boom", true);
-        assert!(line.starts_with("\x1b[90m2026/11/24 18:02:15 \x1b[0m\x1b[31mERR\x1b[0m boom"), "{line:?}");
+        assert!(
+            line.starts_with("\x1b[90m2026/11/24 18:02:15 \x1b[0m\x1b[31mERR\x1b[0m boom"),
+            "{line:?}"
+        );
     }
 
     #[test]

@@ -34,7 +34,10 @@ pub enum Destination {
     Stdout,
     File(PathBuf),
     /// Syslog with the given tag; `socket` overrides `/dev/log` (tests).
-    Syslog { prefix: String, socket: Option<PathBuf> },
+    Syslog {
+        prefix: String,
+        socket: Option<PathBuf>,
+    },
 }
 
 /// Logger settings, taken from `logLevel`, `logDestinations`, `logStructured`, `logFile`,
@@ -56,7 +59,9 @@ pub enum LoggerError {
 }
 
 enum Sink {
-    Stdout { color: bool },
+    Stdout {
+        color: bool,
+    },
     File(File),
     Syslog(Syslog),
     /// In-memory sink for tests.

@@ -75,7 +75,10 @@ mod tests {
         let got = std::str::from_utf8(&buf[..n]).unwrap();
         assert!(got.starts_with("<28>"), "{got}");
         assert!(
-            got.ends_with(&format!(" mediamtx[{}]: [RTSP] hello\n", std::process::id())),
+            got.ends_with(&format!(
+                " mediamtx[{}]: [RTSP] hello\n",
+                std::process::id()
+            )),
             "{got}"
         );
     }

@@ -27,9 +27,7 @@ pub fn free_port() -> u16 {
 
 /// A config that opens nothing unless asked: every protocol off, given extra lines appended.
 pub fn quiet_config(extra: &str) -> String {
-    format!(
-        "rtsp: no\nrtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\n{extra}\n"
-    )
+    format!("rtsp: no\nrtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\n{extra}\n")
 }
 
 impl Server {
@@ -57,8 +55,14 @@ impl Server {
         let mut child = cmd.spawn().expect("spawn ferromtx");
         let (tx, lines) = channel();
         for out in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -101,10 +105,16 @@ impl Server {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!("no line containing {needle:?} within {WAIT:?}; seen: {:#?}", self.seen)
+                    panic!(
+                        "no line containing {needle:?} within {WAIT:?}; seen: {:#?}",
+                        self.seen
+                    )
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    panic!("process output ended before {needle:?}; seen: {:#?}", self.seen)
+                    panic!(
+                        "process output ended before {needle:?}; seen: {:#?}",
+                        self.seen
+                    )
                 }
             }
         }
@@ -117,7 +127,10 @@ impl Server {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(l) => self.seen.push(l),
-                Err(_) => panic!("fewer than {n} lines containing {needle:?}; seen: {:#?}", self.seen),
+                Err(_) => panic!(
+                    "fewer than {n} lines containing {needle:?}; seen: {:#?}",
+                    self.seen
+                ),
             }
         }
     }
@@ -136,7 +149,11 @@ impl Server {
                 }
                 return st;
             }
-            assert!(Instant::now() < deadline, "process did not exit; seen: {:#?}", self.seen);
+            assert!(
+                Instant::now() < deadline,
+                "process did not exit; seen: {:#?}",
+                self.seen
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -183,7 +200,8 @@ pub fn write(path: &Path, contents: &str) {
 pub fn http(method: &str, port: u16, path: &str, body: Option<&str>) -> (u16, String, Vec<u8>) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
     let body = body.unwrap_or("");
     let req = format!(
         "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
