@@ -157,6 +157,7 @@ struct App {
     api: Option<HttpComponent>,
     metrics: Option<HttpComponent>,
     pprof: Option<HttpComponent>,
+    rtsp: Option<Arc<ferromtx_rtsp::RtspServer>>,
 }
 
 impl App {
@@ -180,10 +181,15 @@ impl App {
             api: None,
             metrics: None,
             pprof: None,
+            rtsp: None,
         };
-        // Same order as MediaMTX: pprof, then the API and metrics after the servers.
-        app.pprof = app.http(HttpServerKind::Pprof, &conf).await?;
+        // Same order as MediaMTX: metrics and pprof, the protocol servers, then the API.
         app.metrics = app.http(HttpServerKind::Metrics, &conf).await?;
+        app.pprof = app.http(HttpServerKind::Pprof, &conf).await?;
+        app.rtsp = crate::rtsp::start(&conf, app.paths.clone())
+            .await
+            .map_err(AppError::Start)?;
+        app.backend.set_rtsp(app.rtsp.clone());
         app.api = app.http(HttpServerKind::Api, &conf).await?;
         Ok(app)
     }
@@ -231,9 +237,21 @@ impl App {
         self.auth.reload(&new);
         self.paths.reload(new.clone());
 
+        if crate::rtsp::changed(&old, &new) {
+            self.backend.set_rtsp(None);
+            if let Some(r) = self.rtsp.take() {
+                crate::rtsp::close(r).await;
+            }
+            match crate::rtsp::start(&new, self.paths.clone()).await {
+                Ok(r) => self.rtsp = r,
+                Err(e) => error!("{e}"),
+            }
+            self.backend.set_rtsp(self.rtsp.clone());
+        }
+
         for kind in [
-            HttpServerKind::Pprof,
             HttpServerKind::Metrics,
+            HttpServerKind::Pprof,
             HttpServerKind::Api,
         ] {
             if !crate::http::changed(kind, &old, &new) {
@@ -258,7 +276,14 @@ impl App {
     }
 
     async fn close(self) {
-        for c in [self.api, self.metrics, self.pprof].into_iter().flatten() {
+        if let Some(c) = self.api {
+            c.close().await;
+        }
+        self.backend.set_rtsp(None);
+        if let Some(r) = self.rtsp {
+            crate::rtsp::close(r).await;
+        }
+        for c in [self.metrics, self.pprof].into_iter().flatten() {
             c.close().await;
         }
         self.paths.close();

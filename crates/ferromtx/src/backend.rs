@@ -10,6 +10,7 @@ use ferromtx_auth::Manager as AuthManager;
 use ferromtx_conf::Conf;
 use ferromtx_core::PathManager;
 use ferromtx_core::path::PathInfo;
+use ferromtx_rtsp::RtspServer;
 use tokio::sync::mpsc;
 
 pub struct ServerBackend {
@@ -18,6 +19,7 @@ pub struct ServerBackend {
     apply: mpsc::UnboundedSender<Arc<Conf>>,
     auth: Arc<AuthManager>,
     paths: Arc<PathManager>,
+    rtsp: RwLock<Option<Arc<RtspServer>>>,
     started: DateTime<Utc>,
 }
 
@@ -33,8 +35,21 @@ impl ServerBackend {
             apply,
             auth,
             paths,
+            rtsp: RwLock::new(None),
             started: Utc::now(),
         }
+    }
+
+    /// Records the running RTSP server (None when off).
+    pub fn set_rtsp(&self, server: Option<Arc<RtspServer>>) {
+        *self.rtsp.write().unwrap_or_else(PoisonError::into_inner) = server;
+    }
+
+    fn rtsp_running(&self) -> bool {
+        self.rtsp
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
     }
 
     /// Records the configuration in force (after a file reload).
@@ -75,10 +90,10 @@ impl Backend for ServerBackend {
         }
     }
 
-    /// No protocol server is built yet: none is listed (metrics show no zero blocks for them).
+    /// The servers that run: metrics list zero blocks for these only.
     fn servers(&self) -> Servers {
         Servers {
-            rtsp: false,
+            rtsp: self.rtsp_running(),
             rtsps: false,
             rtmp: false,
             rtmps: false,

@@ -6,6 +6,7 @@ mod cli;
 mod http;
 mod listen;
 mod logger;
+mod rtsp;
 mod watcher;
 
 use std::process::ExitCode;

@@ -2,11 +2,12 @@
 
 mod common;
 
-use common::{Server, body, quiet_config, write};
+use common::{Server, body, env_refs, quiet_config, rtsp_env, write};
 
 #[test]
 fn starts_with_embedded_defaults_when_no_file() {
-    let mut s = Server::start(None, &[], &[]);
+    let (env, (rtsp, rtp, rtcp)) = rtsp_env();
+    let mut s = Server::start(None, &[], &env_refs(&env));
     let l = s.wait_line("ferromtx v");
     assert_eq!(
         body(&l),
@@ -18,6 +19,14 @@ fn starts_with_embedded_defaults_when_no_file() {
         "{l}"
     );
     assert!(l.contains("mediamtx.yml"), "{l}");
+    // RTSP is on by default (and the only protocol built so far): its listener line.
+    let l = s.wait_line("[RTSP] listener opened on");
+    assert_eq!(
+        body(&l),
+        format!(
+            "INF [RTSP] listener opened on 127.0.0.1:{rtsp} (TCP/RTSP), 127.0.0.1:{rtp} (UDP/RTP), 127.0.0.1:{rtcp} (UDP/RTCP)"
+        )
+    );
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit().success());
     assert_eq!(s.count("INF shutting down gracefully"), 1, "{:#?}", s.seen);
@@ -30,13 +39,15 @@ fn loads_the_upstream_default_file_unchanged() {
         "/../../../shared/compat/mediamtx.yml"
     ))
     .expect("compat mediamtx.yml");
-    let mut s = Server::start(Some(&upstream), &["mediamtx.yml"], &[]);
+    let (env, _) = rtsp_env();
+    let mut s = Server::start(Some(&upstream), &["mediamtx.yml"], &env_refs(&env));
     let l = s.wait_line("configuration loaded from");
     let expected = s.conf_path().canonicalize().expect("canonical");
     assert_eq!(
         body(&l),
         format!("INF configuration loaded from {}", expected.display())
     );
+    s.wait_line("[RTSP] listener opened on");
     s.signal(libc::SIGINT);
     assert!(s.wait_exit().success());
     assert_eq!(s.count("ERR"), 0, "{:#?}", s.seen);

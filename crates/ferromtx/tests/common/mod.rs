@@ -228,3 +228,53 @@ pub fn get_json(port: u16, path: &str) -> serde_json::Value {
     assert_eq!(status, 200, "{head}\n{}", String::from_utf8_lossy(&body));
     serde_json::from_slice(&body).expect("JSON body")
 }
+
+/// Two consecutive free UDP ports on 127.0.0.1, the first even (RTP/RTCP).
+pub fn free_udp_pair() -> (u16, u16) {
+    for _ in 0..100 {
+        let a = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let p = a.local_addr().expect("addr").port();
+        if p % 2 == 0 && p < u16::MAX && std::net::UdpSocket::bind(("127.0.0.1", p + 1)).is_ok() {
+            return (p, p + 1);
+        }
+    }
+    panic!("no free even/odd UDP port pair found");
+}
+
+/// Environment that moves the default RTSP listeners to free loopback ports; returns the
+/// variables and the (rtsp, rtp, rtcp) ports.
+pub fn rtsp_env() -> (Vec<(String, String)>, (u16, u16, u16)) {
+    let rtsp = free_port();
+    let (rtp, rtcp) = free_udp_pair();
+    (
+        vec![
+            ("MTX_RTSPADDRESS".into(), format!("127.0.0.1:{rtsp}")),
+            ("MTX_RTPADDRESS".into(), format!("127.0.0.1:{rtp}")),
+            ("MTX_RTCPADDRESS".into(), format!("127.0.0.1:{rtcp}")),
+        ],
+        (rtsp, rtp, rtcp),
+    )
+}
+
+/// `(name, value)` pairs as `&str` tuples for [`Server::start`].
+pub fn env_refs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// Path of a tool on PATH. Missing: a failure under CI=true, else None (the caller skips).
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "{name} is required in CI (scripts/test installs it)"
+        );
+        eprintln!("skipping: {name} not found on PATH");
+    }
+    found
+}

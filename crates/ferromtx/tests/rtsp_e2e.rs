@@ -1,0 +1,116 @@
+//! RTSP through the real binary with real clients: ffmpeg publishes, ffprobe reads, and the
+//! API and metrics describe the live path.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Server, env_refs, free_port, get_json, http, rtsp_env, tool};
+
+#[test]
+fn ffmpeg_publishes_ffprobe_reads_and_the_api_sees_it() {
+    let (Some(ffmpeg), Some(ffprobe)) = (tool("ffmpeg"), tool("ffprobe")) else {
+        return;
+    };
+    let (env, (rtsp, _, _)) = rtsp_env();
+    let (api, metrics) = (free_port(), free_port());
+    let conf = format!(
+        "rtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\napi: yes\napiAddress: 127.0.0.1:{api}\n\
+         metrics: yes\nmetricsAddress: 127.0.0.1:{metrics}\npaths:\n  all_others:\n"
+    );
+    let mut s = Server::start(Some(&conf), &[], &env_refs(&env));
+    s.wait_line("[API] listener opened on");
+
+    let url = format!("rtsp://127.0.0.1:{rtsp}/cam");
+    let mut publisher = Command::new(&ffmpeg)
+        .args(["-hide_banner", "-loglevel", "error", "-re"])
+        .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+            "-g",
+            "25",
+        ])
+        .args([
+            "-c:a",
+            "libopus",
+            "-t",
+            "8",
+            "-f",
+            "rtsp",
+            "-rtsp_transport",
+            "tcp",
+        ])
+        .arg(&url)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn ffmpeg");
+
+    // The path becomes available with both tracks.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let path = loop {
+        let (status, _, body) = http("GET", api, "/v3/paths/get/cam", None);
+        if status == 200 {
+            let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+            if v["available"] == true {
+                break v;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "path never became available: {:#?}",
+            s.seen
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(path["tracks"], serde_json::json!(["H264", "Opus"]));
+    assert_eq!(path["source"]["type"], "rtspSession");
+    s.wait_line("is publishing to path 'cam', 2 tracks (H264, Opus)");
+
+    for transport in ["tcp", "udp"] {
+        let out = Command::new(&ffprobe)
+            .args(["-v", "error", "-rtsp_transport", transport])
+            .args([
+                "-show_entries",
+                "stream=codec_name,width,height",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(&url)
+            .output()
+            .expect("run ffprobe");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "ffprobe over {transport}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.lines().any(|l| l.starts_with("h264,320,240")),
+            "{transport}: {text}"
+        );
+        assert!(
+            text.lines().any(|l| l.starts_with("opus")),
+            "{transport}: {text}"
+        );
+    }
+
+    let (_, _, m) = http("GET", metrics, "/metrics", None);
+    let m = String::from_utf8_lossy(&m);
+    assert!(m.contains("paths{name=\"cam\",state=\"ready\"} 1"), "{m}");
+    let inbound: u64 = get_json(api, "/v3/paths/get/cam")["inboundBytes"]
+        .as_u64()
+        .expect("inboundBytes");
+    assert!(inbound > 0);
+
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit().success());
+}
