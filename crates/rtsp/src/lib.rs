@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod client;
 pub mod interleaved;
 pub mod message;
 pub mod public;
@@ -16,6 +17,7 @@ pub mod sdp;
 pub mod server;
 pub mod server_session;
 pub mod session;
+pub mod source;
 pub mod transport;
 
 #[cfg(test)]
@@ -24,3 +26,4 @@ mod xorshift;
 pub use interleaved::Interleaved;
 pub use message::{Decoder, Headers, Incoming, Message, Method, Request, Response, StatusCode};
 pub use server::{RtspServer, RtspSettings};
+pub use source::{RtspSource, register};

@@ -112,6 +112,11 @@ impl RtcpReceiver {
         self
     }
 
+    /// The interarrival jitter estimate, in RTP time units (0 before two packets).
+    pub fn jitter(&self) -> f64 {
+        self.source.as_ref().map_or(0.0, |s| s.jitter)
+    }
+
     /// Records a packet that arrived at `now`.
     pub fn process_packet(&mut self, pkt: &Packet, now: Instant) {
         let epoch = *self.epoch.get_or_insert(now);

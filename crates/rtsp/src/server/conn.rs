@@ -14,6 +14,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
+use super::info::{ConnEntry, Registry, SessionEntry};
 use super::publish::Publishing;
 use super::read::{Destination, Playing};
 use super::secret;
@@ -38,6 +39,7 @@ pub(crate) struct ConnContext {
     pub paths: Arc<PathManager>,
     pub udp: Option<Arc<UdpServer>>,
     pub session_config: SessionConfig,
+    pub registry: Arc<Registry>,
 }
 
 /// A publisher that is recording: its tracks and how its media arrives.
@@ -58,6 +60,8 @@ pub(super) struct Session {
     pub announced: Option<SessionDescription>,
     /// The reader attached at SETUP, until PLAY.
     pub reader: Option<ferromtx_core::ReaderHandle>,
+    /// What the API shows of the session.
+    pub entry: Arc<SessionEntry>,
 }
 
 pub(super) struct Conn {
@@ -66,6 +70,8 @@ pub(super) struct Conn {
     pub id: u64,
     pub uuid: String,
     pub peer: SocketAddr,
+    /// What the API shows of the connection.
+    pub entry: Arc<ConnEntry>,
     pub nonce: String,
     writer: OwnedWriteHalf,
     pub wbuf: BytesMut,
@@ -85,6 +91,7 @@ enum Event {
     Report,
     Anomalies,
     Kicked,
+    ApiKick,
     ReadTimeout,
 }
 
@@ -107,11 +114,14 @@ pub(crate) async fn serve(ctx: Arc<ConnContext>, socket: TcpStream, peer: Socket
         let _ = socket.set_nodelay(true);
         let (mut reader, writer) = socket.into_split();
         let (udp_tx, mut udp_rx) = mpsc::channel(UDP_QUEUE);
+        let entry = Arc::new(ConnEntry::new(uuid.clone(), peer));
+        ctx.registry.insert(id, Arc::clone(&entry));
         let mut conn = Conn {
             ctx,
             id,
             uuid,
             peer,
+            entry,
             nonce: secret::hex(16) + &secret::hex(16),
             writer,
             wbuf: BytesMut::with_capacity(READ_CHUNK),
@@ -124,6 +134,7 @@ pub(crate) async fn serve(ctx: Arc<ConnContext>, socket: TcpStream, peer: Socket
         };
         let reason = conn.run(&mut reader, &mut udp_rx).await;
         conn.destroy_session(&reason);
+        conn.ctx.registry.remove(id);
         tracing::info!("closed: {reason}");
     }
     .instrument(span)
@@ -183,14 +194,16 @@ impl Conn {
                 _ = report.tick() => Event::Report,
                 _ = anomalies.tick(), if self.recording.is_some() => Event::Anomalies,
                 () = kicked(self.publisher.as_ref()) => Event::Kicked,
+                () = self.entry.kick.notified() => Event::ApiKick,
                 () = sleep_until(read_deadline) => Event::ReadTimeout,
             };
             let now = Instant::now();
             let res = match event {
                 Event::Read(Ok(0)) => Err("EOF".to_string()),
                 Event::Read(Err(e)) => Err(e.to_string()),
-                Event::Read(Ok(_)) => {
+                Event::Read(Ok(n)) => {
                     last_read = now;
+                    self.entry.received(n as u64);
                     decoder.push(&rbuf);
                     rbuf.clear();
                     self.on_input(&mut decoder, now).await
@@ -216,6 +229,7 @@ impl Conn {
                     Ok(())
                 }
                 Event::Kicked => Err("terminated".to_string()),
+                Event::ApiKick => Err("kicked".to_string()),
                 Event::ReadTimeout => Err("read timeout".to_string()),
             };
             if let Err(reason) = res {
@@ -282,6 +296,9 @@ impl Conn {
     fn on_datagram(&mut self, d: Datagram, now: Instant) -> Result<(), String> {
         if let Some(s) = self.session.as_mut() {
             s.machine.on_packet(now);
+            s.entry
+                .bytes_received
+                .fetch_add(d.data.len() as u64, std::sync::atomic::Ordering::Relaxed);
         }
         let Some(rec) = self.recording.as_mut() else {
             return Ok(());
@@ -357,6 +374,11 @@ impl Conn {
         if !self.udp_out.is_empty() {
             if let Some(udp) = self.ctx.udp.clone() {
                 for (addr, data) in self.udp_out.drain(..) {
+                    if let Some(s) = &self.session {
+                        s.entry
+                            .bytes_sent
+                            .fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    }
                     if let Err(e) = udp.rtp.send_to(&data, addr).await {
                         tracing::debug!("UDP send error: {e}");
                     }
@@ -370,6 +392,7 @@ impl Conn {
         let timeout = self.ctx.settings.write_timeout;
         match tokio::time::timeout(timeout, self.writer.write_all(&self.wbuf)).await {
             Ok(Ok(())) => {
+                self.entry.sent(self.wbuf.len() as u64);
                 self.wbuf.clear();
                 Ok(())
             }
@@ -387,6 +410,7 @@ impl Conn {
             udp.remove(self.id);
         }
         if let Some(s) = self.session.take() {
+            self.entry.set_session(None);
             s.span.in_scope(|| tracing::info!("destroyed: {reason}"));
         }
     }

@@ -3,13 +3,14 @@
 //! reading from the paths of a [`PathManager`].
 
 mod conn;
-mod publish;
+pub(crate) mod info;
+pub(crate) mod publish;
 mod read;
-mod request;
+pub(crate) mod request;
 mod rtp_view;
 mod secret;
 mod settings;
-mod udp;
+pub(crate) mod udp;
 
 use std::io;
 use std::net::SocketAddr;
@@ -22,15 +23,27 @@ use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::Instrument;
 
+pub use info::{ConnInfo, SessionInfo, SessionState};
 pub use settings::{DEFAULT_UDP_MAX_PAYLOAD_SIZE, REPORT_PERIOD, RtspSettings};
 
 use conn::ConnContext;
+use info::Registry;
 use udp::UdpServer;
 
 use crate::server_session::SessionConfig;
 
 /// Pause after a failed `accept` (e.g. too many open files), as mini-redis backs off.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// A fresh client nonce for Digest answers.
+pub(crate) fn cnonce() -> String {
+    secret::hex(16)
+}
+
+/// A random SSRC for reports.
+pub(crate) fn random_ssrc() -> u32 {
+    secret::random_u64() as u32
+}
 
 /// Addresses the server listens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +57,7 @@ pub struct LocalAddrs {
 #[derive(Debug)]
 pub struct RtspServer {
     addrs: LocalAddrs,
+    registry: Arc<Registry>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -91,7 +105,9 @@ impl RtspServer {
                 .map_or((0, 0), |(rtp, rtcp)| (rtp.port(), rtcp.port())),
             ..SessionConfig::default()
         };
+        let registry = Arc::new(Registry::default());
         let ctx = Arc::new(ConnContext {
+            registry: Arc::clone(&registry),
             settings,
             paths,
             udp,
@@ -102,6 +118,7 @@ impl RtspServer {
         let task = tokio::spawn(accept_loop(listener, ctx, stop).instrument(span));
         Ok(RtspServer {
             addrs,
+            registry,
             shutdown: Some(shutdown),
             task: Some(task),
         })
@@ -109,6 +126,22 @@ impl RtspServer {
 
     pub fn local_addrs(&self) -> LocalAddrs {
         self.addrs
+    }
+
+    /// The open connections (`/v3/rtspconns/list`), oldest first.
+    pub fn conns(&self) -> Vec<ConnInfo> {
+        self.registry.conns()
+    }
+
+    /// The sessions (`/v3/rtspsessions/list`), oldest connection first.
+    pub fn sessions(&self) -> Vec<SessionInfo> {
+        self.registry.sessions()
+    }
+
+    /// Closes the session `id` and its connection (`/v3/rtspsessions/kick/{id}`).
+    /// Returns false when no such session exists.
+    pub fn kick_session(&self, id: &str) -> bool {
+        self.registry.kick_session(id)
     }
 
     /// Stops listening and drops every connection (no TEARDOWN is sent).

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use ferromtx_codec::{Depacketizer, Format, depacketizer, rtp};
 use ferromtx_core::{Stream, StreamError, Unit};
 
+use super::info::RtpCounters;
 use crate::rtcp::{self, RtcpPacket, RtcpReceiver};
 
 /// A unit never holds more packets than this; beyond, it is written without a frame
@@ -76,6 +77,7 @@ pub(crate) struct Publishing {
     stream: Arc<Stream>,
     tracks: Vec<TrackIn>,
     anomalies: Anomalies,
+    counters: Arc<RtpCounters>,
 }
 
 impl Publishing {
@@ -94,7 +96,14 @@ impl Publishing {
             stream,
             tracks,
             anomalies: Anomalies::default(),
+            counters: Arc::new(RtpCounters::default()),
         }
+    }
+
+    /// Counts packets into `counters` (those of a session shown by the API).
+    pub fn with_counters(mut self, counters: Arc<RtpCounters>) -> Publishing {
+        self.counters = counters;
+        self
     }
 
     /// Handles one RTP packet of `track`. Fails only when the stream is gone.
@@ -105,10 +114,12 @@ impl Publishing {
         let pkt = match rtp::Packet::unmarshal(data) {
             Ok(p) => p,
             Err(e) => {
+                RtpCounters::add(&self.counters.rtp_in_error, 1);
                 self.anomalies.decode_error(e);
                 return Ok(());
             }
         };
+        RtpCounters::add(&self.counters.rtp_received, 1);
         t.receiver.process_packet(&pkt, now);
         // Packets of an earlier timestamp that never completed a frame leave first.
         if t.pending
@@ -121,6 +132,7 @@ impl Publishing {
         match t.depacketizer.push(&pkt) {
             Ok(()) => {}
             Err(ferromtx_codec::DepacketizeError::PacketsLost { count }) => {
+                RtpCounters::add(&self.counters.rtp_lost, u64::from(count));
                 self.anomalies.lost += u64::from(count);
             }
             Err(e) => self.anomalies.decode_error(e),
@@ -150,10 +162,12 @@ impl Publishing {
         let packets = match rtcp::parse_compound(data) {
             Ok(p) => p,
             Err(e) => {
+                RtpCounters::add(&self.counters.rtcp_in_error, 1);
                 self.anomalies.decode_error(e);
                 return;
             }
         };
+        RtpCounters::add(&self.counters.rtcp_received, 1);
         for p in &packets {
             if let RtcpPacket::SenderReport(sr) = p {
                 t.receiver.process_sender_report(sr, now);
@@ -163,14 +177,21 @@ impl Publishing {
 
     /// The receiver report of each track that received something, by track index.
     pub fn receiver_reports(&mut self, now: Instant) -> Vec<(usize, Bytes)> {
-        self.tracks
+        if !self.tracks.is_empty() {
+            let sum: f64 = self.tracks.iter().map(|t| t.receiver.jitter()).sum();
+            self.counters.set_jitter(sum / self.tracks.len() as f64);
+        }
+        let out: Vec<(usize, Bytes)> = self
+            .tracks
             .iter_mut()
             .enumerate()
             .filter_map(|(i, t)| {
                 let packets = t.receiver.report(now)?;
                 rtcp::marshal_compound(&packets).ok().map(|b| (i, b))
             })
-            .collect()
+            .collect();
+        RtpCounters::add(&self.counters.rtcp_sent, out.len() as u64);
+        out
     }
 }
 

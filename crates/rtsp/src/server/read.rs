@@ -8,6 +8,9 @@ use std::time::{Instant, UNIX_EPOCH};
 use bytes::{BufMut, Bytes, BytesMut};
 use ferromtx_core::{ReaderHandle, TryNext, Unit, ViewHandle};
 
+use std::sync::Arc;
+
+use super::info::RtpCounters;
 use super::rtp_view::RtpView;
 
 use crate::interleaved;
@@ -37,6 +40,7 @@ pub(crate) struct Playing {
     /// Packets of units that arrive as frames only.
     packetized: ViewHandle<RtpView>,
     scratch: BytesMut,
+    counters: Arc<RtpCounters>,
 }
 
 impl Playing {
@@ -97,7 +101,14 @@ impl Playing {
             tracks,
             packetized,
             scratch: BytesMut::with_capacity(SCRATCH_BLOCK),
+            counters: Arc::new(RtpCounters::default()),
         }
+    }
+
+    /// Counts packets into `counters` (those of a session shown by the API).
+    pub fn with_counters(mut self, counters: Arc<RtpCounters>) -> Playing {
+        self.counters = counters;
+        self
     }
 
     /// Appends the unit's packets: interleaved ones to `tcp_out`, UDP ones (with their
@@ -146,12 +157,14 @@ impl Playing {
             t.sender.process_packet(pkt, ntp, now);
             total += len;
         }
+        RtpCounters::add(&self.counters.rtp_sent, packets.len() as u64);
         total
     }
 
     /// Sender reports of the tracks that sent something, with their destinations.
     pub fn sender_reports(&self, now: Instant) -> Vec<(Destination, Bytes)> {
-        self.tracks
+        let out: Vec<(Destination, Bytes)> = self
+            .tracks
             .iter()
             .flatten()
             .filter_map(|t| {
@@ -159,6 +172,8 @@ impl Playing {
                 let data = rtcp::marshal_compound(&[RtcpPacket::SenderReport(sr)]).ok()?;
                 Some((t.destination, data))
             })
-            .collect()
+            .collect();
+        RtpCounters::add(&self.counters.rtcp_sent, out.len() as u64);
+        out
     }
 }

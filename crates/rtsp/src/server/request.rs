@@ -1,6 +1,7 @@
 //! Requests of a connection: path access (authentication, publisher and reader slots
 //! through the path manager), the session state machine, and the effects it asks for.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use ferromtx_auth as mtx_auth;
@@ -10,6 +11,7 @@ use ferromtx_core::hooks::Described;
 use ferromtx_core::{PathError, PathRequest, ReaderHandle, Stream, Track};
 
 use super::conn::{Conn, ConnContext, Recording, Session};
+use super::info::SessionEntry;
 use super::publish::Publishing;
 use super::read::{Destination, Playing};
 use super::secret;
@@ -28,7 +30,7 @@ fn description_of(stream: &Stream) -> SessionDescription {
     SessionDescription::from_formats("Stream", &formats)
 }
 
-fn tracks_info(codecs: &[&str]) -> String {
+pub(crate) fn tracks_info(codecs: &[&str]) -> String {
     format!(
         "{} {} ({})",
         codecs.len(),
@@ -79,8 +81,24 @@ impl Conn {
             Err((r, reason)) => (r, Some(reason)),
         };
         tracing::debug!("[s->c] {}", response.status.0);
+        self.sync_session_info();
         response.encode(&mut self.wbuf);
         close.map_or(Ok(()), Err)
+    }
+
+    /// Copies what the API shows of the session from its state machine.
+    fn sync_session_info(&self) {
+        let Some(s) = self.session.as_ref() else {
+            return;
+        };
+        let transport = s.machine.transport();
+        s.entry.update(
+            s.machine.state(),
+            s.machine.path(),
+            &s.query,
+            transport.map(|t| t.to_string()),
+            transport.map(|_| "RTP/AVP".to_string()),
+        );
     }
 
     /// The credentials of a request for the path manager. A Digest answer proves the
@@ -168,7 +186,10 @@ impl Conn {
                 session = %&uuid[..8]
             );
             span.in_scope(|| tracing::info!("created by {}", self.peer));
+            let entry = Arc::new(SessionEntry::new(uuid.clone(), self.peer));
+            self.entry.set_session(Some(Arc::clone(&entry)));
             Session {
+                entry,
                 machine: ServerSession::new(secret::hex(16), self.ctx.session_config.clone(), now),
                 span,
                 uuid,
@@ -236,13 +257,17 @@ impl Conn {
                 if let Some(line) = line {
                     s.span.in_scope(|| tracing::info!("{line}"));
                 }
+                let counters = Arc::clone(&s.entry.counters);
                 self.route_udp(&tracks, Channel::Rtcp);
-                self.playing = Some(Playing::new(
-                    handle,
-                    &tracks,
-                    self.peer.ip(),
-                    self.ctx.settings.udp_max_payload_size,
-                ));
+                self.playing = Some(
+                    Playing::new(
+                        handle,
+                        &tracks,
+                        self.peer.ip(),
+                        self.ctx.settings.udp_max_payload_size,
+                    )
+                    .with_counters(counters),
+                );
             }
             Effect::Pause => {
                 if let Some(p) = self.playing.take()
@@ -357,7 +382,8 @@ impl Conn {
         });
         self.route_udp(tracks, Channel::Rtp);
         self.recording = Some(Recording {
-            publishing: Publishing::new(stream, &formats, secret::random_u64() as u32),
+            publishing: Publishing::new(stream, &formats, secret::random_u64() as u32)
+                .with_counters(Arc::clone(&s.entry.counters)),
             channels,
             reports_to,
         });

@@ -1,0 +1,288 @@
+//! A tokio RTSP client connection: requests with CSeq, Session and authentication
+//! (Basic/Digest from the URL's credentials), and the interleaved frames that arrive
+//! between responses. Used by the pull source.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use crate::auth;
+use crate::interleaved::Interleaved;
+use crate::message::{Decoder, Incoming, Message, MessageError, Request, Response, StatusCode};
+use crate::session::SessionHeader;
+
+/// Bytes read from the socket at once.
+const READ_CHUNK: usize = 64 * 1024;
+/// Interleaved frames kept while waiting for a response; older ones are dropped.
+const MAX_PENDING_FRAMES: usize = 1024;
+/// Messages looked at while waiting for one response.
+const MAX_MESSAGES_PER_RESPONSE: usize = 100_000;
+
+/// Why a client request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid URL '{0}'")]
+    Url(String),
+    #[error("RTSPS is not supported yet")]
+    TlsUnsupported,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("timed out")]
+    Timeout,
+    #[error("connection closed by the server")]
+    Closed,
+    #[error("invalid message from the server: {0}")]
+    Message(#[from] MessageError),
+    #[error("bad status code: {} ({})", .0.0, .0.reason())]
+    Status(StatusCode),
+    #[error("authentication failed: {0}")]
+    Auth(String),
+}
+
+/// A parsed `rtsp://` or `rtsps://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientUrl {
+    /// `host:port`, port 554 (322 for rtsps) when absent.
+    pub host_port: String,
+    /// The URL without credentials, as sent in requests.
+    pub request_url: String,
+    pub credentials: Option<(String, String)>,
+    pub tls: bool,
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl ClientUrl {
+    pub fn parse(url: &str) -> Result<ClientUrl, ClientError> {
+        let invalid = || ClientError::Url(url.to_string());
+        let (scheme, rest) = url.split_once("://").ok_or_else(invalid)?;
+        let tls = match scheme.to_ascii_lowercase().as_str() {
+            "rtsp" => false,
+            "rtsps" => true,
+            _ => return Err(invalid()),
+        };
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let (userinfo, host) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority),
+        };
+        if host.is_empty() {
+            return Err(invalid());
+        }
+        let has_port = match host.rfind(':') {
+            Some(i) => !host[i..].contains(']'),
+            None => false,
+        };
+        let host_port = if has_port {
+            host.to_string()
+        } else {
+            format!("{host}:{}", if tls { 322 } else { 554 })
+        };
+        let credentials = userinfo.map(|u| {
+            let (user, pass) = u.split_once(':').unwrap_or((u, ""));
+            (percent_decode(user), percent_decode(pass))
+        });
+        Ok(ClientUrl {
+            host_port,
+            request_url: format!("{scheme}://{host}{tail}"),
+            credentials,
+            tls,
+        })
+    }
+}
+
+/// One connection to an RTSP server.
+pub struct Client {
+    reader: OwnedReadHalf,
+    writer: OwnedWriteHalf,
+    peer: SocketAddr,
+    decoder: Decoder,
+    rbuf: BytesMut,
+    cseq: u32,
+    session: Option<String>,
+    credentials: Option<(String, String)>,
+    sender: Option<auth::Sender>,
+    frames: VecDeque<Interleaved>,
+    timeout: Duration,
+}
+
+impl Client {
+    /// Connects within `timeout`, which also bounds every later request.
+    pub async fn connect(url: &ClientUrl, timeout: Duration) -> Result<Client, ClientError> {
+        if url.tls {
+            return Err(ClientError::TlsUnsupported);
+        }
+        let stream = tokio::time::timeout(timeout, TcpStream::connect(url.host_port.as_str()))
+            .await
+            .map_err(|_| ClientError::Timeout)??;
+        let _ = stream.set_nodelay(true);
+        let peer = stream.peer_addr()?;
+        let (reader, writer) = stream.into_split();
+        Ok(Client {
+            reader,
+            writer,
+            peer,
+            decoder: Decoder::new(),
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            cseq: 0,
+            session: None,
+            credentials: url.credentials.clone(),
+            sender: None,
+            frames: VecDeque::new(),
+            timeout,
+        })
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Sends a request without waiting for its response (keep-alives).
+    pub async fn send(&mut self, mut req: Request) -> Result<(), ClientError> {
+        self.cseq += 1;
+        req.headers.set("CSeq", self.cseq.to_string());
+        req.headers.set("User-Agent", "ferromtx");
+        if let Some(s) = &self.session {
+            req.headers.set("Session", s.clone());
+        }
+        if let Some(sender) = self.sender.as_mut() {
+            let value = sender.authorization(&req.method, &req.uri, &crate::server::cnonce());
+            req.headers.set("Authorization", value);
+        }
+        self.write(&req.to_bytes()).await
+    }
+
+    /// Writes raw bytes (interleaved frames) within the timeout.
+    pub async fn write(&mut self, data: &[u8]) -> Result<(), ClientError> {
+        tokio::time::timeout(self.timeout, self.writer.write_all(data))
+            .await
+            .map_err(|_| ClientError::Timeout)?
+            .map_err(ClientError::from)
+    }
+
+    /// Sends a request and waits for its response; answers one 401 with the URL's
+    /// credentials. A status other than 2xx is an error.
+    pub async fn request(&mut self, req: Request) -> Result<Response, ClientError> {
+        self.send(req.clone()).await?;
+        let mut res = self.response().await?;
+        if res.status == StatusCode::UNAUTHORIZED && self.sender.is_none() {
+            let Some((user, pass)) = self.credentials.clone() else {
+                return Err(ClientError::Status(res.status));
+            };
+            let sender = auth::Sender::new(res.headers.get_all("WWW-Authenticate"), &user, &pass)
+                .map_err(|e| ClientError::Auth(e.to_string()))?;
+            self.sender = Some(sender);
+            self.send(req).await?;
+            res = self.response().await?;
+        }
+        if res.status == StatusCode::UNAUTHORIZED && self.credentials.is_some() {
+            return Err(ClientError::Auth("wrong credentials".to_string()));
+        }
+        if !(200..300).contains(&res.status.0) {
+            return Err(ClientError::Status(res.status));
+        }
+        if let Some(v) = res.headers.get("Session")
+            && let Ok(h) = SessionHeader::parse(v)
+        {
+            self.session = Some(h.id);
+        }
+        Ok(res)
+    }
+
+    async fn response(&mut self) -> Result<Response, ClientError> {
+        for _ in 0..MAX_MESSAGES_PER_RESPONSE {
+            let item = tokio::time::timeout(self.timeout, self.next())
+                .await
+                .map_err(|_| ClientError::Timeout)??;
+            match item {
+                Incoming::Message(Message::Response(r)) => return Ok(r),
+                Incoming::Message(Message::Request(_)) => {}
+                Incoming::Interleaved(f) => {
+                    if self.frames.len() >= MAX_PENDING_FRAMES {
+                        self.frames.pop_front();
+                    }
+                    self.frames.push_back(f);
+                }
+            }
+        }
+        Err(ClientError::Timeout)
+    }
+
+    /// The next message or frame (frames kept while waiting for a response first).
+    /// Cancel-safe.
+    pub async fn next(&mut self) -> Result<Incoming, ClientError> {
+        if let Some(f) = self.frames.pop_front() {
+            return Ok(Incoming::Interleaved(f));
+        }
+        loop {
+            if let Some(item) = self.decoder.pull() {
+                return item.map_err(ClientError::from);
+            }
+            self.rbuf.clear();
+            let n = self.reader.read_buf(&mut self.rbuf).await?;
+            if n == 0 {
+                return Err(ClientError::Closed);
+            }
+            self.decoder.push(&self.rbuf);
+        }
+    }
+
+    /// Sends an interleaved frame.
+    pub async fn send_frame(&mut self, channel: u8, payload: Bytes) -> Result<(), ClientError> {
+        let data = Interleaved { channel, payload }
+            .to_bytes()
+            .map_err(|e| ClientError::Message(e.into()))?;
+        self.write(&data).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_with_credentials_ports_and_queries() {
+        let u = ClientUrl::parse("rtsp://us%40er:p%3Ass@127.0.0.1:8554/cam/1?a=b").unwrap();
+        assert_eq!(u.host_port, "127.0.0.1:8554");
+        assert_eq!(u.request_url, "rtsp://127.0.0.1:8554/cam/1?a=b");
+        assert_eq!(
+            u.credentials,
+            Some(("us@er".to_string(), "p:ss".to_string()))
+        );
+        assert!(!u.tls);
+        let u = ClientUrl::parse("rtsps://cam.local/x").unwrap();
+        assert_eq!(u.host_port, "cam.local:322");
+        assert!(u.tls);
+        let u = ClientUrl::parse("rtsp://[::1]/x").unwrap();
+        assert_eq!(u.host_port, "[::1]:554");
+        assert!(ClientUrl::parse("http://a/b").is_err());
+        assert!(ClientUrl::parse("rtsp:///b").is_err());
+    }
+}

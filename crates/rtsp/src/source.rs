@@ -1,0 +1,591 @@
+//! The RTSP pull source (`source: rtsp://...`): a client that DESCRIBEs, SETUPs every
+//! media, PLAYs, and writes the RTP it receives into the path's stream through the same
+//! publish code the server uses for its publishers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferromtx_codec::Format;
+use ferromtx_conf::{PathConf, RtspRangeType, RtspTransport};
+use ferromtx_core::source::BoxFuture;
+use ferromtx_core::{SourceContext, SourceError, SourceRegistry, StaticSource, Stream, Track};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use crate::client::{Client, ClientError, ClientUrl};
+use crate::message::{Incoming, Message, Method, Request, StatusCode};
+use crate::sdp::{self, SessionDescription};
+use crate::server::publish::Publishing;
+use crate::server::request::tracks_info;
+use crate::server::udp::{Channel, Datagram};
+use crate::server::{REPORT_PERIOD, random_ssrc};
+use crate::transport::{self, Delivery, Lower, Profile, Transport};
+
+/// Bound of connecting and of every request (MediaMTX's default `readTimeout`).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Without any packet for this long, the source fails.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// With `rtspTransport: automatic`, UDP without packets for this long switches to TCP.
+const UDP_SWITCH_TIMEOUT: Duration = Duration::from_secs(3);
+/// Period of keep-alive requests (servers' sessions expire after 60 s).
+const KEEPALIVE_PERIOD: Duration = Duration::from_secs(30);
+/// How often timeouts and anomalies are looked at.
+const CHECK_PERIOD: Duration = Duration::from_secs(1);
+/// Longest wait for the answer to TEARDOWN.
+const TEARDOWN_TIMEOUT: Duration = Duration::from_secs(1);
+/// Datagrams queued before they are dropped.
+const UDP_QUEUE: usize = 1024;
+/// Largest datagram read.
+const MAX_DATAGRAM: usize = 65_536;
+
+/// Why one attempt stopped.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("{0}")]
+    Other(String),
+    /// UDP does not work: try again over TCP.
+    #[error("{0}")]
+    SwitchToTcp(&'static str),
+}
+
+/// The `rtsp` / `rtsps` static source.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RtspSource;
+
+/// Registers the RTSP source for the `rtsp` and `rtsps` schemes.
+pub fn register(registry: &mut SourceRegistry) {
+    let source = Arc::new(RtspSource);
+    registry.register("rtsp", source.clone());
+    registry.register("rtsps", source);
+}
+
+impl StaticSource for RtspSource {
+    fn kind(&self) -> &'static str {
+        "rtspSource"
+    }
+
+    fn run(&self, ctx: SourceContext) -> BoxFuture<'static, Result<(), SourceError>> {
+        let span = tracing::info_span!("rtsp_source", component = "RTSP source");
+        Box::pin(run(ctx).instrument(span))
+    }
+}
+
+async fn run(ctx: SourceContext) -> Result<(), SourceError> {
+    tracing::info!("started");
+    let url = ClientUrl::parse(ctx.url()).map_err(|e| SourceError(e.to_string()))?;
+    if url.tls {
+        return Err(SourceError(ClientError::TlsUnsupported.to_string()));
+    }
+    let conf = ctx.conf().clone();
+    let first = match conf.source_protocol.unwrap_or(conf.rtsp_transport) {
+        RtspTransport::Tcp => Lower::Tcp,
+        RtspTransport::Udp | RtspTransport::Automatic => Lower::Udp,
+        RtspTransport::Multicast => {
+            return Err(SourceError(
+                "multicast is not supported by the RTSP source yet".to_string(),
+            ));
+        }
+    };
+    let automatic = conf.source_protocol.unwrap_or(conf.rtsp_transport) == RtspTransport::Automatic;
+    let mut stream = None;
+    let res = match attempt(&ctx, &conf, &url, first, &mut stream).await {
+        Err(Failure::SwitchToTcp(why)) if automatic => {
+            tracing::warn!("{why}, switching to TCP");
+            attempt(&ctx, &conf, &url, Lower::Tcp, &mut stream).await
+        }
+        other => other,
+    };
+    res.map_err(|e| SourceError(e.to_string()))
+}
+
+/// A media being received: its track and where its packets come from.
+struct SetUp {
+    /// `(rtp, rtcp)` interleaved channels, over TCP.
+    channels: Option<(u8, u8)>,
+    /// Client sockets and the server's RTCP address, over UDP.
+    udp: Option<(Arc<UdpSocket>, SocketAddr)>,
+}
+
+fn range_header(conf: &PathConf) -> Result<Option<String>, Failure> {
+    let start = conf.rtsp_range_start.trim();
+    let invalid = || Failure::Other(format!("invalid rtspRangeStart '{start}'"));
+    match conf.rtsp_range_type {
+        RtspRangeType::Undefined => Ok(None),
+        RtspRangeType::Clock => {
+            // 20060102T150405Z
+            let b = start.as_bytes();
+            let ok = b.len() == 16
+                && b[8] == b'T'
+                && b[15] == b'Z'
+                && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit);
+            if !ok {
+                return Err(invalid());
+            }
+            Ok(Some(format!("clock={start}-")))
+        }
+        RtspRangeType::Npt => {
+            let d = parse_duration(start).ok_or_else(invalid)?;
+            Ok(Some(format!("npt={}-", d.as_secs_f64())))
+        }
+        RtspRangeType::Smpte => {
+            let d = parse_duration(start).ok_or_else(invalid)?;
+            let s = d.as_secs();
+            Ok(Some(format!(
+                "smpte={}:{:02}:{:02}-",
+                s / 3600,
+                (s / 60) % 60,
+                s % 60
+            )))
+        }
+    }
+}
+
+/// A Go-style duration (`1h2m3.5s`, `90s`, `250ms`).
+fn parse_duration(s: &str) -> Option<Duration> {
+    if s == "0" {
+        return Some(Duration::ZERO);
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..num_end].parse().ok()?;
+        rest = &rest[num_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_end] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        total += value * factor;
+        rest = &rest[unit_end..];
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+/// The `Transport` of a SETUP request for media `i`.
+fn setup_transport(lower: Lower, i: usize, client_ports: Option<(u16, u16)>) -> String {
+    let mut t = Transport::new(Profile::Avp, lower);
+    t.delivery = Some(Delivery::Unicast);
+    match lower {
+        Lower::Tcp => {
+            let ch = (i * 2) as u8;
+            t.interleaved = Some((ch, ch.wrapping_add(1)));
+        }
+        Lower::Udp => t.client_port = client_ports,
+    }
+    transport::format(&[t])
+}
+
+async fn bind_udp(
+    peer: SocketAddr,
+    track: usize,
+    tasks: &mut JoinSet<()>,
+    tx: &mpsc::Sender<Datagram>,
+) -> Result<(Arc<UdpSocket>, (u16, u16)), Failure> {
+    let any: SocketAddr = if peer.is_ipv4() {
+        SocketAddr::from(([0, 0, 0, 0], 0))
+    } else {
+        SocketAddr::from(([0u16; 8], 0))
+    };
+    let rtp = Arc::new(UdpSocket::bind(any).await.map_err(ClientError::from)?);
+    let rtcp = Arc::new(UdpSocket::bind(any).await.map_err(ClientError::from)?);
+    let ports = (
+        rtp.local_addr().map_err(ClientError::from)?.port(),
+        rtcp.local_addr().map_err(ClientError::from)?.port(),
+    );
+    for (socket, channel) in [
+        (Arc::clone(&rtp), Channel::Rtp),
+        (Arc::clone(&rtcp), Channel::Rtcp),
+    ] {
+        let tx = tx.clone();
+        tasks.spawn(async move {
+            let mut buf = vec![0u8; MAX_DATAGRAM];
+            loop {
+                let (n, from) = match socket.recv_from(&mut buf).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::debug!("UDP receive error: {e}");
+                        continue;
+                    }
+                };
+                // Packets from anyone but the server are ignored.
+                if from.ip() != peer.ip() {
+                    continue;
+                }
+                let data = Bytes::copy_from_slice(&buf[..n]);
+                if tx.is_closed() {
+                    return;
+                }
+                let _ = tx.try_send(Datagram {
+                    channel,
+                    track,
+                    data,
+                });
+            }
+        });
+    }
+    Ok((rtcp, ports))
+}
+
+/// One connection: DESCRIBE, SETUP, PLAY, then receive until the end or cancellation.
+async fn attempt(
+    ctx: &SourceContext,
+    conf: &PathConf,
+    url: &ClientUrl,
+    lower: Lower,
+    stream: &mut Option<Arc<Stream>>,
+) -> Result<(), Failure> {
+    tracing::debug!("connecting");
+    let mut client = Client::connect(url, REQUEST_TIMEOUT).await?;
+    let res = client
+        .request(Request::new(Method::Options, url.request_url.clone()))
+        .await;
+    let keepalive_method = match &res {
+        Ok(r)
+            if r.headers.get("Public").is_some_and(|p| {
+                p.split(',')
+                    .any(|m| m.trim().eq_ignore_ascii_case("GET_PARAMETER"))
+            }) =>
+        {
+            Method::GetParameter
+        }
+        _ => Method::Options,
+    };
+    // Some servers refuse OPTIONS: only authentication and I/O errors matter here.
+    match res {
+        Err(ClientError::Status(_)) | Ok(_) => {}
+        Err(e) => return Err(e.into()),
+    }
+
+    let mut describe = Request::new(Method::Describe, url.request_url.clone());
+    describe.headers.set("Accept", "application/sdp");
+    let res = client.request(describe).await?;
+    let text = String::from_utf8_lossy(&res.body);
+    let desc = SessionDescription::parse(&text).map_err(|e| Failure::Other(e.to_string()))?;
+    let base = res
+        .headers
+        .get("Content-Base")
+        .or_else(|| res.headers.get("Content-Location"))
+        .map_or_else(|| url.request_url.clone(), |b| b.trim().to_string());
+    let base = match desc.control.as_deref() {
+        Some(c) if c.trim() != "*" && !c.trim().is_empty() => sdp::control_url(&base, Some(c)),
+        _ => base,
+    };
+
+    let (udp_tx, mut udp_rx) = mpsc::channel::<Datagram>(UDP_QUEUE);
+    let mut udp_tasks = JoinSet::new();
+    let mut formats: Vec<Format> = Vec::new();
+    let mut setups: Vec<SetUp> = Vec::new();
+    for media in &desc.medias {
+        let Some(format) = media.formats.first() else {
+            continue;
+        };
+        let track = formats.len();
+        let (rtcp_socket, ports) = match lower {
+            Lower::Udp => {
+                let (s, p) = bind_udp(client.peer(), track, &mut udp_tasks, &udp_tx).await?;
+                (Some(s), Some(p))
+            }
+            Lower::Tcp => (None, None),
+        };
+        let mut req = Request::new(
+            Method::Setup,
+            sdp::control_url(&base, media.control.as_deref()),
+        );
+        req.headers
+            .set("Transport", setup_transport(lower, track, ports));
+        let res = match client.request(req).await {
+            Err(ClientError::Status(StatusCode::UNSUPPORTED_TRANSPORT)) if lower == Lower::Udp => {
+                return Err(Failure::SwitchToTcp("server does not support UDP"));
+            }
+            other => other?,
+        };
+        let reply = res
+            .headers
+            .get("Transport")
+            .map(Transport::parse)
+            .transpose()
+            .map_err(|e| Failure::Other(format!("invalid Transport header: {e}")))?;
+        let setup = match lower {
+            Lower::Tcp => {
+                let ch = (track * 2) as u8;
+                SetUp {
+                    channels: Some(
+                        reply
+                            .and_then(|t| t.interleaved)
+                            .unwrap_or((ch, ch.wrapping_add(1))),
+                    ),
+                    udp: None,
+                }
+            }
+            Lower::Udp => {
+                let server_rtcp = reply
+                    .and_then(|t| t.server_port)
+                    .map(|(_, rtcp)| SocketAddr::new(client.peer().ip(), rtcp));
+                SetUp {
+                    channels: None,
+                    udp: rtcp_socket.zip(server_rtcp),
+                }
+            }
+        };
+        formats.push(format.clone());
+        setups.push(setup);
+    }
+    if formats.is_empty() {
+        return Err(Failure::Other("no medias have been setupped".to_string()));
+    }
+
+    let stream = match stream {
+        Some(s) => Arc::clone(s),
+        None => {
+            let tracks = formats
+                .iter()
+                .map(|f| Track { format: f.clone() })
+                .collect();
+            let Some(s) = ctx.set_ready(tracks) else {
+                return Ok(());
+            };
+            let codecs: Vec<&str> = formats.iter().map(Format::codec_name).collect();
+            tracing::info!("ready: {}", tracks_info(&codecs));
+            *stream = Some(Arc::clone(&s));
+            s
+        }
+    };
+
+    let mut play = Request::new(Method::Play, base.clone());
+    if let Some(range) = range_header(conf)? {
+        play.headers.set("Range", range);
+    }
+    client.request(play).await?;
+
+    let mut receiving = Receiving {
+        publishing: Publishing::new(stream, &formats, random_ssrc()),
+        setups,
+        lower,
+    };
+    let res = receiving
+        .run(ctx, &mut client, &mut udp_rx, &base, keepalive_method)
+        .await;
+    udp_tasks.shutdown().await;
+    res
+}
+
+struct Receiving {
+    publishing: Publishing,
+    setups: Vec<SetUp>,
+    lower: Lower,
+}
+
+enum Event {
+    Incoming(Result<Incoming, ClientError>),
+    Datagram(Datagram),
+    Report,
+    KeepAlive,
+    Check,
+    Cancelled,
+}
+
+impl Receiving {
+    async fn run(
+        &mut self,
+        ctx: &SourceContext,
+        client: &mut Client,
+        udp_rx: &mut mpsc::Receiver<Datagram>,
+        base: &str,
+        keepalive_method: Method,
+    ) -> Result<(), Failure> {
+        let start = tokio::time::Instant::now();
+        let mut report = tokio::time::interval_at(start + REPORT_PERIOD, REPORT_PERIOD);
+        let mut keepalive = tokio::time::interval_at(start + KEEPALIVE_PERIOD, KEEPALIVE_PERIOD);
+        let mut check = tokio::time::interval_at(start + CHECK_PERIOD, CHECK_PERIOD);
+        for i in [&mut report, &mut keepalive, &mut check] {
+            i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        }
+        let started = Instant::now();
+        let mut last_packet: Option<Instant> = None;
+        loop {
+            let event = tokio::select! {
+                () = ctx.cancelled() => Event::Cancelled,
+                r = client.next() => Event::Incoming(r),
+                Some(d) = udp_rx.recv() => Event::Datagram(d),
+                _ = report.tick() => Event::Report,
+                _ = keepalive.tick() => Event::KeepAlive,
+                _ = check.tick() => Event::Check,
+            };
+            let now = Instant::now();
+            match event {
+                Event::Cancelled => {
+                    teardown(client, base).await;
+                    return Ok(());
+                }
+                Event::Incoming(Err(e)) => return Err(e.into()),
+                Event::Incoming(Ok(Incoming::Interleaved(frame))) => {
+                    let found = self.setups.iter().enumerate().find_map(|(track, s)| {
+                        let (rtp, rtcp) = s.channels?;
+                        if frame.channel == rtp {
+                            Some((track, Channel::Rtp))
+                        } else if frame.channel == rtcp {
+                            Some((track, Channel::Rtcp))
+                        } else {
+                            None
+                        }
+                    });
+                    if let Some((track, channel)) = found {
+                        if channel == Channel::Rtp {
+                            last_packet = Some(now);
+                        }
+                        self.on_packet(track, channel, &frame.payload, now)?;
+                    }
+                }
+                Event::Incoming(Ok(Incoming::Message(Message::Response(r)))) => {
+                    if !(200..300).contains(&r.status.0) {
+                        tracing::debug!("keep-alive refused: {}", r.status.0);
+                    }
+                }
+                Event::Incoming(Ok(Incoming::Message(Message::Request(r)))) => {
+                    tracing::debug!("ignoring request {} from the server", r.method);
+                }
+                Event::Datagram(d) => {
+                    if d.channel == Channel::Rtp {
+                        last_packet = Some(now);
+                    }
+                    self.on_packet(d.track, d.channel, &d.data, now)?;
+                }
+                Event::Report => self.send_reports(client, now).await?,
+                Event::KeepAlive => {
+                    client
+                        .send(Request::new(keepalive_method.clone(), base.to_string()))
+                        .await?;
+                }
+                Event::Check => {
+                    for line in self.publishing.take_anomalies().log_lines() {
+                        tracing::warn!("{line}");
+                    }
+                    let since = now.saturating_duration_since(last_packet.unwrap_or(started));
+                    if self.lower == Lower::Udp
+                        && last_packet.is_none()
+                        && since >= UDP_SWITCH_TIMEOUT
+                    {
+                        teardown(client, base).await;
+                        return Err(Failure::SwitchToTcp("no UDP packets received"));
+                    }
+                    if since >= READ_TIMEOUT {
+                        let what = match self.lower {
+                            Lower::Udp => "UDP timeout",
+                            Lower::Tcp => "TCP timeout",
+                        };
+                        return Err(Failure::Other(what.to_string()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_packet(
+        &mut self,
+        track: usize,
+        channel: Channel,
+        data: &Bytes,
+        now: Instant,
+    ) -> Result<(), Failure> {
+        match channel {
+            Channel::Rtp => self
+                .publishing
+                .on_rtp(track, data, now)
+                .map_err(|e| Failure::Other(e.to_string())),
+            Channel::Rtcp => {
+                self.publishing.on_rtcp(track, data, now);
+                Ok(())
+            }
+        }
+    }
+
+    async fn send_reports(&mut self, client: &mut Client, now: Instant) -> Result<(), Failure> {
+        for (track, data) in self.publishing.receiver_reports(now) {
+            let Some(setup) = self.setups.get(track) else {
+                continue;
+            };
+            if let Some((_, rtcp)) = setup.channels {
+                client.send_frame(rtcp, data).await?;
+            } else if let Some((socket, to)) = &setup.udp
+                && let Err(e) = socket.send_to(&data, to).await
+            {
+                tracing::debug!("UDP send error: {e}");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sends TEARDOWN and waits a little for its answer.
+async fn teardown(client: &mut Client, base: &str) {
+    let req = Request::new(Method::Teardown, base.to_string());
+    let _ = tokio::time::timeout(TEARDOWN_TIMEOUT, client.request(req)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h2m3s"), Some(Duration::from_secs(3723)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("12"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn range_headers_of_each_type() {
+        let mut conf = PathConf::default();
+        assert!(range_header(&conf).unwrap().is_none());
+        conf.rtsp_range_type = RtspRangeType::Clock;
+        conf.rtsp_range_start = "20230812T120000Z".into();
+        assert_eq!(
+            range_header(&conf).unwrap().as_deref(),
+            Some("clock=20230812T120000Z-")
+        );
+        conf.rtsp_range_type = RtspRangeType::Npt;
+        conf.rtsp_range_start = "1m30s".into();
+        assert_eq!(range_header(&conf).unwrap().as_deref(), Some("npt=90-"));
+        conf.rtsp_range_type = RtspRangeType::Smpte;
+        assert_eq!(
+            range_header(&conf).unwrap().as_deref(),
+            Some("smpte=0:01:30-")
+        );
+        conf.rtsp_range_start = "bad".into();
+        assert!(range_header(&conf).is_err());
+    }
+
+    #[test]
+    fn setup_transports() {
+        assert_eq!(
+            setup_transport(Lower::Tcp, 1, None),
+            "RTP/AVP/TCP;unicast;interleaved=2-3"
+        );
+        assert_eq!(
+            setup_transport(Lower::Udp, 0, Some((5000, 5001))),
+            "RTP/AVP;unicast;client_port=5000-5001"
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! What the API shows of RTSP connections and sessions, and kicking a session.
+
+mod server_support;
+
+use bytes::Bytes;
+use ferromtx_rtsp::message::{Method, StatusCode};
+use ferromtx_rtsp::server::SessionState;
+use server_support::{Client, OPEN_CONF, server};
+
+const SDP: &[u8] = include_bytes!("../testdata/ffmpeg_h264_opus.sdp");
+
+async fn publish(url: &str, addr: std::net::SocketAddr) -> Client {
+    let mut publisher = Client::connect(addr).await;
+    let res = publisher
+        .request(
+            Method::Announce,
+            url,
+            &[],
+            Some(("application/sdp", Bytes::from_static(SDP))),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    for (i, ch) in [(0, "0-1"), (1, "2-3")] {
+        let res = publisher
+            .request(
+                Method::Setup,
+                &format!("{url}/streamid={i}"),
+                &[(
+                    "Transport",
+                    &format!("RTP/AVP/TCP;unicast;interleaved={ch};mode=record"),
+                )],
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK);
+    }
+    let res = publisher.request(Method::Record, url, &[], None).await;
+    assert_eq!(res.status, StatusCode::OK);
+    publisher
+}
+
+fn rtp(seq: u16) -> Bytes {
+    ferromtx_codec::rtp::Packet {
+        marker: true,
+        payload_type: 96,
+        sequence_number: seq,
+        timestamp: 3600 * u32::from(seq),
+        ssrc: 7,
+        csrc: Vec::new(),
+        extension: None,
+        payload: Bytes::from_static(&[0x65, 1, 2, 3]),
+    }
+    .marshal()
+}
+
+#[tokio::test]
+async fn lists_connections_and_sessions_with_counters() {
+    let (server, _paths) = server(OPEN_CONF).await;
+    let addr = server.local_addrs().rtsp;
+    assert!(server.conns().is_empty());
+    let mut publisher = publish(&format!("rtsp://{addr}/cam?key=1"), addr).await;
+    for seq in 0..5 {
+        publisher.send_frame(0, rtp(seq)).await;
+    }
+    // A request after the frames: once it is answered, the frames were handled.
+    let res = publisher
+        .request(
+            Method::GetParameter,
+            &format!("rtsp://{addr}/cam"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+
+    let conns = server.conns();
+    assert_eq!(conns.len(), 1);
+    let sessions = server.sessions();
+    assert_eq!(sessions.len(), 1);
+    let (c, s) = (&conns[0], &sessions[0]);
+    assert_eq!(c.session.as_deref(), Some(s.id.as_str()));
+    assert_eq!(c.id.len(), 36, "uuid: {}", c.id);
+    assert_ne!(c.id, s.id);
+    assert!(c.remote_addr.ip().is_loopback());
+    assert!(c.bytes_received > 0 && c.bytes_sent > 0);
+    assert_eq!(s.state, SessionState::Publish);
+    assert_eq!(s.state.as_str(), "publish");
+    assert_eq!(s.path, "cam");
+    assert_eq!(s.query, "key=1");
+    assert_eq!(s.transport.as_deref(), Some("TCP"));
+    assert_eq!(s.profile.as_deref(), Some("RTP/AVP"));
+    assert_eq!(s.rtp_packets_received, 5);
+    assert_eq!(s.rtp_packets_in_error, 0);
+    assert!(s.bytes_received > 0);
+
+    // A second connection without a session.
+    let mut idle = Client::connect(addr).await;
+    let res = idle
+        .request(Method::Options, &format!("rtsp://{addr}/cam"), &[], None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let conns = server.conns();
+    assert_eq!(conns.len(), 2);
+    assert_eq!(conns.iter().filter(|c| c.session.is_none()).count(), 1);
+    assert_eq!(server.sessions().len(), 1);
+    drop(idle);
+    server.close().await;
+}
+
+#[tokio::test]
+async fn kick_closes_session_and_connection() {
+    let (server, _paths) = server(OPEN_CONF).await;
+    let addr = server.local_addrs().rtsp;
+    let mut publisher = publish(&format!("rtsp://{addr}/cam"), addr).await;
+    assert!(!server.kick_session("00000000-0000-0000-0000-000000000000"));
+    let id = server.sessions()[0].id.clone();
+    assert!(server.kick_session(&id));
+    assert!(publisher.closed_by_server().await);
+    // The connection task removes itself once closed.
+    for _ in 0..100 {
+        if server.conns().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(server.conns().is_empty());
+    assert!(server.sessions().is_empty());
+    assert!(!server.kick_session(&id));
+    server.close().await;
+}

@@ -1,0 +1,486 @@
+//! The RTSP pull source: server B's path `proxy` pulls from server A, where a raw client
+//! publishes; a reader of B receives A's RTP payloads. Plus authentication failures.
+
+mod server_support;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use ferromtx_codec::rtp;
+use ferromtx_core::{PathManager, SourceRegistry};
+use ferromtx_rtsp::client::{Client as RtspClient, ClientError, ClientUrl};
+use ferromtx_rtsp::message::{Method, Request, StatusCode};
+use ferromtx_rtsp::server::SessionState;
+use ferromtx_rtsp::{RtspServer, RtspSettings};
+use server_support::{Client, OPEN_CONF, STEP, server_with};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::task::JoinHandle;
+
+const SDP: &[u8] = include_bytes!("../testdata/ffmpeg_h264_opus.sdp");
+/// Packets the publisher sends at most (one every 20 ms).
+const MAX_PACKETS: usize = 1000;
+/// Payloads a reader of B must receive.
+const WANTED: usize = 10;
+
+const AUTH_CONF: &str = "\
+authInternalUsers:
+- user: myuser
+  pass: mypass
+  ips: []
+  permissions:
+  - action: publish
+  - action: read
+paths:
+  all_others:
+";
+
+fn video_payload(i: usize) -> Bytes {
+    let mut payload = vec![0x65, 0x88, 0x84];
+    payload.extend_from_slice(format!("video-{i:04}").as_bytes());
+    Bytes::from(payload)
+}
+
+fn video_packet(i: usize) -> Bytes {
+    rtp::Packet {
+        marker: true,
+        payload_type: 96,
+        sequence_number: 1000 + i as u16,
+        timestamp: 90_000 + 3600 * i as u32,
+        ssrc: 0x1111_1111,
+        csrc: Vec::new(),
+        extension: None,
+        payload: video_payload(i),
+    }
+    .marshal()
+}
+
+/// Publishes to `url` on server A and keeps sending video packets in the background.
+async fn publish(url: &str, addr: SocketAddr, auth: Option<&str>) -> JoinHandle<()> {
+    let mut publisher = Client::connect(addr).await;
+    let extra: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
+    let res = publisher
+        .request(
+            Method::Announce,
+            url,
+            &extra,
+            Some(("application/sdp", Bytes::from_static(SDP))),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    for (i, ch) in [(0, "0-1"), (1, "2-3")] {
+        let transport = format!("RTP/AVP/TCP;unicast;interleaved={ch};mode=record");
+        let mut headers = extra.clone();
+        headers.push(("Transport", &transport));
+        let res = publisher
+            .request(
+                Method::Setup,
+                &format!("{url}/streamid={i}"),
+                &headers,
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK);
+    }
+    let res = publisher.request(Method::Record, url, &extra, None).await;
+    assert_eq!(res.status, StatusCode::OK);
+    tokio::spawn(async move {
+        for i in 0..MAX_PACKETS {
+            publisher.send_frame(0, video_packet(i)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+}
+
+/// Server B, whose path `proxy` has the given configuration lines.
+async fn proxy_server(path_conf: &str) -> (RtspServer, Arc<PathManager>) {
+    let yaml = format!("paths:\n  proxy:\n{path_conf}");
+    let conf = Arc::new(
+        ferromtx_conf::load_from_str(&yaml, &|_| None)
+            .expect("valid conf")
+            .conf,
+    );
+    let auth = Arc::new(ferromtx_auth::Manager::new(&conf));
+    let mut sources = SourceRegistry::new();
+    ferromtx_rtsp::register(&mut sources);
+    let paths = Arc::new(PathManager::with_sources(conf, auth, sources));
+    let server = RtspServer::start(RtspSettings::loopback(), Arc::clone(&paths))
+        .await
+        .expect("server B starts");
+    (server, paths)
+}
+
+async fn wait_ready(paths: &PathManager, name: &str) {
+    for _ in 0..200 {
+        if paths.path_info(name).is_some_and(|p| p.ready) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("path {name} not ready in time");
+}
+
+/// Reads `proxy` from server B over TCP; returns the numbers of the video payloads.
+async fn read_proxy(addr: SocketAddr) -> Vec<usize> {
+    let url = format!("rtsp://{addr}/proxy");
+    let mut reader = Client::connect(addr).await;
+    let res = reader.request(Method::Describe, &url, &[], None).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let sdp = String::from_utf8_lossy(&res.body).to_string();
+    assert!(sdp.contains("H264/90000"), "{sdp}");
+    for (i, ch) in [(0, "0-1"), (1, "2-3")] {
+        let res = reader
+            .request(
+                Method::Setup,
+                &format!("{url}/trackID={i}"),
+                &[(
+                    "Transport",
+                    &format!("RTP/AVP/TCP;unicast;interleaved={ch}"),
+                )],
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK);
+    }
+    let res = reader.request(Method::Play, &url, &[], None).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let mut got = Vec::new();
+    for _ in 0..10 * WANTED {
+        let frame = tokio::time::timeout(STEP, reader.frame())
+            .await
+            .expect("frames in time");
+        if frame.channel != 0 {
+            continue;
+        }
+        let pkt = rtp::Packet::unmarshal(&frame.payload).expect("valid RTP");
+        let text = String::from_utf8_lossy(&pkt.payload[3..]).to_string();
+        let n: usize = text
+            .strip_prefix("video-")
+            .and_then(|n| n.parse().ok())
+            .expect("a payload of A");
+        assert_eq!(pkt.payload, video_payload(n), "payload forwarded untouched");
+        got.push(n);
+        if got.len() == WANTED {
+            break;
+        }
+    }
+    got
+}
+
+fn assert_consecutive(got: &[usize]) {
+    assert_eq!(got.len(), WANTED, "{got:?}");
+    for w in got.windows(2) {
+        assert_eq!(w[1], w[0] + 1, "in order, none lost: {got:?}");
+    }
+}
+
+/// `expected`: the transport server A sees.
+async fn relay(transport: &str, on_demand: bool, a_settings: RtspSettings, expected: &str) {
+    server_support::init_logs();
+    let (a, _paths_a) = server_with(OPEN_CONF, a_settings).await;
+    let a_addr = a.local_addrs().rtsp;
+    let sending = publish(&format!("rtsp://{a_addr}/x"), a_addr, None).await;
+    let mut path_conf = format!("    source: rtsp://{a_addr}/x\n    rtspTransport: {transport}\n");
+    if on_demand {
+        path_conf.push_str("    sourceOnDemand: yes\n");
+    }
+    let (b, paths_b) = proxy_server(&path_conf).await;
+    if !on_demand {
+        wait_ready(&paths_b, "proxy").await;
+    }
+    let got = read_proxy(b.local_addrs().rtsp).await;
+    assert_consecutive(&got);
+    // A sees the source as a reader session with the requested transport.
+    let sessions = a.sessions();
+    let read = sessions
+        .iter()
+        .find(|s| s.state == SessionState::Read)
+        .expect("the source reads from A");
+    assert_eq!(read.transport.as_deref(), Some(expected));
+    assert!(read.rtp_packets_sent > 0);
+    sending.abort();
+    b.close().await;
+    paths_b.close();
+    a.close().await;
+}
+
+#[tokio::test]
+async fn source_pulls_over_tcp() {
+    relay("tcp", false, RtspSettings::loopback(), "TCP").await;
+}
+
+#[tokio::test]
+async fn source_pulls_over_udp() {
+    relay("udp", false, RtspSettings::loopback(), "UDP").await;
+}
+
+#[tokio::test]
+async fn source_pulls_automatic_on_demand_with_udp_first() {
+    relay("automatic", true, RtspSettings::loopback(), "UDP").await;
+}
+
+#[tokio::test]
+async fn automatic_falls_back_to_tcp_when_udp_is_refused() {
+    let tcp_only = RtspSettings {
+        transports: vec![ferromtx_rtsp::server_session::TransportKind::Tcp],
+        ..RtspSettings::loopback()
+    };
+    relay("automatic", false, tcp_only, "TCP").await;
+}
+
+async fn pull_with_credentials(method: ferromtx_rtsp::auth::AuthMethod) {
+    let settings = RtspSettings {
+        auth_methods: vec![method],
+        ..RtspSettings::loopback()
+    };
+    let (a, _paths_a) = server_with(AUTH_CONF, settings).await;
+    let a_addr = a.local_addrs().rtsp;
+    let sending = publish(
+        &format!("rtsp://{a_addr}/x"),
+        a_addr,
+        Some("Basic bXl1c2VyOm15cGFzcw=="),
+    )
+    .await;
+    let (b, paths_b) = proxy_server(&format!(
+        "    source: rtsp://myuser:mypass@{a_addr}/x\n    rtspTransport: tcp\n"
+    ))
+    .await;
+    wait_ready(&paths_b, "proxy").await;
+    assert_consecutive(&read_proxy(b.local_addrs().rtsp).await);
+    sending.abort();
+    b.close().await;
+    paths_b.close();
+    a.close().await;
+}
+
+#[tokio::test]
+async fn source_with_basic_credentials_pulls_from_protected_server() {
+    pull_with_credentials(ferromtx_rtsp::auth::AuthMethod::Basic).await;
+}
+
+#[tokio::test]
+async fn source_with_digest_credentials_pulls_from_protected_server() {
+    pull_with_credentials(ferromtx_rtsp::auth::AuthMethod::DigestMd5).await;
+}
+
+#[tokio::test]
+async fn wrong_password_is_a_clear_error() {
+    let settings = RtspSettings {
+        auth_pause: Duration::from_millis(10),
+        ..RtspSettings::loopback()
+    };
+    let (a, _paths_a) = server_with(AUTH_CONF, settings).await;
+    let a_addr = a.local_addrs().rtsp;
+    let url = ClientUrl::parse(&format!("rtsp://myuser:wrong@{a_addr}/x")).unwrap();
+    let mut client = RtspClient::connect(&url, STEP).await.expect("connects");
+    let err = client
+        .request(Request::new(Method::Describe, url.request_url.clone()))
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, ClientError::Auth(_)), "{err:?}");
+    assert_eq!(err.to_string(), "authentication failed: wrong credentials");
+
+    let url = ClientUrl::parse(&format!("rtsp://{a_addr}/x")).unwrap();
+    let mut client = RtspClient::connect(&url, STEP).await.expect("connects");
+    let err = client
+        .request(Request::new(Method::Describe, url.request_url.clone()))
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(err, ClientError::Status(StatusCode::UNAUTHORIZED)),
+        "{err:?}"
+    );
+    a.close().await;
+}
+
+/// A server that refuses every request with 401 and counts its connections.
+async fn refusing_server() -> (SocketAddr, Arc<AtomicUsize>, JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&count);
+    let task = tokio::spawn(async move {
+        for _ in 0..10 {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let mut cseq = 0;
+                for _ in 0..10 {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    cseq += 1;
+                    let res = format!(
+                        "RTSP/1.0 401 Unauthorized\r\nCSeq: {cseq}\r\n\
+                         WWW-Authenticate: Basic realm=\"mediamtx\"\r\n\r\n"
+                    );
+                    if socket.write_all(res.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, count, task)
+}
+
+#[tokio::test]
+async fn refused_source_retries() {
+    let (addr, count, task) = refusing_server().await;
+    let (b, paths_b) = proxy_server(&format!(
+        "    source: rtsp://u:wrong@{addr}/x\n    rtspTransport: tcp\n"
+    ))
+    .await;
+    // The path retries after RETRY_PAUSE (5 s).
+    for _ in 0..300 {
+        if count.load(Ordering::SeqCst) >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(count.load(Ordering::SeqCst) >= 2, "retried");
+    assert!(!paths_b.path_info("proxy").is_some_and(|p| p.ready));
+    task.abort();
+    b.close().await;
+    paths_b.close();
+}
+
+#[tokio::test]
+async fn on_demand_source_stops_when_unused() {
+    server_support::init_logs();
+    let (a, _paths_a) = server_with(OPEN_CONF, RtspSettings::loopback()).await;
+    let a_addr = a.local_addrs().rtsp;
+    let sending = publish(&format!("rtsp://{a_addr}/x"), a_addr, None).await;
+    let (b, paths_b) = proxy_server(&format!(
+        "    source: rtsp://{a_addr}/x\n    rtspTransport: tcp\n    sourceOnDemand: yes\n    \
+         sourceOnDemandCloseAfter: 1s\n"
+    ))
+    .await;
+    assert!(a.sessions().iter().all(|s| s.state != SessionState::Read));
+    assert_consecutive(&read_proxy(b.local_addrs().rtsp).await);
+    assert!(a.sessions().iter().any(|s| s.state == SessionState::Read));
+    // The reader is gone: after sourceOnDemandCloseAfter the source leaves A.
+    let mut left = false;
+    for _ in 0..200 {
+        if a.sessions().iter().all(|s| s.state != SessionState::Read) {
+            left = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(left, "the source still reads from A");
+    assert!(!paths_b.path_info("proxy").is_some_and(|p| p.ready));
+    sending.abort();
+    b.close().await;
+    paths_b.close();
+    a.close().await;
+}
+
+/// A server that accepts UDP but never sends over it, and streams over TCP.
+/// Records the `Transport` of every SETUP.
+async fn udp_silent_server() -> (
+    SocketAddr,
+    Arc<std::sync::Mutex<Vec<String>>>,
+    JoinHandle<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let setups = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&setups);
+    let task = tokio::spawn(async move {
+        for _ in 0..10 {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(serve_udp_silent(socket, Arc::clone(&seen)));
+        }
+    });
+    (addr, setups, task)
+}
+
+async fn serve_udp_silent(
+    mut socket: tokio::net::TcpStream,
+    seen: Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use ferromtx_rtsp::message::{Decoder, Incoming, Message, Response};
+    let mut decoder = Decoder::new();
+    let mut buf = vec![0u8; 4096];
+    let mut tcp = false;
+    for _ in 0..100 {
+        let n = match socket.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        decoder.push(&buf[..n]);
+        while let Some(Ok(Incoming::Message(Message::Request(req)))) = decoder.pull() {
+            let mut res = Response::new(StatusCode::OK);
+            res.headers
+                .set("CSeq", req.headers.get("CSeq").unwrap_or("0"));
+            res.headers.set("Session", "12345678");
+            let mut play = false;
+            match req.method {
+                Method::Describe => {
+                    res.headers.set("Content-Type", "application/sdp");
+                    res.headers.set("Content-Base", format!("{}/", req.uri));
+                    res.body = Bytes::from_static(SDP);
+                }
+                Method::Setup => {
+                    let t = req.headers.get("Transport").unwrap_or("").to_string();
+                    seen.lock().unwrap().push(t.clone());
+                    tcp = t.contains("TCP");
+                    let reply = if tcp {
+                        t
+                    } else {
+                        format!("{t};server_port=9-10")
+                    };
+                    res.headers.set("Transport", reply);
+                }
+                Method::Play => play = tcp,
+                _ => {}
+            }
+            if socket.write_all(&res.to_bytes()).await.is_err() {
+                return;
+            }
+            if play {
+                for i in 0..MAX_PACKETS {
+                    let frame = ferromtx_rtsp::Interleaved {
+                        channel: 0,
+                        payload: video_packet(i),
+                    };
+                    let data = frame.to_bytes().unwrap();
+                    if socket.write_all(&data).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                return;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn automatic_switches_to_tcp_when_no_udp_packets_arrive() {
+    let (addr, setups, task) = udp_silent_server().await;
+    let (b, paths_b) = proxy_server(&format!("    source: rtsp://{addr}/x\n")).await;
+    wait_ready(&paths_b, "proxy").await;
+    assert_consecutive(&read_proxy(b.local_addrs().rtsp).await);
+    let setups = setups.lock().unwrap().clone();
+    assert!(
+        setups.first().is_some_and(|t| t.contains("client_port=")),
+        "{setups:?}"
+    );
+    assert!(
+        setups.last().is_some_and(|t| t.contains("RTP/AVP/TCP")),
+        "{setups:?}"
+    );
+    task.abort();
+    b.close().await;
+    paths_b.close();
+}
