@@ -163,7 +163,13 @@ struct App {
 impl App {
     async fn start(conf: Arc<Conf>, log: LoggerHandle) -> Result<App, AppError> {
         let auth = Arc::new(AuthManager::new(&conf));
-        let paths = Arc::new(PathManager::new(conf.clone(), auth.clone()));
+        let mut sources = ferromtx_core::SourceRegistry::new();
+        ferromtx_rtsp::register(&mut sources);
+        let paths = Arc::new(PathManager::with_sources(
+            conf.clone(),
+            auth.clone(),
+            sources,
+        ));
         let (tx, api_changes) = mpsc::unbounded_channel();
         let backend = Arc::new(ServerBackend::new(
             conf.clone(),

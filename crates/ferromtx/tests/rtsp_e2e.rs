@@ -109,8 +109,105 @@ fn ffmpeg_publishes_ffprobe_reads_and_the_api_sees_it() {
         .expect("inboundBytes");
     assert!(inbound > 0);
 
+    // The API lists the publishing session; kicking it ends the publication.
+    let sessions = get_json(api, "/v3/rtspsessions/list");
+    let items = sessions["items"].as_array().expect("items");
+    let publishing: Vec<&serde_json::Value> =
+        items.iter().filter(|i| i["state"] == "publish").collect();
+    assert_eq!(publishing.len(), 1, "{sessions}");
+    assert_eq!(publishing[0]["path"], "cam");
+    let id = publishing[0]["id"].as_str().expect("id").to_string();
+    let conns = get_json(api, "/v3/rtspconns/list");
+    assert!(conns["itemCount"].as_u64().unwrap_or(0) >= 1, "{conns}");
+    let (status, head, _) = http("POST", api, &format!("/v3/rtspsessions/kick/{id}"), None);
+    assert_eq!(status, 200, "{head}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while get_json(api, "/v3/paths/list")["items"]
+        .as_array()
+        .is_some_and(|a| {
+            a.iter()
+                .any(|p| p["name"] == "cam" && p["available"] == true)
+        })
+    {
+        assert!(Instant::now() < deadline, "path still available after kick");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
     let _ = publisher.kill();
     let _ = publisher.wait();
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit().success());
+}
+
+/// A second ferromtx pulls the first one's stream with `source: rtsp://...` and serves it.
+#[test]
+fn second_ferromtx_pulls_and_serves_the_stream() {
+    let (Some(ffmpeg), Some(ffprobe)) = (tool("ffmpeg"), tool("ffprobe")) else {
+        return;
+    };
+    let quiet = "rtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\n";
+    let (env_a, (rtsp_a, _, _)) = rtsp_env();
+    let mut a = Server::start(
+        Some(&format!("{quiet}paths:\n  all_others:\n")),
+        &[],
+        &env_refs(&env_a),
+    );
+    a.wait_line("[RTSP] listener opened on");
+    let (env_b, (rtsp_b, _, _)) = rtsp_env();
+    let conf_b = format!(
+        "{quiet}rtspTransports: [tcp]\npaths:\n  proxied:\n    source: rtsp://127.0.0.1:{rtsp_a}/cam\n    rtspTransport: tcp\n"
+    );
+    let mut b = Server::start(Some(&conf_b), &[], &env_refs(&env_b));
+    b.wait_line("[RTSP] listener opened on");
+
+    let mut publisher = Command::new(&ffmpeg)
+        .args(["-hide_banner", "-loglevel", "error", "-re"])
+        .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+            "-g",
+            "25",
+        ])
+        .args(["-t", "20", "-f", "rtsp", "-rtsp_transport", "tcp"])
+        .arg(format!("rtsp://127.0.0.1:{rtsp_a}/cam"))
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn ffmpeg");
+    a.wait_line("is publishing to path 'cam'");
+    // The source retries every 5 s until the upstream path exists; wait for it to be ready.
+    b.wait_line("ready: 1 track (H264)");
+
+    let out = Command::new(&ffprobe)
+        .args(["-v", "error", "-rtsp_transport", "tcp"])
+        .args([
+            "-show_entries",
+            "stream=codec_name,width,height",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(format!("rtsp://127.0.0.1:{rtsp_b}/proxied"))
+        .output()
+        .expect("run ffprobe");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "ffprobe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("h264,320,240")),
+        "{text}"
+    );
+
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+    for s in [&mut a, &mut b] {
+        s.signal(libc::SIGTERM);
+        assert!(s.wait_exit().success());
+    }
 }

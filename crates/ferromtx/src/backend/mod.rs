@@ -5,13 +5,15 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
-use ferromtx_api::{Backend, Servers, dto};
+use ferromtx_api::{Backend, Failure, Servers, dto};
 use ferromtx_auth::Manager as AuthManager;
 use ferromtx_conf::Conf;
 use ferromtx_core::PathManager;
 use ferromtx_core::path::PathInfo;
 use ferromtx_rtsp::RtspServer;
 use tokio::sync::mpsc;
+
+mod rtsp_dto;
 
 pub struct ServerBackend {
     conf: RwLock<Arc<Conf>>,
@@ -45,11 +47,15 @@ impl ServerBackend {
         *self.rtsp.write().unwrap_or_else(PoisonError::into_inner) = server;
     }
 
-    fn rtsp_running(&self) -> bool {
+    fn rtsp(&self) -> Option<Arc<RtspServer>> {
         self.rtsp
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
+            .clone()
+    }
+
+    fn rtsp_running(&self) -> bool {
+        self.rtsp().is_some()
     }
 
     /// Records the configuration in force (after a file reload).
@@ -106,6 +112,31 @@ impl Backend for ServerBackend {
 
     fn paths(&self) -> Vec<dto::Path> {
         self.paths.paths_info().iter().map(path_dto).collect()
+    }
+
+    fn rtsp_conns(&self) -> Vec<dto::RTSPConn> {
+        self.rtsp()
+            .map(|r| r.conns().iter().map(rtsp_dto::conn).collect())
+            .unwrap_or_default()
+    }
+
+    fn rtsp_sessions(&self) -> Vec<dto::RTSPSession> {
+        self.rtsp()
+            .map(|r| {
+                let conns = r.conns();
+                r.sessions()
+                    .iter()
+                    .map(|s| rtsp_dto::session(s, &conns))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn kick_rtsp_session(&self, id: &str) -> Result<(), Failure> {
+        match self.rtsp() {
+            Some(r) if r.kick_session(id) => Ok(()),
+            _ => Err(Failure::session_not_found()),
+        }
     }
 }
 
