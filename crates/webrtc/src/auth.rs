@@ -82,6 +82,8 @@ pub struct AccessRequest {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
     pub credentials: Credentials,
+    /// Id of the WebRTC session being created (empty for pages and OPTIONS).
+    pub session_id: String,
 }
 
 /// Why access was refused.

@@ -240,6 +240,7 @@ async fn dispatch<B: Backend>(shared: &Arc<Shared<B>>, req: Request) -> Response
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         credentials: Credentials::from_request(headers, &query),
+        session_id: String::new(),
     };
     match route(&uri_path) {
         Route::Endpoint { path, publish } => {
@@ -350,7 +351,7 @@ async fn post<B: Backend>(
     shared: &Arc<Shared<B>>,
     headers: &HeaderMap,
     body: Body,
-    access: AccessRequest,
+    mut access: AccessRequest,
     remote: Option<SocketAddr>,
     query: &str,
 ) -> Response {
@@ -367,6 +368,7 @@ async fn post<B: Backend>(
         return auth_error(&f);
     }
     let id = new_uuid();
+    access.session_id = id.clone();
     let secret = new_uuid();
     let now = Instant::now();
     let cfg = shared.config.session.clone();
@@ -428,6 +430,7 @@ async fn post<B: Backend>(
         id: id.clone(),
         secret: secret.clone(),
         path: access.path.clone(),
+        query: query.to_owned(),
         publish: access.publish,
         remote,
     };
@@ -472,6 +475,9 @@ fn open_error(e: &OpenError) -> Response {
     match e {
         OpenError::NoStream(m) => error(StatusCode::NOT_FOUND, m),
         OpenError::Refused(m) => error(StatusCode::BAD_REQUEST, m),
+        OpenError::Unauthorized { ask_credentials } => auth_error(&AuthFailure {
+            ask_credentials: *ask_credentials,
+        }),
     }
 }
 

@@ -5,9 +5,14 @@
 //! - [`server`]: the session tasks and the [`server::Backend`] the binary implements.
 //! - [`http`]: the WHIP/WHEP HTTP endpoints and the player/publisher pages.
 //! - [`source`]: what a WHEP session reads and a WHIP session writes.
+//! - [`core_backend`]: the [`server::Backend`] on ferromtx-core (shared egress view,
+//!   ingest into core streams, keyframe hooks).
+//! - [`interfaces`]: local interface addresses for host candidates.
 
 pub mod auth;
+pub mod core_backend;
 pub mod http;
+pub mod interfaces;
 pub mod keyframe;
 pub mod negotiation;
 pub mod page;
@@ -18,6 +23,7 @@ pub mod stun;
 pub mod udp_mux;
 
 pub use auth::{AccessRequest, AllowAll, AuthFailure, AuthHook, Credentials};
+pub use core_backend::{CoreBackend, CoreSink, CoreSource, EgressView, KeyframeHook};
 pub use server::{Backend, IceServer, OpenError, SessionInfo, WebrtcConfig, WebrtcServer};
 pub use session::{Session, SessionConfig, SessionError};
 pub use source::{EgressItem, EgressPacket, EgressSource, IngestSink};

@@ -3,11 +3,12 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use ferromtx_codec::Format;
+use ferromtx_conf::Conf;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -42,6 +43,10 @@ pub struct WebrtcConfig {
     pub ice_servers: Vec<IceServer>,
     /// `webrtcAllowOrigins`.
     pub allow_origins: Vec<String>,
+    /// `webrtcTrackGatherTimeout` (kept for the API; str0m sees every track in the offer).
+    pub track_gather_timeout: Duration,
+    /// `webrtcSTUNGatherTimeout` (kept for the API; ICE-lite gathers no STUN candidates).
+    pub stun_gather_timeout: Duration,
     pub session: SessionConfig,
 }
 
@@ -52,7 +57,101 @@ impl Default for WebrtcConfig {
             candidate_addrs: Vec::new(),
             ice_servers: Vec::new(),
             allow_origins: vec!["*".into()],
+            track_gather_timeout: Duration::from_secs(2),
+            stun_gather_timeout: Duration::from_secs(5),
             session: SessionConfig::default(),
+        }
+    }
+}
+
+impl WebrtcConfig {
+    /// The settings of `mediamtx.yml`'s `webrtc*` keys. Host candidates are the
+    /// interface addresses (`webrtcIPsFromInterfaces`, `webrtcIPsFromInterfacesList`)
+    /// plus `webrtcAdditionalHosts` (names are resolved once, here), all on the port of
+    /// `webrtcLocalUDPAddress`, in the address family of that socket.
+    pub fn from_conf(conf: &Conf) -> WebrtcConfig {
+        let default = WebrtcConfig::default();
+        let local_udp_address = parse_listen_address(&conf.webrtc_local_udp_address)
+            .unwrap_or_else(|| {
+                tracing::warn!(
+                    "invalid webrtcLocalUDPAddress '{}', using {}",
+                    conf.webrtc_local_udp_address,
+                    default.local_udp_address
+                );
+                default.local_udp_address
+            });
+        let mut ips: Vec<IpAddr> = Vec::new();
+        if conf.webrtc_ips_from_interfaces {
+            match crate::interfaces::interface_ips(&conf.webrtc_ips_from_interfaces_list) {
+                Ok(found) => ips.extend(found),
+                Err(e) => tracing::warn!("cannot list network interfaces: {e}"),
+            }
+        }
+        for host in &conf.webrtc_additional_hosts {
+            ips.extend(resolve_host(host));
+        }
+        let port = local_udp_address.port();
+        let family_ok = |ip: &IpAddr| {
+            let local = local_udp_address.ip();
+            // An unspecified IPv6 socket is dual-stack; anything else takes its family.
+            (local.is_ipv6() && local.is_unspecified()) || ip.is_ipv4() == local.is_ipv4()
+        };
+        let mut candidate_addrs: Vec<SocketAddr> = Vec::new();
+        for ip in ips.into_iter().filter(family_ok) {
+            let addr = SocketAddr::new(ip, port);
+            if !candidate_addrs.contains(&addr) {
+                candidate_addrs.push(addr);
+            }
+        }
+        let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        let ice_servers = conf
+            .webrtc_ice_servers2
+            .iter()
+            .map(|s| IceServer {
+                url: s.url.clone(),
+                username: non_empty(&s.username),
+                password: non_empty(&s.password),
+            })
+            .collect();
+        WebrtcConfig {
+            local_udp_address,
+            candidate_addrs,
+            ice_servers,
+            allow_origins: conf.webrtc_allow_origins.clone(),
+            track_gather_timeout: conf.webrtc_track_gather_timeout,
+            stun_gather_timeout: conf.webrtc_stun_gather_timeout,
+            session: SessionConfig {
+                handshake_timeout: conf.webrtc_handshake_timeout,
+                ..default.session
+            },
+        }
+    }
+}
+
+/// `host:port` with an optional host (`:8189` listens on every IPv4 address).
+fn parse_listen_address(s: &str) -> Option<SocketAddr> {
+    let (host, port) = s.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let ip = if host.is_empty() {
+        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+    } else {
+        host.parse().ok()?
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+/// An additional host: an IP, or a name resolved now (skipped with a warning if it
+/// can't be, as MediaMTX does).
+fn resolve_host(host: &str) -> Vec<IpAddr> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return vec![ip];
+    }
+    match std::net::ToSocketAddrs::to_socket_addrs(&(host, 0)) {
+        Ok(addrs) => addrs.map(|a| a.ip()).collect(),
+        Err(e) => {
+            tracing::warn!("cannot resolve additional host \"{host}\", skipping it: {e}");
+            Vec::new()
         }
     }
 }
@@ -66,6 +165,9 @@ pub enum OpenError {
     /// Anything else the path manager refuses (400).
     #[error("{0}")]
     Refused(String),
+    /// Authentication failed (401; `WWW-Authenticate` when `ask_credentials`).
+    #[error("authentication error")]
+    Unauthorized { ask_credentials: bool },
 }
 
 /// What the server needs from the path manager.
@@ -112,19 +214,35 @@ pub(crate) enum Command {
     Close,
 }
 
-/// A live session as the HTTP side and the API see it.
-#[derive(Debug)]
+/// A live session as the API (`/v3/webrtcsessions/list`) sees it.
+#[derive(Debug, Clone)]
 pub struct SessionInfo {
     pub id: String,
+    /// When the offer was accepted (`created`).
+    pub created: SystemTime,
     pub path: String,
+    /// Raw query of the WHIP/WHEP request (`query`).
+    pub query: String,
     pub publish: bool,
+    /// The HTTP client (`remoteAddr`).
     pub remote: Option<SocketAddr>,
+    /// Connection state and counters; `stats.local_candidate` / `remote_candidate`
+    /// are labelled with [`crate::session::candidate_label`].
     pub stats: SessionStats,
+}
+
+impl SessionInfo {
+    /// `state`: `read` or `publish`.
+    pub fn state(&self) -> &'static str {
+        if self.publish { "publish" } else { "read" }
+    }
 }
 
 pub(crate) struct SessionHandle {
     pub id: String,
+    pub created: SystemTime,
     pub path: String,
+    pub query: String,
     pub publish: bool,
     pub remote: Option<SocketAddr>,
     pub commands: mpsc::Sender<Command>,
@@ -211,7 +329,9 @@ impl<B: Backend> WebrtcServer<B> {
             s.values()
                 .map(|h| SessionInfo {
                     id: h.id.clone(),
+                    created: h.created,
                     path: h.path.clone(),
+                    query: h.query.clone(),
                     publish: h.publish,
                     remote: h.remote,
                     stats: match h.stats.lock() {
@@ -245,6 +365,7 @@ pub(crate) struct SessionMeta {
     pub id: String,
     pub secret: String,
     pub path: String,
+    pub query: String,
     pub publish: bool,
     pub remote: Option<SocketAddr>,
 }
@@ -266,12 +387,15 @@ pub(crate) fn spawn_session<B: Backend>(
         id,
         secret,
         path,
+        query,
         publish,
         remote,
     } = meta;
     let handle = SessionHandle {
         id: id.clone(),
+        created: SystemTime::now(),
         path,
+        query,
         publish,
         remote,
         commands: cmd_tx,
@@ -289,6 +413,13 @@ pub(crate) fn spawn_session<B: Backend>(
 
 pub(crate) fn short_id(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
+}
+
+/// What the media end of a session produced.
+enum MediaEvent {
+    Item(crate::source::EgressItem),
+    /// The stream ended or the sink closed.
+    Ended,
 }
 
 async fn run_session<S: EgressSource, K: IngestSink>(
@@ -341,10 +472,17 @@ async fn run_session<S: EgressSource, K: IngestSink>(
             session.request_keyframe();
         }
         let connected = session.is_connected();
-        let next_item = async {
+        let next_media = async {
             match &mut media {
-                Media::Egress(source) if connected => source.next().await,
-                _ => std::future::pending().await,
+                Media::Egress(source) if connected => match source.next().await {
+                    Some(item) => MediaEvent::Item(item),
+                    None => MediaEvent::Ended,
+                },
+                Media::Ingress(sink) => {
+                    sink.closed().await;
+                    MediaEvent::Ended
+                }
+                Media::Egress(_) => std::future::pending().await,
             }
         };
         tokio::select! {
@@ -362,13 +500,105 @@ async fn run_session<S: EgressSource, K: IngestSink>(
                 }
                 Some(Command::Close) | None => session.close(CloseReason::Local),
             },
-            item = next_item => match item {
-                Some(item) => session.write(Instant::now(), &item),
-                None => session.close(CloseReason::Local),
+            m = next_media => match m {
+                MediaEvent::Item(item) => session.write(Instant::now(), &item),
+                MediaEvent::Ended => session.close(CloseReason::Local),
             },
             () = tokio::time::sleep_until(deadline.into()) => {
                 session.handle_timeout(Instant::now());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(yaml: &str) -> Conf {
+        ferromtx_conf::load_from_str(yaml, &|_| None).unwrap().conf
+    }
+
+    #[test]
+    fn from_conf_reads_webrtc_keys() {
+        let c = conf(concat!(
+            "webrtcLocalUDPAddress: 127.0.0.1:8200\n",
+            "webrtcIPsFromInterfaces: true\n",
+            "webrtcIPsFromInterfacesList: [lo]\n",
+            "webrtcAdditionalHosts: [192.0.2.7, '2001:db8::1', 192.0.2.7]\n",
+            "webrtcICEServers2:\n",
+            "- url: stun:stun.example:3478\n",
+            "- url: turn:turn.example:3478\n  username: u\n  password: p\n",
+            "webrtcAllowOrigins: ['https://a.example']\n",
+            "webrtcHandshakeTimeout: 3s\n",
+            "webrtcTrackGatherTimeout: 700ms\n",
+            "webrtcSTUNGatherTimeout: 4s\n",
+        ));
+        let w = WebrtcConfig::from_conf(&c);
+        assert_eq!(
+            w.local_udp_address,
+            SocketAddr::from(([127, 0, 0, 1], 8200))
+        );
+        // IPv4 socket: IPv4 candidates only, on its port, without duplicates.
+        assert!(
+            w.candidate_addrs
+                .iter()
+                .all(|a| a.is_ipv4() && a.port() == 8200)
+        );
+        assert!(
+            w.candidate_addrs
+                .contains(&SocketAddr::from(([127, 0, 0, 1], 8200)))
+        );
+        assert_eq!(
+            w.candidate_addrs
+                .iter()
+                .filter(|a| a.ip() == IpAddr::from([192, 0, 2, 7]))
+                .count(),
+            1
+        );
+        assert_eq!(
+            w.ice_servers,
+            vec![
+                IceServer {
+                    url: "stun:stun.example:3478".into(),
+                    username: None,
+                    password: None,
+                },
+                IceServer {
+                    url: "turn:turn.example:3478".into(),
+                    username: Some("u".into()),
+                    password: Some("p".into()),
+                },
+            ]
+        );
+        assert_eq!(w.allow_origins, vec!["https://a.example".to_owned()]);
+        assert_eq!(w.session.handshake_timeout, Duration::from_secs(3));
+        assert_eq!(w.track_gather_timeout, Duration::from_millis(700));
+        assert_eq!(w.stun_gather_timeout, Duration::from_secs(4));
+
+        let w = WebrtcConfig::from_conf(&conf(
+            "webrtcIPsFromInterfaces: false\nwebrtcAdditionalHosts: [192.0.2.9]\n",
+        ));
+        assert_eq!(w.local_udp_address, SocketAddr::from(([0, 0, 0, 0], 8189)));
+        assert_eq!(
+            w.candidate_addrs,
+            vec![SocketAddr::from(([192, 0, 2, 9], 8189))]
+        );
+        assert_eq!(w.allow_origins, vec!["*".to_owned()]);
+        assert_eq!(w.session.handshake_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn listen_address_forms() {
+        assert_eq!(
+            parse_listen_address(":8189"),
+            Some(SocketAddr::from(([0, 0, 0, 0], 8189)))
+        );
+        assert_eq!(
+            parse_listen_address("[::1]:9"),
+            Some("[::1]:9".parse().unwrap())
+        );
+        assert_eq!(parse_listen_address("nope"), None);
+        assert_eq!(parse_listen_address(":99999"), None);
     }
 }

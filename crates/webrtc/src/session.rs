@@ -120,9 +120,22 @@ pub enum Output {
     Timeout(Instant),
 }
 
-/// Counters of one session.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// Counters and connection state of one session (`/v3/webrtcsessions/list`).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct SessionStats {
+    /// ICE and DTLS are up (`peerConnectionEstablished`).
+    pub peer_connection_established: bool,
+    /// Our address the peer reaches (`localCandidate`, see [`candidate_label`]).
+    pub local_candidate: Option<SocketAddr>,
+    /// The peer's address (`remoteCandidate`).
+    pub remote_candidate: Option<SocketAddr>,
+    /// RTCP datagrams (compound packets) received and sent.
+    pub rtcp_packets_received: u64,
+    pub rtcp_packets_sent: u64,
+    /// Ingress: RTP packets never received, from sequence-number gaps.
+    pub rtp_packets_lost: u64,
+    /// Ingress interarrival jitter (not measured yet: always 0).
+    pub rtp_packets_jitter: f64,
     pub rtp_packets_written: u64,
     pub rtp_packets_received: u64,
     /// RTX packets sent in answer to NACKs.
@@ -131,6 +144,16 @@ pub struct SessionStats {
     pub bytes_received: u64,
     /// Datagrams str0m refused (malformed, wrong keys).
     pub rejected_datagrams: u64,
+}
+
+/// A selected candidate as MediaMTX labels it: `host/udp/<ip>/<port>`.
+pub fn candidate_label(addr: SocketAddr) -> String {
+    format!("host/udp/{}/{}", addr.ip(), addr.port())
+}
+
+/// Whether a datagram is RTCP (RFC 5761 demultiplexing; SRTCP keeps the header clear).
+fn is_rtcp(data: &[u8]) -> bool {
+    data.len() >= 8 && (128..192).contains(&data[0]) && (192..224).contains(&data[1])
 }
 
 /// Per-track state of an egress session: the header rewrite.
@@ -151,6 +174,8 @@ enum Direction2 {
     Ingress {
         mids: Vec<Mid>,
         by_ssrc: HashMap<Ssrc, usize>,
+        /// Last sequence number seen per SSRC (loss counting).
+        last_seq: HashMap<Ssrc, u16>,
     },
 }
 
@@ -164,6 +189,8 @@ pub struct Session {
     local_addrs: Vec<SocketAddr>,
     created: Instant,
     last_received: Instant,
+    /// Source of the last accepted datagram.
+    last_source: Option<SocketAddr>,
     connected: bool,
     closed: Option<CloseReason>,
     close_reported: bool,
@@ -419,6 +446,7 @@ impl Session {
         let dir = Direction2::Ingress {
             mids,
             by_ssrc: HashMap::new(),
+            last_seq: HashMap::new(),
         };
         let session = Session::new(rtc, dir, config, ufrag, local_addrs, now, Vec::new());
         Ok(Accepted {
@@ -446,6 +474,7 @@ impl Session {
             local_addrs: local_addrs.to_vec(),
             created: now,
             last_received: now,
+            last_source: None,
             connected: false,
             closed: None,
             close_reported: false,
@@ -505,9 +534,25 @@ impl Session {
             return;
         }
         self.last_received = now;
+        if is_rtcp(data) {
+            self.stats.rtcp_packets_received += 1;
+        }
+        if self.last_source != Some(source) {
+            self.last_source = Some(source);
+            if self.connected {
+                self.note_candidates();
+            }
+        }
         if let Err(e) = self.rtc.handle_input(input) {
             tracing::debug!("rejected datagram from {source}: {e}");
             self.stats.rejected_datagrams += 1;
+        }
+    }
+
+    fn note_candidates(&mut self) {
+        if let Some(source) = self.last_source {
+            self.stats.remote_candidate = Some(source);
+            self.stats.local_candidate = Some(self.destination_for(source));
         }
     }
 
@@ -650,6 +695,9 @@ impl Session {
     fn count_transmit(&mut self, t: &Transmit) {
         let data: &[u8] = &t.contents;
         self.stats.bytes_sent += data.len() as u64;
+        if is_rtcp(data) {
+            self.stats.rtcp_packets_sent += 1;
+        }
         // RTP (not RTCP: second byte 192..=223) with an RTX payload type; SRTP leaves
         // the header in the clear.
         if data.len() >= 12 && (128..192).contains(&data[0]) && !(192..224).contains(&data[1]) {
@@ -665,6 +713,8 @@ impl Session {
         match e {
             Event::Connected => {
                 self.connected = true;
+                self.stats.peer_connection_established = true;
+                self.note_candidates();
                 self.last_received = now;
                 if matches!(self.dir, Direction2::Ingress { .. }) {
                     self.request_keyframe();
@@ -684,7 +734,12 @@ impl Session {
                 .allow(now)
                 .then_some(SessionEvent::KeyframeRequest),
             Event::RtpPacket(p) => {
-                let Direction2::Ingress { mids, by_ssrc } = &mut self.dir else {
+                let Direction2::Ingress {
+                    mids,
+                    by_ssrc,
+                    last_seq,
+                } = &mut self.dir
+                else {
                     return None;
                 };
                 let ssrc = p.header.ssrc;
@@ -697,6 +752,13 @@ impl Session {
                         (t, true)
                     }
                 };
+                let seq = p.header.sequence_number;
+                if let Some(last) = last_seq.insert(ssrc, seq) {
+                    let step = seq.wrapping_sub(last);
+                    if (2..0x8000).contains(&step) {
+                        self.stats.rtp_packets_lost += u64::from(step - 1);
+                    }
+                }
                 if first {
                     // The receive stream exists now: ask for a keyframe to start decoding.
                     self.request_keyframe();

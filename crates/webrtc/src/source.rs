@@ -66,4 +66,10 @@ pub trait IngestSink: Send + 'static {
     fn wants_keyframe(&mut self) -> bool {
         false
     }
+
+    /// Resolves when the sink no longer takes media (e.g. the publisher was kicked or
+    /// replaced); the session then closes. Must be cancel-safe.
+    fn closed(&mut self) -> impl Future<Output = ()> + Send {
+        std::future::pending()
+    }
 }
