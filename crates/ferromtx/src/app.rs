@@ -158,6 +158,7 @@ struct App {
     metrics: Option<HttpComponent>,
     pprof: Option<HttpComponent>,
     rtsp: Option<Arc<ferromtx_rtsp::RtspServer>>,
+    webrtc: Option<crate::webrtc::WebrtcComponent>,
 }
 
 impl App {
@@ -188,6 +189,7 @@ impl App {
             metrics: None,
             pprof: None,
             rtsp: None,
+            webrtc: None,
         };
         // Same order as MediaMTX: metrics and pprof, the protocol servers, then the API.
         app.metrics = app.http(HttpServerKind::Metrics, &conf).await?;
@@ -196,6 +198,11 @@ impl App {
             .await
             .map_err(AppError::Start)?;
         app.backend.set_rtsp(app.rtsp.clone());
+        app.webrtc = crate::webrtc::start(&conf, app.paths.clone())
+            .await
+            .map_err(AppError::Start)?;
+        app.backend
+            .set_webrtc(app.webrtc.as_ref().map(|w| w.server.clone()));
         app.api = app.http(HttpServerKind::Api, &conf).await?;
         Ok(app)
     }
@@ -254,6 +261,18 @@ impl App {
             }
             self.backend.set_rtsp(self.rtsp.clone());
         }
+        if crate::webrtc::changed(&old, &new) {
+            self.backend.set_webrtc(None);
+            if let Some(w) = self.webrtc.take() {
+                w.close().await;
+            }
+            match crate::webrtc::start(&new, self.paths.clone()).await {
+                Ok(w) => self.webrtc = w,
+                Err(e) => error!("{e}"),
+            }
+            self.backend
+                .set_webrtc(self.webrtc.as_ref().map(|w| w.server.clone()));
+        }
 
         for kind in [
             HttpServerKind::Metrics,
@@ -284,6 +303,10 @@ impl App {
     async fn close(self) {
         if let Some(c) = self.api {
             c.close().await;
+        }
+        self.backend.set_webrtc(None);
+        if let Some(w) = self.webrtc {
+            w.close().await;
         }
         self.backend.set_rtsp(None);
         if let Some(r) = self.rtsp {

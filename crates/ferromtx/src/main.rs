@@ -8,6 +8,7 @@ mod listen;
 mod logger;
 mod rtsp;
 mod watcher;
+mod webrtc;
 
 use std::process::ExitCode;
 

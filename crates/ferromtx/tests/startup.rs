@@ -2,11 +2,13 @@
 
 mod common;
 
-use common::{Server, body, env_refs, quiet_config, rtsp_env, write};
+use common::{Server, body, env_refs, quiet_config, rtsp_env, webrtc_env, write};
 
 #[test]
 fn starts_with_embedded_defaults_when_no_file() {
-    let (env, (rtsp, rtp, rtcp)) = rtsp_env();
+    let (mut env, (rtsp, rtp, rtcp)) = rtsp_env();
+    let (wenv, (whttp, wudp)) = webrtc_env();
+    env.extend(wenv);
     let mut s = Server::start(None, &[], &env_refs(&env));
     let l = s.wait_line("ferromtx v");
     assert_eq!(
@@ -19,12 +21,19 @@ fn starts_with_embedded_defaults_when_no_file() {
         "{l}"
     );
     assert!(l.contains("mediamtx.yml"), "{l}");
-    // RTSP is on by default (and the only protocol built so far): its listener line.
+    // RTSP and WebRTC are on by default (the protocols built so far): their listener lines.
     let l = s.wait_line("[RTSP] listener opened on");
     assert_eq!(
         body(&l),
         format!(
             "INF [RTSP] listener opened on 127.0.0.1:{rtsp} (TCP/RTSP), 127.0.0.1:{rtp} (UDP/RTP), 127.0.0.1:{rtcp} (UDP/RTCP)"
+        )
+    );
+    let l = s.wait_line("[WebRTC] listener opened on");
+    assert_eq!(
+        body(&l),
+        format!(
+            "INF [WebRTC] listener opened on 127.0.0.1:{whttp} (HTTP), 127.0.0.1:{wudp} (ICE/UDP)"
         )
     );
     s.signal(libc::SIGTERM);
@@ -39,7 +48,8 @@ fn loads_the_upstream_default_file_unchanged() {
         "/../../../shared/compat/mediamtx.yml"
     ))
     .expect("compat mediamtx.yml");
-    let (env, _) = rtsp_env();
+    let (mut env, _) = rtsp_env();
+    env.extend(webrtc_env().0);
     let mut s = Server::start(Some(&upstream), &["mediamtx.yml"], &env_refs(&env));
     let l = s.wait_line("configuration loaded from");
     let expected = s.conf_path().canonicalize().expect("canonical");

@@ -14,6 +14,7 @@ use ferromtx_rtsp::RtspServer;
 use tokio::sync::mpsc;
 
 mod rtsp_dto;
+mod webrtc_dto;
 
 pub struct ServerBackend {
     conf: RwLock<Arc<Conf>>,
@@ -22,6 +23,7 @@ pub struct ServerBackend {
     auth: Arc<AuthManager>,
     paths: Arc<PathManager>,
     rtsp: RwLock<Option<Arc<RtspServer>>>,
+    webrtc: RwLock<Option<Arc<crate::webrtc::Server>>>,
     started: DateTime<Utc>,
 }
 
@@ -38,6 +40,7 @@ impl ServerBackend {
             auth,
             paths,
             rtsp: RwLock::new(None),
+            webrtc: RwLock::new(None),
             started: Utc::now(),
         }
     }
@@ -45,6 +48,18 @@ impl ServerBackend {
     /// Records the running RTSP server (None when off).
     pub fn set_rtsp(&self, server: Option<Arc<RtspServer>>) {
         *self.rtsp.write().unwrap_or_else(PoisonError::into_inner) = server;
+    }
+
+    /// Records the running WebRTC server (None when off).
+    pub fn set_webrtc(&self, server: Option<Arc<crate::webrtc::Server>>) {
+        *self.webrtc.write().unwrap_or_else(PoisonError::into_inner) = server;
+    }
+
+    fn webrtc(&self) -> Option<Arc<crate::webrtc::Server>> {
+        self.webrtc
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn rtsp(&self) -> Option<Arc<RtspServer>> {
@@ -104,7 +119,7 @@ impl Backend for ServerBackend {
             rtmp: false,
             rtmps: false,
             hls: false,
-            webrtc: false,
+            webrtc: self.webrtc().is_some(),
             srt: false,
             moq: false,
         }
@@ -130,6 +145,19 @@ impl Backend for ServerBackend {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    fn webrtc_sessions(&self) -> Vec<dto::WebRTCSession> {
+        self.webrtc()
+            .map(|w| w.sessions().iter().map(webrtc_dto::session).collect())
+            .unwrap_or_default()
+    }
+
+    fn kick_webrtc_session(&self, id: &str) -> Result<(), Failure> {
+        match self.webrtc() {
+            Some(w) if w.kick(id) => Ok(()),
+            _ => Err(Failure::session_not_found()),
+        }
     }
 
     fn kick_rtsp_session(&self, id: &str) -> Result<(), Failure> {

@@ -198,13 +198,24 @@ pub fn write(path: &Path, contents: &str) {
 
 /// A minimal HTTP/1.0 client for tests: returns (status, headers, body).
 pub fn http(method: &str, port: u16, path: &str, body: Option<&str>) -> (u16, String, Vec<u8>) {
+    http_with(method, port, path, "application/json", body)
+}
+
+/// [`http`] with a given Content-Type.
+pub fn http_with(
+    method: &str,
+    port: u16,
+    path: &str,
+    content_type: &str,
+    body: Option<&str>,
+) -> (u16, String, Vec<u8>) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(60)))
         .expect("timeout");
     let body = body.unwrap_or("");
     let req = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).expect("send");
@@ -234,7 +245,10 @@ pub fn free_udp_pair() -> (u16, u16) {
     for _ in 0..100 {
         let a = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
         let p = a.local_addr().expect("addr").port();
-        if p % 2 == 0 && p < u16::MAX && std::net::UdpSocket::bind(("127.0.0.1", p + 1)).is_ok() {
+        if p.is_multiple_of(2)
+            && p < u16::MAX
+            && std::net::UdpSocket::bind(("127.0.0.1", p + 1)).is_ok()
+        {
             return (p, p + 1);
         }
     }
@@ -253,6 +267,25 @@ pub fn rtsp_env() -> (Vec<(String, String)>, (u16, u16, u16)) {
             ("MTX_RTCPADDRESS".into(), format!("127.0.0.1:{rtcp}")),
         ],
         (rtsp, rtp, rtcp),
+    )
+}
+
+/// Moves the default WebRTC listeners (HTTP, ICE/UDP) to free loopback ports.
+pub fn webrtc_env() -> (Vec<(String, String)>, (u16, u16)) {
+    let http = free_port();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("udp port")
+        .port();
+    (
+        vec![
+            ("MTX_WEBRTCADDRESS".into(), format!("127.0.0.1:{http}")),
+            (
+                "MTX_WEBRTCLOCALUDPADDRESS".into(),
+                format!("127.0.0.1:{udp}"),
+            ),
+        ],
+        (http, udp),
     )
 }
 
