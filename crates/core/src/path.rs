@@ -38,6 +38,10 @@ pub enum PathError {
     SourceTimeout(String),
     #[error("terminated")]
     Terminated,
+    /// Readers are sent elsewhere: `source: redirect` with `sourceRedirect`, or the deprecated
+    /// `fallback` when no stream is available. Protocols answer with a redirect (RTSP 302).
+    #[error("redirect to '{0}'")]
+    Redirect(String),
 }
 
 /// A snapshot of a path for the API (`/v3/paths/list`) and metrics.
@@ -474,6 +478,9 @@ impl Path {
         who: Described,
         query: &str,
     ) -> Result<ReaderHandle, PathError> {
+        if self.conf.source == "redirect" {
+            return Err(PathError::Redirect(self.conf.source_redirect.clone()));
+        }
         let mut changed = self.changed.subscribe();
         let mut deadline = None;
         // Each pass either returns or waits for an availability change; bounded by the
@@ -490,6 +497,9 @@ impl Path {
                 }
                 let on_demand = self.has_on_demand_static() || self.has_on_demand_publisher();
                 if !on_demand {
+                    if let Some(fallback) = &self.conf.fallback {
+                        return Err(PathError::Redirect(fallback.clone()));
+                    }
                     return Err(PathError::NoStream(self.name.clone()));
                 }
                 if st.demand == DemandState::Initial {

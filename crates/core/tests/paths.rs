@@ -409,3 +409,28 @@ async fn static_source_is_restarted_after_the_retry_pause() {
         "source restarted after close"
     );
 }
+
+#[tokio::test]
+async fn redirect_and_fallback_send_readers_elsewhere() {
+    let pm = manager(
+        "paths:\n  moved:\n    source: redirect\n    sourceRedirect: rtsp://10.0.0.9/cam\n  \
+         cam:\n    fallback: /backup\n",
+    );
+    let err = pm
+        .add_reader(req("moved", "rtspSession", "r"))
+        .await
+        .unwrap_err();
+    assert_eq!(err, PathError::Redirect("rtsp://10.0.0.9/cam".into()));
+    // The deprecated `fallback` applies only while no stream is available.
+    let err = pm
+        .add_reader(req("cam", "rtspSession", "r"))
+        .await
+        .unwrap_err();
+    assert_eq!(err, PathError::Redirect("/backup".into()));
+    let publisher = pm
+        .add_publisher(req("cam", "rtspSession", "p"))
+        .await
+        .unwrap();
+    publisher.start(h264()).unwrap();
+    assert!(pm.add_reader(req("cam", "rtspSession", "r")).await.is_ok());
+}

@@ -17,7 +17,7 @@ fn ffmpeg_publishes_ffprobe_reads_and_the_api_sees_it() {
     let (api, metrics) = (free_port(), free_port());
     let conf = format!(
         "rtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\napi: yes\napiAddress: 127.0.0.1:{api}\n\
-         metrics: yes\nmetricsAddress: 127.0.0.1:{metrics}\npaths:\n  all_others:\n"
+         metrics: yes\nmetricsAddress: 127.0.0.1:{metrics}\npaths:\n  old:\n    source: redirect\n    sourceRedirect: /cam\n  all_others:\n"
     );
     let mut s = Server::start(Some(&conf), &[], &env_refs(&env));
     s.wait_line("[API] listener opened on");
@@ -100,6 +100,24 @@ fn ffmpeg_publishes_ffprobe_reads_and_the_api_sees_it() {
             "{transport}: {text}"
         );
     }
+
+    // A path with `source: redirect` sends readers to the live one (RTSP 302, followed by ffprobe).
+    let out = Command::new(&ffprobe)
+        .args(["-v", "error", "-rtsp_transport", "tcp"])
+        .args(["-show_entries", "stream=codec_name", "-of", "csv=p=0"])
+        .arg(format!("rtsp://127.0.0.1:{rtsp}/old"))
+        .output()
+        .expect("run ffprobe");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "ffprobe via redirect: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("h264")),
+        "via redirect: {text}"
+    );
 
     let (_, _, m) = http("GET", metrics, "/metrics", None);
     let m = String::from_utf8_lossy(&m);

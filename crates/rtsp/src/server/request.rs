@@ -39,6 +39,21 @@ pub(crate) fn tracks_info(codecs: &[&str]) -> String {
     )
 }
 
+/// A redirect target as a full URL: a target starting with `/` keeps the request's scheme and
+/// host, like MediaMTX.
+fn absolute_url(request_uri: &str, to: &str) -> String {
+    if !to.starts_with('/') {
+        return to.to_string();
+    }
+    match request_uri.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split(['/', '?']).next().unwrap_or(rest);
+            format!("{scheme}://{host}{to}")
+        }
+        None => to.to_string(),
+    }
+}
+
 /// The answer to a refused path access; `Err` also closes the connection, except
 /// when the client is only asked for credentials.
 async fn path_error(
@@ -48,6 +63,12 @@ async fn path_error(
     err: PathError,
 ) -> Result<Response, (Response, String)> {
     let cseq = req.headers.get("CSeq").unwrap_or("0").trim().to_string();
+    if let PathError::Redirect(to) = &err {
+        let mut r = Response::new(StatusCode(302));
+        r.headers.set("CSeq", cseq);
+        r.headers.set("Location", absolute_url(&req.uri, to));
+        return Ok(r);
+    }
     let mut r = match &err {
         PathError::Auth(_) => Response::new(StatusCode::UNAUTHORIZED),
         PathError::NoStream(_) => Response::new(StatusCode::NOT_FOUND),
@@ -485,5 +506,22 @@ impl Conn {
             s.query = query.unwrap_or_default();
         }
         Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod redirect_tests {
+    use super::absolute_url;
+
+    #[test]
+    fn relative_targets_keep_scheme_and_host() {
+        assert_eq!(
+            absolute_url("rtsp://10.0.0.1:8554/cam?x=1", "/other"),
+            "rtsp://10.0.0.1:8554/other"
+        );
+        assert_eq!(
+            absolute_url("rtsp://h/cam", "rtsp://elsewhere:554/s"),
+            "rtsp://elsewhere:554/s"
+        );
     }
 }
