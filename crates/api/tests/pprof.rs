@@ -498,23 +498,25 @@ async fn abandoned_cpu_profile_frees_the_slot() {
     let server = Server::start().await;
     let addr = server.addr;
 
-    // A client asks for a long profile, then goes away.
-    let mut abandoned = tokio::net::TcpStream::connect(addr).await.unwrap();
-    tokio::io::AsyncWriteExt::write_all(
-        &mut abandoned,
-        b"GET /debug/pprof/profile?seconds=60 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-    )
-    .await
-    .unwrap();
-    let mut busy = false;
-    for _ in 0..100 {
+    // A client asks for a long profile, then goes away. A probe that finds the profiler
+    // busy (409) proves the long profile holds the slot; if the probe got there first (200),
+    // the long request was refused instead: try again (bounded).
+    let mut busy = None;
+    for _ in 0..10 {
+        let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(
+            &mut conn,
+            b"GET /debug/pprof/profile?seconds=60 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
         if server.get("/debug/pprof/profile?seconds=1").await.status == 409 {
-            busy = true;
+            busy = Some(conn);
             break;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(busy, "the long profile never started");
+    let abandoned = busy.expect("the long profile never started");
     drop(abandoned);
 
     let mut freed = false;
