@@ -3,10 +3,11 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Server, env_refs, free_port, get_json, http, rtsp_env, tool};
+use common::{
+    Server, env_refs, ffmpeg_publish, ffprobe_streams, free_port, get_json, http, rtsp_env, tool,
+};
 
 #[test]
 fn ffmpeg_publishes_ffprobe_reads_and_the_api_sees_it() {
@@ -23,34 +24,7 @@ fn ffmpeg_publishes_ffprobe_reads_and_the_api_sees_it() {
     s.wait_line("[API] listener opened on");
 
     let url = format!("rtsp://127.0.0.1:{rtsp}/cam");
-    let mut publisher = Command::new(&ffmpeg)
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-            "-g",
-            "25",
-        ])
-        .args([
-            "-c:a",
-            "libopus",
-            "-t",
-            "8",
-            "-f",
-            "rtsp",
-            "-rtsp_transport",
-            "tcp",
-        ])
-        .arg(&url)
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("spawn ffmpeg");
+    let mut publisher = ffmpeg_publish(&ffmpeg, &url, true, 8);
 
     // The path becomes available with both tracks.
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -74,23 +48,7 @@ fn ffmpeg_publishes_ffprobe_reads_and_the_api_sees_it() {
     s.wait_line("is publishing to path 'cam', 2 tracks (H264, Opus)");
 
     for transport in ["tcp", "udp"] {
-        let out = Command::new(&ffprobe)
-            .args(["-v", "error", "-rtsp_transport", transport])
-            .args([
-                "-show_entries",
-                "stream=codec_name,width,height",
-                "-of",
-                "csv=p=0",
-            ])
-            .arg(&url)
-            .output()
-            .expect("run ffprobe");
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "ffprobe over {transport}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = ffprobe_streams(&ffprobe, &url, transport);
         assert!(
             text.lines().any(|l| l.starts_with("h264,320,240")),
             "{transport}: {text}"
@@ -102,18 +60,7 @@ fn ffmpeg_publishes_ffprobe_reads_and_the_api_sees_it() {
     }
 
     // A path with `source: redirect` sends readers to the live one (RTSP 302, followed by ffprobe).
-    let out = Command::new(&ffprobe)
-        .args(["-v", "error", "-rtsp_transport", "tcp"])
-        .args(["-show_entries", "stream=codec_name", "-of", "csv=p=0"])
-        .arg(format!("rtsp://127.0.0.1:{rtsp}/old"))
-        .output()
-        .expect("run ffprobe");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "ffprobe via redirect: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = ffprobe_streams(&ffprobe, &format!("rtsp://127.0.0.1:{rtsp}/old"), "tcp");
     assert!(
         text.lines().any(|l| l.starts_with("h264")),
         "via redirect: {text}"
@@ -178,44 +125,20 @@ fn second_ferromtx_pulls_and_serves_the_stream() {
     let mut b = Server::start(Some(&conf_b), &[], &env_refs(&env_b));
     b.wait_line("[RTSP] listener opened on");
 
-    let mut publisher = Command::new(&ffmpeg)
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-            "-g",
-            "25",
-        ])
-        .args(["-t", "20", "-f", "rtsp", "-rtsp_transport", "tcp"])
-        .arg(format!("rtsp://127.0.0.1:{rtsp_a}/cam"))
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("spawn ffmpeg");
+    let mut publisher = ffmpeg_publish(
+        &ffmpeg,
+        &format!("rtsp://127.0.0.1:{rtsp_a}/cam"),
+        false,
+        20,
+    );
     a.wait_line("is publishing to path 'cam'");
     // The source retries every 5 s until the upstream path exists; wait for it to be ready.
     b.wait_line("ready: 1 track (H264)");
 
-    let out = Command::new(&ffprobe)
-        .args(["-v", "error", "-rtsp_transport", "tcp"])
-        .args([
-            "-show_entries",
-            "stream=codec_name,width,height",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(format!("rtsp://127.0.0.1:{rtsp_b}/proxied"))
-        .output()
-        .expect("run ffprobe");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "ffprobe: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = ffprobe_streams(
+        &ffprobe,
+        &format!("rtsp://127.0.0.1:{rtsp_b}/proxied"),
+        "tcp",
     );
     assert!(
         text.lines().any(|l| l.starts_with("h264,320,240")),

@@ -6,10 +6,12 @@
 mod common;
 
 use std::net::UdpSocket;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Server, env_refs, free_port, get_json, http, http_with, rtsp_env, tool, webrtc_env};
+use common::{
+    Server, env_refs, ffmpeg_publish, free_port, get_json, http, http_with, rtsp_env, tool,
+    webrtc_env,
+};
 use str0m::media::{Direction, MediaKind};
 use str0m::{Candidate, Rtc};
 
@@ -49,36 +51,7 @@ fn whep_offer_for_an_rtsp_stream_creates_a_session() {
     let err: serde_json::Value = serde_json::from_slice(&body).expect("json error");
     assert_eq!(err["status"], "error");
 
-    let mut publisher = Command::new(&ffmpeg)
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-            "-g",
-            "25",
-        ])
-        .args([
-            "-bf",
-            "0",
-            "-c:a",
-            "libopus",
-            "-t",
-            "15",
-            "-f",
-            "rtsp",
-            "-rtsp_transport",
-            "tcp",
-        ])
-        .arg(format!("rtsp://127.0.0.1:{rtsp}/cam"))
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("spawn ffmpeg");
+    let mut publisher = ffmpeg_publish(&ffmpeg, &format!("rtsp://127.0.0.1:{rtsp}/cam"), true, 15);
     s.wait_line("is publishing to path 'cam'");
 
     let (status, head, body) =

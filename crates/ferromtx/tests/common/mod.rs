@@ -311,3 +311,49 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// ffmpeg publishing a synthetic 320x240 H264 stream (plus Opus when `audio`) over RTSP/TCP
+/// for `seconds`, paced in real time. The caller kills it when done.
+pub fn ffmpeg_publish(ffmpeg: &Path, url: &str, audio: bool, seconds: u32) -> Child {
+    let mut cmd = Command::new(ffmpeg);
+    cmd.args(["-hide_banner", "-loglevel", "error", "-re"])
+        .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"]);
+    if audio {
+        cmd.args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+            .args(["-c:a", "libopus"]);
+    }
+    cmd.args([
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-tune",
+        "zerolatency",
+    ])
+    .args(["-g", "25", "-bf", "0", "-t", &seconds.to_string()])
+    .args(["-f", "rtsp", "-rtsp_transport", "tcp", url])
+    .stdin(Stdio::null())
+    .spawn()
+    .expect("spawn ffmpeg")
+}
+
+/// `codec_name,width,height` lines of the streams ffprobe finds at `url`.
+pub fn ffprobe_streams(ffprobe: &Path, url: &str, transport: &str) -> String {
+    let out = Command::new(ffprobe)
+        .args(["-v", "error", "-rtsp_transport", transport])
+        .args([
+            "-show_entries",
+            "stream=codec_name,width,height",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(url)
+        .output()
+        .expect("run ffprobe");
+    assert!(
+        out.status.success(),
+        "ffprobe {url} over {transport}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
