@@ -54,7 +54,13 @@ fn write_value(out: &mut String, v: Num) {
 }
 
 fn sample(out: &mut String, key: &str, tags: &str, v: Num) {
-    out.push_str(key);
+    sample_named(out, "", key, tags, v);
+}
+
+/// A sample whose name is `prefix` followed by `suffix`.
+fn sample_named(out: &mut String, prefix: &str, suffix: &str, tags: &str, v: Num) {
+    out.push_str(prefix);
+    out.push_str(suffix);
     out.push_str(tags);
     out.push(' ');
     write_value(out, v);
@@ -90,7 +96,8 @@ type Getter<T> = fn(&T) -> Num;
 /// A titled list of metrics (the current ones, then the deprecated ones).
 type Block<'a, T> = (&'a str, &'a [(&'static str, Getter<T>)]);
 
-/// One block of per-object metrics (`# RTSP sessions`, ...).
+/// One block of per-object metrics (`# RTSP sessions`, ...). Metric names are `typ`
+/// followed by the suffixes in `metrics` / `deprecated`.
 struct Section<T: 'static> {
     typ: &'static str,
     filter_key: &'static str,
@@ -139,7 +146,7 @@ fn emit<T: Default + 'static>(out: &mut String, ctx: &Ctx<'_>, s: &Section<T>, i
             {
                 let t = (s.labels)(i);
                 for (key, get) in metrics {
-                    sample(out, key, &t, get(i));
+                    sample_named(out, s.typ, key, &t, get(i));
                 }
             }
             out.push('\n');
@@ -152,7 +159,7 @@ fn emit<T: Default + 'static>(out: &mut String, ctx: &Ctx<'_>, s: &Section<T>, i
             }
             let _ = writeln!(out, "# {}{}", s.title, suffix);
             for (key, get) in metrics {
-                sample(out, key, "", zero(get(&proto)));
+                sample_named(out, s.typ, key, "", zero(get(&proto)));
             }
             out.push('\n');
         }
