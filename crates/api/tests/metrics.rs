@@ -113,6 +113,21 @@ async fn protocol_objects_names_and_labels() {
         format!(r#"{{id="{ID_RTMP}",path="cam1",remoteAddr="127.0.0.1:6000",state="read"}}"#);
     has(&t, &format!("rtmp_conns_outbound_bytes{rtmp} 99"));
     has(&t, &format!("rtmps_conns{rtmp} 1"));
+    // The TLS variants carry every metric of the plain ones, with the same values.
+    for (plain, tls) in [
+        ("rtsp_conns", "rtsps_conns"),
+        ("rtsp_sessions", "rtsps_sessions"),
+        ("rtmp_conns", "rtmps_conns"),
+    ] {
+        let lines: Vec<&str> = t
+            .lines()
+            .filter(|l| l.starts_with(&format!("{plain}{{")) || l.starts_with(&format!("{plain}_")))
+            .collect();
+        assert!(lines.len() > 2, "{plain}: {t}");
+        for l in lines {
+            has(&t, &l.replacen(plain, tls, 1));
+        }
+    }
     let srt =
         format!(r#"{{id="{ID_SRT}",path="cam1",remoteAddr="127.0.0.1:7000",state="publish"}}"#);
     has(&t, &format!("srt_conns_ms_rtt{srt} 1.25"));
