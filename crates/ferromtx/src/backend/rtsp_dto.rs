@@ -1,12 +1,9 @@
 //! RTSP connections and sessions as the API's DTOs.
 
-use chrono::{DateTime, Utc};
 use ferromtx_api::dto;
 use ferromtx_rtsp::server::{ConnInfo, SessionInfo, SessionState};
 
-fn time(t: std::time::SystemTime) -> String {
-    dto::timestamp(DateTime::<Utc>::from(t))
-}
+use super::timestamp as time;
 
 pub fn conn(c: &ConnInfo) -> dto::RTSPConn {
     dto::RTSPConn {

@@ -1,6 +1,5 @@
 //! WebRTC sessions as the API's DTOs.
 
-use chrono::{DateTime, Utc};
 use ferromtx_api::dto;
 use ferromtx_webrtc::SessionInfo;
 use ferromtx_webrtc::session::candidate_label;
@@ -10,7 +9,7 @@ pub fn session(s: &SessionInfo) -> dto::WebRTCSession {
     dto::WebRTCSession {
         bytes_received: st.bytes_received,
         bytes_sent: st.bytes_sent,
-        created: dto::timestamp(DateTime::<Utc>::from(s.created)),
+        created: super::timestamp(s.created),
         id: s.id.clone(),
         inbound_bytes: st.bytes_received,
         inbound_rtcp_packets: st.rtcp_packets_received,
