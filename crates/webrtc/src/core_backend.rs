@@ -47,6 +47,9 @@ pub struct EgressUnit {
     /// When the writer transformed the unit (its arrival at the server).
     pub wallclock: Instant,
     pub packets: Arc<[EgressPacket]>,
+    /// Bytes these packets take on the wire before SRTP (12-byte RTP header each), counted
+    /// once here rather than by every viewer.
+    pub wire_bytes: u64,
 }
 
 #[cfg(test)]
@@ -136,9 +139,11 @@ impl View for EgressView {
         if packets.is_empty() {
             return None;
         }
+        let wire_bytes = packets.iter().map(|p| 12 + p.payload.len() as u64).sum();
         Some(EgressUnit {
             wallclock: Instant::now(),
             packets: packets.into(),
+            wire_bytes,
         })
     }
 }
@@ -342,8 +347,7 @@ impl EgressSource for CoreSource {
             let Some(out) = unit.view(view) else {
                 continue;
             };
-            let bytes: usize = out.packets.iter().map(|p| 12 + p.payload.len()).sum();
-            self.handle.reader().add_bytes_sent(bytes as u64);
+            self.handle.reader().add_bytes_sent(out.wire_bytes);
             return Some(EgressItem {
                 track: unit.track,
                 wallclock: out.wallclock,
