@@ -137,6 +137,21 @@ impl Format {
             _ => false,
         }
     }
+
+    /// Whether random-access frames of this codec need in-band parameter sets.
+    pub fn has_params(&self) -> bool {
+        matches!(self, Format::H264 { .. } | Format::H265 { .. })
+    }
+
+    /// `frame` with the format's parameter sets in front when it is a random-access frame
+    /// that carries none (see [`crate::h264::with_params`]); `None` when nothing changes.
+    pub fn with_params(&self, frame: &crate::Frame) -> Option<crate::Frame> {
+        match self {
+            Format::H264 { .. } => crate::h264::with_params(self, frame),
+            Format::H265 { .. } => crate::h265::with_params(self, frame),
+            _ => None,
+        }
+    }
 }
 
 /// Sample rate from an MPEG-4 AudioSpecificConfig (ISO 14496-3 1.6.2.1).

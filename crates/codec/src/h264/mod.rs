@@ -61,6 +61,47 @@ pub fn update_params(format: &mut Format, frame: &Frame) -> bool {
     changed
 }
 
+/// A random-access frame with the format's SPS and PPS put in front when it carries none
+/// of its own (a decoder joining at this frame needs them in-band; publishers that announce
+/// them only in SDP never repeat them). `None`: the frame is fine as it is, or there is
+/// nothing to add.
+pub fn with_params(format: &Format, frame: &Frame) -> Option<Frame> {
+    let Format::H264 {
+        sps: Some(sps),
+        pps: Some(pps),
+        ..
+    } = format
+    else {
+        return None;
+    };
+    if !frame.random_access || frame.parts.iter().any(|n| nal_type(n) == NAL_SPS) {
+        return None;
+    }
+    Some(prepend(
+        frame,
+        |n| nal_type(n) == NAL_AUD,
+        [sps.clone(), pps.clone()],
+    ))
+}
+
+/// `frame` with `params` in front, after an access unit delimiter if it starts with one.
+pub(crate) fn prepend(
+    frame: &Frame,
+    is_delimiter: impl Fn(&[u8]) -> bool,
+    params: impl IntoIterator<Item = Bytes>,
+) -> Frame {
+    let skip = usize::from(frame.parts.first().is_some_and(|n| is_delimiter(n)));
+    let mut parts: Vec<Bytes> = Vec::with_capacity(frame.parts.len() + 3);
+    parts.extend(frame.parts[..skip].iter().cloned());
+    parts.extend(params);
+    parts.extend(frame.parts[skip..].iter().cloned());
+    Frame {
+        rtp_timestamp: frame.rtp_timestamp,
+        random_access: frame.random_access,
+        parts,
+    }
+}
+
 /// Why an fmtp attribute value could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpropError {
@@ -130,6 +171,43 @@ mod tests {
         );
         assert_eq!(parse_sprop_parameter_sets("!!!"), Err(SpropError::Base64));
         assert_eq!(format_sprop_parameter_sets(None, None), None);
+    }
+
+    #[test]
+    fn params_go_in_front_of_keyframes_that_lack_them() {
+        let sps = Bytes::from_static(&[0x67, 0x42, 0xc0, 0x1e]);
+        let pps = Bytes::from_static(&[0x68, 0xce, 0x3c]);
+        let format = Format::H264 {
+            payload_type: 96,
+            sps: Some(sps.clone()),
+            pps: Some(pps.clone()),
+            packetization_mode: 1,
+        };
+        let aud = Bytes::from_static(&[0x09, 0xf0]);
+        let idr = Bytes::from_static(&[0x65, 0x88, 0x84]);
+        let frame = |parts: Vec<Bytes>, random_access| Frame {
+            rtp_timestamp: 90,
+            random_access,
+            parts,
+        };
+        let out = with_params(&format, &frame(vec![aud.clone(), idr.clone()], true))
+            .expect("params added");
+        assert_eq!(out.parts, vec![aud, sps.clone(), pps.clone(), idr.clone()]);
+        assert_eq!((out.rtp_timestamp, out.random_access), (90, true));
+        let out = with_params(&format, &frame(vec![idr.clone()], true)).expect("added");
+        assert_eq!(out.parts, vec![sps.clone(), pps.clone(), idr.clone()]);
+        // Already in-band, not a keyframe, or nothing known: unchanged.
+        let inband = frame(vec![sps, pps, idr.clone()], true);
+        assert_eq!(with_params(&format, &inband), None);
+        let p_frame = frame(vec![Bytes::from_static(&[0x41, 0x9a])], false);
+        assert_eq!(with_params(&format, &p_frame), None);
+        let unknown = Format::H264 {
+            payload_type: 96,
+            sps: None,
+            pps: None,
+            packetization_mode: 1,
+        };
+        assert_eq!(with_params(&unknown, &frame(vec![idr], true)), None);
     }
 
     #[test]

@@ -63,6 +63,28 @@ pub fn update_params(format: &mut Format, frame: &Frame) -> bool {
     changed
 }
 
+/// A random-access frame with the format's VPS, SPS and PPS put in front when it carries
+/// no SPS of its own (see [`crate::h264::with_params`]). `None`: nothing to change.
+pub fn with_params(format: &Format, frame: &Frame) -> Option<Frame> {
+    let Format::H265 {
+        vps: Some(vps),
+        sps: Some(sps),
+        pps: Some(pps),
+        ..
+    } = format
+    else {
+        return None;
+    };
+    if !frame.random_access || frame.parts.iter().any(|n| nal_type(n) == NAL_SPS) {
+        return None;
+    }
+    Some(crate::h264::prepend(
+        frame,
+        |n| nal_type(n) == NAL_AUD,
+        [vps.clone(), sps.clone(), pps.clone()],
+    ))
+}
+
 /// Decodes one `sprop-vps` / `sprop-sps` / `sprop-pps` value (base64; with a list, the
 /// first unit).
 pub fn parse_sprop(value: &str) -> Option<Bytes> {
@@ -102,6 +124,31 @@ mod tests {
         assert!(!is_random_access(&[Bytes::from_static(&[
             0x02, 0x01, 0xd0
         ])])); // TRAIL_R
+    }
+
+    #[test]
+    fn params_go_in_front_of_irap_frames_that_lack_them() {
+        let (vps, sps, pps) = (
+            Bytes::from_static(&[0x40, 0x01, 0x0c]),
+            Bytes::from_static(&[0x42, 0x01, 0x01]),
+            Bytes::from_static(&[0x44, 0x01, 0xc1]),
+        );
+        let format = Format::H265 {
+            payload_type: 96,
+            vps: Some(vps.clone()),
+            sps: Some(sps.clone()),
+            pps: Some(pps.clone()),
+        };
+        let aud = Bytes::from_static(&[0x46, 0x01, 0x10]);
+        let idr = Bytes::from_static(&[0x26, 0x01, 0xaf]);
+        let frame = Frame {
+            rtp_timestamp: 0,
+            random_access: true,
+            parts: vec![aud.clone(), idr.clone()],
+        };
+        let out = with_params(&format, &frame).expect("params added");
+        assert_eq!(out.parts, vec![aud, vps, sps, pps, idr]);
+        assert_eq!(with_params(&format, &out), None);
     }
 
     #[test]
