@@ -32,6 +32,8 @@ pub enum StreamError {
 pub struct Stream {
     label: String,
     tracks: Vec<Track>,
+    /// The tracks with the parameter sets seen in-band since the start (H264/H265).
+    described: Mutex<Vec<Track>>,
     video_track: Option<usize>,
     pub(crate) ring: Ring,
     views: Mutex<ViewSet>,
@@ -60,6 +62,7 @@ impl Stream {
         let video_track = tracks.iter().position(|t| t.format.is_video());
         Arc::new(Stream {
             label: label.into(),
+            described: Mutex::new(tracks.clone()),
             tracks,
             video_track,
             ring: Ring::new(write_queue_size),
@@ -74,8 +77,19 @@ impl Stream {
         &self.label
     }
 
+    /// The tracks as the publisher announced them.
     pub fn tracks(&self) -> &[Track] {
         &self.tracks
+    }
+
+    /// The tracks as readers should be told of them now: what was announced, with the
+    /// latest parameter sets (H264 SPS/PPS, H265 VPS/SPS/PPS) carried in-band. A publisher
+    /// that announces none (WebRTC, some cameras) still gets them into DESCRIBE answers.
+    pub fn described_tracks(&self) -> Vec<Track> {
+        self.described
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The track readers resynchronise on after falling behind (the first video track).
@@ -97,6 +111,16 @@ impl Stream {
         let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
         if self.ring.is_closed() {
             return Err(StreamError::Closed);
+        }
+        if unit.random_access
+            && let Some(frame) = &unit.frame
+            && self.tracks[unit.track].format.has_params()
+        {
+            let mut described = self
+                .described
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            described[unit.track].format.update_params(frame);
         }
         views.apply(&mut unit);
         self.bytes_received

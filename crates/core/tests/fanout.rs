@@ -447,3 +447,40 @@ fn concurrent_readers_see_units_in_order_or_counted_as_discarded() {
         h.join().unwrap();
     }
 }
+
+#[test]
+fn in_band_parameter_sets_reach_the_described_tracks() {
+    let stream = Stream::new("cam", vec![h264(), opus()], 64);
+    let sps = Bytes::from_static(&[0x67, 0x42, 0xc0, 0x1e]);
+    let pps = Bytes::from_static(&[0x68, 0xce, 0x3c]);
+    let idr = Bytes::from_static(&[0x65, 0x88]);
+    let mut key = frame_unit(0, 0, true, idr);
+    if let Some(f) = key.frame.as_mut() {
+        f.parts.insert(0, pps.clone());
+        f.parts.insert(0, sps.clone());
+    }
+    // A non-keyframe with a stray SPS changes nothing: only keyframes are looked at.
+    let mut stray = frame_unit(0, 3000, false, Bytes::from_static(&[0x41, 0x9a]));
+    if let Some(f) = stray.frame.as_mut() {
+        f.parts
+            .insert(0, Bytes::from_static(&[0x67, 0x64, 0x00, 0x28]));
+    }
+    stream.write(key).unwrap();
+    stream.write(stray).unwrap();
+    stream
+        .write(frame_unit(1, 0, true, Bytes::from_static(&[1])))
+        .unwrap();
+    let described = stream.described_tracks();
+    assert_eq!(
+        described[0].format,
+        Format::H264 {
+            payload_type: 96,
+            sps: Some(sps),
+            pps: Some(pps),
+            packetization_mode: 1,
+        }
+    );
+    assert_eq!(described[1], opus());
+    // What the publisher announced stays as it was.
+    assert_eq!(stream.tracks()[0], h264());
+}
