@@ -24,9 +24,14 @@ use crate::server_session::{
     path_and_track,
 };
 
-/// The description of a stream as served on DESCRIBE.
+/// The description of a stream as served on DESCRIBE, with the parameter sets seen
+/// in-band so far (a WebRTC publisher announces none in its SDP).
 fn description_of(stream: &Stream) -> SessionDescription {
-    let formats: Vec<Format> = stream.tracks().iter().map(|t| t.format.clone()).collect();
+    let formats: Vec<Format> = stream
+        .described_tracks()
+        .into_iter()
+        .map(|t| t.format)
+        .collect();
     SessionDescription::from_formats("Stream", &formats)
 }
 
