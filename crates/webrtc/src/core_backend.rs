@@ -127,14 +127,31 @@ impl View for EgressView {
                 .rtp_packets
                 .iter()
                 .all(|p| p.payload.len() <= self.key.max_payload);
-        let packets: Vec<EgressPacket> = if fits {
-            unit.rtp_packets
+        // A browser joining at a keyframe needs its parameter sets in-band; publishers that
+        // announce them only in SDP never repeat them, so they are put back here.
+        let wants_params =
+            unit.random_access && self.format.as_ref().is_some_and(Format::has_params);
+        let frame = if wants_params || !fits {
+            self.frame_of(unit)
+        } else {
+            None
+        };
+        let with_params = match (&frame, self.format.as_mut()) {
+            (Some(frame), Some(format)) if wants_params => {
+                format.update_params(frame);
+                format.with_params(frame)
+            }
+            _ => None,
+        };
+        let packets: Vec<EgressPacket> = match (with_params, frame) {
+            (Some(frame), _) => self.repacketize(&frame)?,
+            (None, _) if fits => unit
+                .rtp_packets
                 .iter()
                 .map(EgressPacket::from_rtp)
-                .collect()
-        } else {
-            let frame = self.frame_of(unit)?;
-            self.repacketize(&frame)?
+                .collect(),
+            (None, Some(frame)) => self.repacketize(&frame)?,
+            (None, None) => return None,
         };
         if packets.is_empty() {
             return None;
@@ -271,7 +288,11 @@ impl Backend for CoreBackend {
             .await
             .map_err(open_error)?;
         let stream = Arc::clone(handle.stream());
-        let tracks: Vec<Format> = stream.tracks().iter().map(|t| t.format.clone()).collect();
+        let tracks: Vec<Format> = stream
+            .described_tracks()
+            .into_iter()
+            .map(|t| t.format)
+            .collect();
         let views = tracks
             .iter()
             .enumerate()
@@ -612,6 +633,62 @@ mod tests {
                 _ => assert_eq!(&ia.packets[0].payload[..], &[1, 2, 3]),
             }
         }
+    }
+
+    #[tokio::test]
+    async fn keyframes_get_the_sdp_parameter_sets_in_band() {
+        let sps = Bytes::from_static(&[0x67, 0x42, 0xc0, 0x1e, 0xd9]);
+        let pps = Bytes::from_static(&[0x68, 0xce, 0x3c, 0x80]);
+        let format = Format::H264 {
+            payload_type: 96,
+            sps: Some(sps.clone()),
+            pps: Some(pps.clone()),
+            packetization_mode: 1,
+        };
+        let backend = CoreBackend::new(manager("paths:\n  all_others:\n"));
+        let sink = backend
+            .open_publisher(&access("cam", true), std::slice::from_ref(&format))
+            .await
+            .unwrap();
+        let mut viewer = backend.open_reader(&access("cam", false)).await.unwrap();
+        let idr = Bytes::from_static(&[0x65, 0x88, 0x84, 0x21]);
+        let p_slice = Bytes::from_static(&[0x41, 0x9a, 0x02]);
+        for (ts, nal) in [(0u32, &idr), (3000, &p_slice)] {
+            let random_access = nal == &idr;
+            sink.stream()
+                .write(Unit {
+                    track: 0,
+                    pts: i64::from(ts),
+                    rtp_packets: vec![packet(ts as u16, ts, true, nal.clone())],
+                    frame: Some(Frame {
+                        rtp_timestamp: ts,
+                        random_access,
+                        parts: vec![nal.clone()],
+                    }),
+                    random_access,
+                    ..Unit::default()
+                })
+                .unwrap();
+        }
+        let mut depack = ferromtx_codec::depacketizer(&format);
+        let mut frames = Vec::new();
+        let mut seq = 0u16;
+        for _ in 0..2 {
+            let item = viewer.next().await.unwrap();
+            for p in item.packets.iter() {
+                let pkt = packet(seq, p.timestamp, p.marker, Bytes::from(p.payload.to_vec()));
+                seq += 1;
+                depack.push(&pkt).unwrap();
+            }
+            while let Some(f) = depack.pull() {
+                frames.push(f);
+            }
+        }
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].parts, vec![sps, pps, idr]);
+        assert_eq!(frames[0].rtp_timestamp, 0);
+        // Other frames pass through untouched.
+        assert_eq!(frames[1].parts, vec![p_slice]);
     }
 
     #[tokio::test]
