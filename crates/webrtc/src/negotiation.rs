@@ -90,6 +90,24 @@ pub fn h264_profile_level_id(format: &Format) -> Option<u32> {
     }
 }
 
+/// The H264 profile a `profile-level-id` names (RFC 6184 table 5), as a comparable key:
+/// profile_idc plus the profile-iop bits that tell constrained variants apart. Levels are
+/// left out: two payload types that differ only in level match the same remote one.
+fn h264_profile(profile_level_id: u32) -> (u8, u8) {
+    let idc = (profile_level_id >> 16) as u8;
+    let iop = (profile_level_id >> 8) as u8;
+    const CONSTRAINED_BASELINE: (u8, u8) = (0x42, 0x40);
+    match idc {
+        0x42 if iop & 0x40 != 0 => CONSTRAINED_BASELINE,
+        0x4d if iop & 0x80 != 0 => CONSTRAINED_BASELINE,
+        0x58 if iop & 0xc0 == 0xc0 => CONSTRAINED_BASELINE,
+        0x58 if iop & 0x80 != 0 => (0x42, 0),
+        0x42 | 0x4d | 0x58 => (idc, 0),
+        0x64 => (idc, iop & 0x0c),
+        _ => (idc, iop & 0x10),
+    }
+}
+
 /// Configures `config` to offer exactly what the playable `tracks` need.
 pub fn configure_egress(mut config: RtcConfig, tracks: &[&Format]) -> RtcConfig {
     config = config.clear_codecs();
@@ -106,7 +124,9 @@ pub fn configure_egress(mut config: RtcConfig, tracks: &[&Format]) -> RtcConfig 
                 let ours = h264_profile_level_id(format).unwrap_or(DEFAULT_H264_PROFILE_LEVEL_ID);
                 let (pt, rtx) = alloc(true);
                 codecs.add_h264(pt, rtx, true, ours);
-                if ours != DEFAULT_H264_PROFILE_LEVEL_ID {
+                // The fallback only when it is another profile: two local payload types
+                // of one profile would both claim the same remote one (str0m panics).
+                if h264_profile(ours) != h264_profile(DEFAULT_H264_PROFILE_LEVEL_ID) {
                     let (pt, rtx) = alloc(true);
                     codecs.add_h264(pt, rtx, true, DEFAULT_H264_PROFILE_LEVEL_ID);
                 }
@@ -189,27 +209,116 @@ pub fn pick_payload<'a>(
     best.map(|(_, p)| p)
 }
 
-/// Codecs a WHIP publisher may send.
-pub fn configure_ingest(mut config: RtcConfig) -> RtcConfig {
-    config = config
-        .clear_codecs()
-        .enable_av1(true)
-        .enable_vp9(true)
-        .enable_vp8(true)
-        .enable_h265(true)
-        .enable_opus(true, false)
-        .enable_g722(true, false)
-        .enable_pcmu(true, false)
-        .enable_pcma(true, false);
-    // H264 packetization-mode 1 only: mode 0 forbids the FU-A fragments we depacketize.
+/// One payload type a publisher offers on an m-line it sends, as the offer describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferedCodec {
+    pub pt: u8,
+    /// The RTX payload type whose `apt` is `pt`.
+    pub rtx: Option<u8>,
+    /// The format, from `rtpmap` and `fmtp`.
+    pub format: Format,
+    /// The `fmtp` parameters (after the payload type), empty if none.
+    pub fmtp: String,
+}
+
+/// Whether a publisher's codec can be ingested.
+fn ingestible(format: &Format) -> bool {
+    match format {
+        // Packetization-mode 1 only: mode 0 can't carry NAL units larger than a packet.
+        Format::H264 {
+            packetization_mode, ..
+        } => *packetization_mode == 1,
+        Format::Opus { channels, .. } => *channels <= 2,
+        Format::G711 {
+            sample_rate: 8000,
+            channels: 1,
+            ..
+        } => true,
+        other => str0m_codec(other).is_some(),
+    }
+}
+
+/// For each m-line a publisher sends on, the first codec of its preference order that can
+/// be ingested. Answering with exactly these leaves the browser no other choice, so the
+/// stream's description is what it actually sends.
+pub fn ingest_choices(offer: &str) -> Vec<OfferedCodec> {
+    let mut out: Vec<OfferedCodec> = Vec::new();
+    for section in offer.split("\nm=").skip(1) {
+        let mut lines = section.lines().map(str::trim_end);
+        let Some(m_line) = lines.next() else {
+            continue;
+        };
+        let mut fields = m_line.split_whitespace();
+        if !matches!(fields.next(), Some("audio" | "video")) {
+            continue;
+        }
+        let pts: Vec<u8> = fields.skip(2).filter_map(|p| p.parse().ok()).collect();
+        let attrs: Vec<&str> = lines.filter_map(|l| l.strip_prefix("a=")).collect();
+        if attrs.iter().any(|a| matches!(*a, "recvonly" | "inactive")) {
+            continue;
+        }
+        let attr_of = |name: &str, pt: u8| {
+            let prefix = format!("{name}:{pt} ");
+            attrs
+                .iter()
+                .find_map(|a| a.strip_prefix(prefix.as_str()))
+                .map(str::trim)
+        };
+        let choice = pts.iter().find_map(|&pt| {
+            let rtpmap = attr_of("rtpmap", pt).unwrap_or_default();
+            let fmtp = attr_of("fmtp", pt).unwrap_or_default();
+            let format = Format::from_rtpmap(pt, rtpmap, Some(fmtp));
+            if !ingestible(&format) {
+                return None;
+            }
+            let apt = format!("apt={pt}");
+            let rtx = pts.iter().copied().find(|&r| {
+                attr_of("rtpmap", r).is_some_and(|m| m.to_ascii_lowercase().starts_with("rtx/"))
+                    && attr_of("fmtp", r).is_some_and(|f| f.split(';').any(|kv| kv.trim() == apt))
+            });
+            Some(OfferedCodec {
+                pt,
+                rtx,
+                format,
+                fmtp: fmtp.to_owned(),
+            })
+        });
+        if let Some(c) = choice
+            && !out.iter().any(|o| o.pt == c.pt)
+        {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Codecs a WHIP publisher may send: exactly the chosen ones, with the offer's payload
+/// types.
+pub fn configure_ingest(mut config: RtcConfig, choices: &[OfferedCodec]) -> RtcConfig {
+    config = config.clear_codecs();
     let codecs = config.codec_config();
-    for (pt, rtx, plid) in [
-        (108u8, 109u8, 0x42e01fu32),
-        (127, 121, 0x42001f),
-        (123, 119, 0x4d001f),
-        (114, 115, 0x64001f),
-    ] {
-        codecs.add_h264(pt.into(), Some(rtx.into()), true, plid);
+    for c in choices {
+        let Some(codec) = str0m_codec(&c.format) else {
+            continue;
+        };
+        // str0m keeps G722 at its 16 kHz sampling rate (the RTP clock says 8000).
+        let clock = if codec == Codec::G722 {
+            Frequency::SIXTEEN_KHZ
+        } else {
+            Frequency::new(c.format.clock_rate()).unwrap_or(Frequency::NINETY_KHZ)
+        };
+        let channels = match c.format {
+            Format::Opus { channels, .. } => Some(channels.max(2)),
+            _ => None,
+        };
+        codecs.add_config(
+            c.pt.into(),
+            c.rtx.map(Pt::from),
+            codec,
+            clock,
+            channels,
+            FormatParams::parse_line(&c.fmtp),
+        );
     }
     config
 }
@@ -294,6 +403,54 @@ mod tests {
         let f = h264(Some(&[0x67, 0x64, 0x00, 0x1f, 0xac]));
         assert_eq!(h264_profile_level_id(&f), Some(0x64001f));
         assert_eq!(h264_profile_level_id(&h264(Some(&[0x67]))), None);
+    }
+
+    #[test]
+    fn ingest_takes_the_first_usable_codec_of_each_sending_m_line() {
+        let offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 35 102 103 96\r\n\
+            a=sendonly\r\n\
+            a=rtpmap:35 H264/90000\r\n\
+            a=fmtp:35 packetization-mode=0;profile-level-id=42e01f\r\n\
+            a=rtpmap:102 H264/90000\r\n\
+            a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n\
+            a=rtpmap:103 rtx/90000\r\n\
+            a=fmtp:103 apt=102\r\n\
+            a=rtpmap:96 VP8/90000\r\n\
+            m=audio 9 UDP/TLS/RTP/SAVPF 97 111 0\r\n\
+            a=rtpmap:97 L16/48000/2\r\n\
+            a=rtpmap:111 opus/48000/2\r\n\
+            a=fmtp:111 minptime=10;useinbandfec=1\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 96\r\n\
+            a=recvonly\r\n\
+            a=rtpmap:96 VP8/90000\r\n";
+        let choices = ingest_choices(offer);
+        let picked: Vec<(u8, Option<u8>, &str)> = choices
+            .iter()
+            .map(|c| (c.pt, c.rtx, c.format.codec_name()))
+            .collect();
+        // Mode 0 H264 and L16 are passed over; the receive-only m-line is not a publisher's.
+        assert_eq!(picked, [(102, Some(103), "H264"), (111, None, "Opus")]);
+        assert_eq!(
+            choices[0].fmtp,
+            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+        );
+        assert!(
+            ingest_choices("v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn h264_profiles_ignore_levels_and_tell_constrained_ones_apart() {
+        // Constrained Baseline, whatever the level or the way it is spelled.
+        assert_eq!(h264_profile(0x42e01f), h264_profile(0x42c01e));
+        assert_eq!(h264_profile(0x42e01f), h264_profile(0x4d8028));
+        assert_ne!(h264_profile(0x42e01f), h264_profile(0x42001f));
+        assert_ne!(h264_profile(0x4d001f), h264_profile(0x64001f));
+        assert_ne!(h264_profile(0x64001f), h264_profile(0x640c1f));
+        assert_eq!(h264_profile(0x640028), h264_profile(0x64001f));
+        assert_ne!(h264_profile(0xf4001f), h264_profile(0x64001f));
     }
 
     #[test]

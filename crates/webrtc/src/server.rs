@@ -404,11 +404,29 @@ pub(crate) fn spawn_session<B: Backend>(
     shared.with_sessions(|s| s.insert(secret.clone(), handle));
     tokio::spawn(async move {
         let socket = Arc::clone(shared.mux.socket());
+        // Unregisters even if the task panics, so nothing routes to a dead session.
+        let _registered = Registered {
+            shared: &shared,
+            ufrag: &ufrag,
+            secret: &secret,
+        };
         let reason = run_session(session, media, dgram_rx, cmd_rx, socket, stats).await;
-        shared.mux.unregister(&ufrag);
-        shared.with_sessions(|s| s.remove(&secret));
         tracing::info!("[WebRTC] [session {}] closed: {reason}", short_id(&id));
     });
+}
+
+/// A session's entries in the mux and the session table, removed on drop.
+struct Registered<'a, B> {
+    shared: &'a Shared<B>,
+    ufrag: &'a str,
+    secret: &'a str,
+}
+
+impl<B> Drop for Registered<'_, B> {
+    fn drop(&mut self) {
+        self.shared.mux.unregister(self.ufrag);
+        self.shared.with_sessions(|s| s.remove(self.secret));
+    }
 }
 
 pub(crate) fn short_id(id: &str) -> &str {

@@ -38,6 +38,9 @@ pub struct SessionConfig {
     pub report_interval: Duration,
     /// At most one keyframe request forwarded per this interval.
     pub keyframe_interval: Duration,
+    /// Ingress: a keyframe is asked of the publisher this often, so readers joining at
+    /// any time (RTSP, recorders) start decoding soon (MediaMTX: 2 s).
+    pub publisher_keyframe_interval: Duration,
 }
 
 impl Default for SessionConfig {
@@ -49,6 +52,7 @@ impl Default for SessionConfig {
             rtx_cache_age: Duration::from_secs(1),
             report_interval: Duration::from_secs(1),
             keyframe_interval: Duration::from_secs(1),
+            publisher_keyframe_interval: Duration::from_secs(2),
         }
     }
 }
@@ -195,6 +199,8 @@ pub struct Session {
     closed: Option<CloseReason>,
     close_reported: bool,
     keyframes: KeyframeGate,
+    /// Ingress: when the next periodic keyframe request (PLI) is due.
+    next_publisher_keyframe: Option<Instant>,
     /// Payload types of RTX (RFC 4588) retransmissions.
     rtx_pts: Vec<u8>,
     stats: SessionStats,
@@ -245,7 +251,29 @@ fn base_config(config: &SessionConfig, ufrag: &str) -> RtcConfig {
 }
 
 fn parse_offer(offer: &str) -> Result<SdpOffer, SessionError> {
-    SdpOffer::from_sdp_string(offer).map_err(|e| SessionError::InvalidSdp(e.to_string()))
+    contain_panic(|| SdpOffer::from_sdp_string(offer))?
+        .map_err(|e| SessionError::InvalidSdp(e.to_string()))
+}
+
+/// Answers `offer` with `rtc`. str0m asserts on some inconsistent offers instead of
+/// returning an error: such an offer is refused like any other bad one.
+fn answer_offer(rtc: &mut Rtc, offer: SdpOffer) -> Result<String, SessionError> {
+    contain_panic(|| rtc.sdp_api().accept_offer(offer))?
+        .map(|a| a.to_sdp_string())
+        .map_err(|e| SessionError::Negotiation(e.to_string()))
+}
+
+/// Runs `f`; a panic inside becomes an error (the offer came from the network).
+fn contain_panic<T>(f: impl FnOnce() -> T) -> Result<T, SessionError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::warn!("offer refused: str0m failed on it: {what}");
+        SessionError::Negotiation("the offer cannot be negotiated".into())
+    })
 }
 
 /// The `a=mid:` values of an SDP, in m-line order.
@@ -297,11 +325,7 @@ impl Session {
         let rtc_config = negotiation::configure_egress(rtc_config, &wanted);
         let mut rtc = rtc_config.build(now);
         add_candidates(&mut rtc, local_addrs)?;
-        let answer = rtc
-            .sdp_api()
-            .accept_offer(offer)
-            .map_err(|e| SessionError::Negotiation(e.to_string()))?
-            .to_sdp_string();
+        let answer = answer_offer(&mut rtc, offer)?;
 
         let mut used: Vec<Mid> = Vec::new();
         let mut outs: Vec<Option<TrackOut>> = Vec::with_capacity(tracks.len());
@@ -400,16 +424,13 @@ impl Session {
         local_addrs: &[SocketAddr],
         config: SessionConfig,
     ) -> Result<Accepted, SessionError> {
+        let choices = negotiation::ingest_choices(offer);
         let offer = parse_offer(offer)?;
         let ufrag = random_string(16);
-        let rtc_config = negotiation::configure_ingest(base_config(&config, &ufrag));
+        let rtc_config = negotiation::configure_ingest(base_config(&config, &ufrag), &choices);
         let mut rtc = rtc_config.build(now);
         add_candidates(&mut rtc, local_addrs)?;
-        let answer = rtc
-            .sdp_api()
-            .accept_offer(offer)
-            .map_err(|e| SessionError::Negotiation(e.to_string()))?
-            .to_sdp_string();
+        let answer = answer_offer(&mut rtc, offer)?;
         let mut mids = Vec::new();
         let mut formats = Vec::new();
         let (mut videos, mut audios) = (0, 0);
@@ -424,7 +445,12 @@ impl Session {
             let first = remote
                 .iter()
                 .find_map(|pt| rtc.codec_config().params().iter().find(|p| p.pt() == *pt));
-            let Some(format) = first.and_then(negotiation::format_from_params) else {
+            // The offer's own description (with its fmtp) when str0m kept its payload type.
+            let offered = first.and_then(|p| choices.iter().find(|c| c.pt == *p.pt()));
+            let Some(format) = offered
+                .map(|c| c.format.clone())
+                .or_else(|| first.and_then(negotiation::format_from_params))
+            else {
                 continue;
             };
             if format.is_video() {
@@ -469,6 +495,7 @@ impl Session {
             rtc,
             dir,
             keyframes: KeyframeGate::new(config.keyframe_interval),
+            next_publisher_keyframe: None,
             config,
             local_ufrag,
             local_addrs: local_addrs.to_vec(),
@@ -568,6 +595,12 @@ impl Session {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closed.is_some() {
             return;
+        }
+        if let Some(due) = self.next_publisher_keyframe
+            && now >= due
+        {
+            self.request_keyframe();
+            self.next_publisher_keyframe = Some(now + self.config.publisher_keyframe_interval);
         }
         if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
             self.close(CloseReason::Error(e.to_string()));
@@ -677,7 +710,8 @@ impl Session {
                         self.close(CloseReason::PeerClosed);
                         return self.poll_output(now);
                     }
-                    return Output::Timeout(t.min(self.liveness_deadline()));
+                    let t = t.min(self.liveness_deadline());
+                    return Output::Timeout(self.next_publisher_keyframe.map_or(t, |k| t.min(k)));
                 }
                 str0m::Output::Transmit(t) => {
                     self.count_transmit(&t);
@@ -718,6 +752,8 @@ impl Session {
                 self.last_received = now;
                 if matches!(self.dir, Direction2::Ingress { .. }) {
                     self.request_keyframe();
+                    self.next_publisher_keyframe =
+                        Some(now + self.config.publisher_keyframe_interval);
                 }
                 Some(SessionEvent::Connected)
             }

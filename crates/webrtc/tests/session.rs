@@ -56,6 +56,37 @@ fn vanished_peer_is_detected() {
 }
 
 #[test]
+fn publishers_are_asked_for_a_keyframe_every_two_seconds() {
+    let (mut p, mid) = Pair::whip(Instant::now(), 5003);
+    p.connect();
+    let pt = p.client.media(mid).unwrap().remote_pts()[0];
+    let plis = |p: &Pair| {
+        p.client_events
+            .iter()
+            .filter(|e| matches!(e, str0m::Event::KeyframeRequest(_)))
+            .count()
+    };
+    // One packet every 100 ms for 7 s of simulated time.
+    let mut counts = Vec::new();
+    for n in 0..70u32 {
+        let now = p.now;
+        let mut api = p.client.direct_api();
+        let tx = api.stream_tx_by_mid(mid, None).unwrap();
+        tx.write_rtp(
+            str0m::rtp::RtpWrite::new(pt, u64::from(n).into(), n * 9000, now, payload(0, 100))
+                .marker(true),
+        );
+        p.advance(Duration::from_millis(100));
+        counts.push(plis(&p));
+    }
+    // The first packet gets one at once (the receive stream exists from then on), then one
+    // comes every 2 s after the connection.
+    assert!(counts[0] >= 1, "no keyframe request for the first packet");
+    let last = counts[counts.len() - 1];
+    assert_eq!(last - counts[0], 3, "{counts:?}");
+}
+
+#[test]
 fn keyframe_requests_are_coalesced() {
     let mut p = Pair::whep(Instant::now(), &[h264()], 5002);
     p.connect();

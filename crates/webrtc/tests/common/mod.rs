@@ -124,6 +124,29 @@ impl Pair {
         }
     }
 
+    /// A WHIP pair: the client sends one video track (returned with the pair).
+    pub fn whip(now: Instant, port: u16) -> (Pair, Mid) {
+        let server_addr = SocketAddr::from(([10, 0, 0, 1], 8189));
+        let client_addr = SocketAddr::from(([10, 0, 0, 2], port));
+        let mut client = client_rtc(now);
+        let (offer, pending, mid) = whip_offer(&mut client, client_addr);
+        let accepted =
+            Session::accept_whip(now, &offer, &[server_addr], SessionConfig::default()).unwrap();
+        accept_answer(&mut client, pending, &accepted.answer);
+        let pair = Pair {
+            server: accepted.session,
+            client,
+            server_addr,
+            client_addr,
+            now,
+            client_events: Vec::new(),
+            server_events: Vec::new(),
+            cut: false,
+            mute_client: false,
+        };
+        (pair, mid)
+    }
+
     /// Polls the server until it waits; returns what it transmits.
     fn drain_server(&mut self) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
