@@ -312,7 +312,8 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     found
 }
 
-/// ffmpeg publishing a synthetic 320x240 H264 stream (plus Opus when `audio`) over RTSP/TCP
+/// ffmpeg publishing a synthetic 320x240 H264 stream (4:2:0, no B-frames, a keyframe a
+/// second; plus Opus when `audio`) over RTSP/TCP
 /// for `seconds`, paced in real time. The caller kills it when done.
 pub fn ffmpeg_publish(ffmpeg: &Path, url: &str, audio: bool, seconds: u32) -> Child {
     let mut cmd = Command::new(ffmpeg);
@@ -323,6 +324,8 @@ pub fn ffmpeg_publish(ffmpeg: &Path, url: &str, audio: bool, seconds: u32) -> Ch
             .args(["-c:a", "libopus"]);
     }
     cmd.args([
+        "-pix_fmt",
+        "yuv420p",
         "-c:v",
         "libx264",
         "-preset",
@@ -356,4 +359,62 @@ pub fn ffprobe_streams(ffprobe: &Path, url: &str, transport: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// `node` and the directory of the headless-Chromium scripts (`tests/browser`, with
+/// playwright-core installed by scripts/test). Missing: a failure under CI=true, else None.
+pub fn browser_scripts() -> Option<(PathBuf, PathBuf)> {
+    let node = tool("node")?;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let chromium = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    for needed in [dir.join("node_modules/playwright-core"), chromium] {
+        if !needed.exists() {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "{} is required in CI (scripts/test installs it)",
+                needed.display()
+            );
+            eprintln!("skipping: {} not found", needed.display());
+            return None;
+        }
+    }
+    Some((node, dir))
+}
+
+/// Runs `script` of [`browser_scripts`] with a JSON argument; returns the JSON of its last
+/// output line. Panics with its output when it fails.
+pub fn run_browser_script(
+    node: &Path,
+    dir: &Path,
+    script: &str,
+    arg: &serde_json::Value,
+) -> serde_json::Value {
+    let out = Command::new(node)
+        .arg(dir.join(script))
+        .arg(arg.to_string())
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{script} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{script} printed {stdout:?}: {e}"))
+}
+
+/// A child process killed and reaped when dropped (also when the test panics).
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -1,0 +1,50 @@
+// Plays a WHEP endpoint in headless Chromium with N peer connections in one page and prints
+// one JSON line with each connection's inbound-rtp statistics after the given time.
+// Usage: node whep.mjs '{"url":"http://127.0.0.1:8889/cam/whep","peers":1,"seconds":5}'
+import { launch } from './chromium.mjs';
+
+const opts = JSON.parse(process.argv[2]);
+const browser = await launch();
+try {
+  const page = await browser.newPage();
+  const result = await page.evaluate(async ({ url, peers, seconds }) => {
+    const connect = async () => {
+      const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      pc.addTransceiver('audio', { direction: 'recvonly' });
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer.sdp });
+      const body = await res.text();
+      if (res.status !== 201) { throw new Error(`WHEP answered ${res.status}: ${body}`); }
+      await pc.setRemoteDescription({ type: 'answer', sdp: body });
+      return { pc, location: res.headers.get('Location') };
+    };
+    const stats = async (pc) => {
+      const out = { state: pc.connectionState, video: null, audio: null };
+      (await pc.getStats()).forEach((s) => {
+        if (s.type !== 'inbound-rtp') { return; }
+        out[s.kind] = {
+          packetsReceived: s.packetsReceived, packetsLost: s.packetsLost, nackCount: s.nackCount,
+          framesDecoded: s.framesDecoded, frameWidth: s.frameWidth, frameHeight: s.frameHeight,
+          freezeCount: s.freezeCount, totalFreezesDuration: s.totalFreezesDuration,
+          retransmittedPacketsReceived: s.retransmittedPacketsReceived,
+          bytesReceived: s.bytesReceived, codecId: s.codecId,
+        };
+      });
+      return out;
+    };
+    const conns = await Promise.all(Array.from({ length: peers }, connect));
+    const first = await Promise.all(conns.map((c) => new Promise((r) => setTimeout(r, seconds * 500)).then(() => stats(c.pc))));
+    await new Promise((r) => setTimeout(r, seconds * 500));
+    const last = await Promise.all(conns.map((c) => stats(c.pc)));
+    await Promise.all(conns.map(async (c) => {
+      c.pc.close();
+      await fetch(new URL(c.location, url), { method: 'DELETE' });
+    }));
+    return conns.map((_, i) => ({ half: first[i], end: last[i] }));
+  }, opts);
+  console.log(JSON.stringify(result));
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,300 @@
+//! Headless Chromium (Debian's package, driven by playwright-core from `tests/browser`)
+//! against the real binary: WHEP playback of a stream ffmpeg publishes over RTSP (16 peer
+//! connections in one page, and the server's own player page), WHIP publishing of a fake
+//! camera read back with ffprobe over RTSP, and NACK recovering packets a relay drops.
+
+mod common;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use common::{
+    KillOnDrop, Server, browser_scripts, env_refs, ffmpeg_publish, ffprobe_streams, rtsp_env,
+    run_browser_script, tool, webrtc_env,
+};
+use serde_json::{Value, json};
+
+/// A server with RTSP and WebRTC on picked loopback ports, `extra` appended to its config.
+/// Returns it with its RTSP port, WebRTC HTTP port and ICE/UDP port.
+fn start(extra: &str) -> (Server, u16, u16, u16) {
+    let (mut env, (rtsp, _, _)) = rtsp_env();
+    let (wenv, (http, udp)) = webrtc_env();
+    env.extend(wenv);
+    let conf = format!(
+        "rtmp: no\nhls: no\nsrt: no\nmoq: no\nwebrtcIPsFromInterfaces: no\n{extra}\npaths:\n  all_others:\n"
+    );
+    let mut s = Server::start(Some(&conf), &[], &env_refs(&env));
+    s.wait_line("[WebRTC] listener opened on");
+    s.wait_line("[RTSP] listener opened on");
+    (s, rtsp, http, udp)
+}
+
+fn u64_at(v: &Value, path: &[&str]) -> u64 {
+    let mut cur = v;
+    for p in path {
+        cur = &cur[*p];
+    }
+    cur.as_u64()
+        .unwrap_or_else(|| panic!("no number at {path:?} in {v}"))
+}
+
+#[test]
+fn chromium_plays_whep_with_sixteen_peer_connections_in_one_page() {
+    let (Some(ffmpeg), Some((node, dir))) = (tool("ffmpeg"), browser_scripts()) else {
+        return;
+    };
+    let (mut s, rtsp, http, _) = start("webrtcAdditionalHosts: [127.0.0.1]");
+    let publisher = KillOnDrop(ffmpeg_publish(
+        &ffmpeg,
+        &format!("rtsp://127.0.0.1:{rtsp}/cam"),
+        true,
+        40,
+    ));
+    s.wait_line("is publishing to path 'cam'");
+
+    let url = format!("http://127.0.0.1:{http}/cam/whep");
+    let peers = run_browser_script(
+        &node,
+        &dir,
+        "whep.mjs",
+        &json!({ "url": url, "peers": 16, "seconds": 8 }),
+    );
+    drop(publisher);
+    let peers = peers.as_array().expect("one result per peer");
+    assert_eq!(peers.len(), 16);
+    for p in peers {
+        assert_eq!(p["end"]["state"], "connected", "{p}");
+        let half = u64_at(p, &["half", "video", "framesDecoded"]);
+        let end = u64_at(p, &["end", "video", "framesDecoded"]);
+        assert!(half > 0 && end > half, "decoded frames not growing: {p}");
+        assert_eq!(u64_at(p, &["end", "video", "frameWidth"]), 320, "{p}");
+        assert_eq!(u64_at(p, &["end", "video", "frameHeight"]), 240, "{p}");
+        assert_eq!(u64_at(p, &["end", "video", "packetsLost"]), 0, "{p}");
+        assert_eq!(u64_at(p, &["end", "audio", "packetsLost"]), 0, "{p}");
+        let audio_half = u64_at(p, &["half", "audio", "packetsReceived"]);
+        let audio_end = u64_at(p, &["end", "audio", "packetsReceived"]);
+        assert!(
+            audio_half > 0 && audio_end > audio_half,
+            "audio not flowing: {p}"
+        );
+    }
+    s.wait_count("[WebRTC] [session", 16);
+}
+
+#[test]
+fn the_player_page_plays_in_chromium() {
+    let (Some(ffmpeg), Some((node, dir))) = (tool("ffmpeg"), browser_scripts()) else {
+        return;
+    };
+    let (mut s, rtsp, http, _) = start("webrtcAdditionalHosts: [127.0.0.1]");
+    let publisher = KillOnDrop(ffmpeg_publish(
+        &ffmpeg,
+        &format!("rtsp://127.0.0.1:{rtsp}/cam"),
+        true,
+        30,
+    ));
+    s.wait_line("is publishing to path 'cam'");
+    let r = run_browser_script(
+        &node,
+        &dir,
+        "page.mjs",
+        &json!({ "url": format!("http://127.0.0.1:{http}/cam/"), "seconds": 6 }),
+    );
+    drop(publisher);
+    let half = u64_at(&r, &["half", "frames"]);
+    let end = u64_at(&r, &["end", "frames"]);
+    assert!(
+        half > 0 && end > half,
+        "the page's video is not playing: {r}"
+    );
+    assert_eq!(u64_at(&r, &["end", "width"]), 320, "{r}");
+}
+
+#[test]
+fn chromium_publishes_a_fake_camera_with_whip_and_ffprobe_reads_it_over_rtsp() {
+    let (Some(ffprobe), Some((node, dir))) = (tool("ffprobe"), browser_scripts()) else {
+        return;
+    };
+    let (mut s, rtsp, http, _) = start("webrtcAdditionalHosts: [127.0.0.1]");
+    let child = std::process::Command::new(&node)
+        .arg(dir.join("whip.mjs"))
+        .arg(
+            json!({ "origin": format!("http://127.0.0.1:{http}"), "path": "cam", "seconds": 12 })
+                .to_string(),
+        )
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn node");
+    let line = s.wait_line("is publishing to path 'cam'");
+    assert!(line.contains("[WebRTC] [session"), "{line}");
+    assert!(line.contains("2 tracks"), "{line}");
+    assert!(line.contains("H264") && line.contains("Opus"), "{line}");
+    let streams = ffprobe_streams(&ffprobe, &format!("rtsp://127.0.0.1:{rtsp}/cam"), "tcp");
+    let mut lines: Vec<&str> = streams.lines().map(str::trim).collect();
+    lines.sort_unstable();
+    assert_eq!(lines, ["h264,640,360", "opus"], "{streams}");
+    let out = child.wait_with_output().expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "whip.mjs: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("whip.mjs printed {stdout:?}: {e}"));
+    assert!(u64_at(&stats, &["video", "packetsSent"]) > 0, "{stats}");
+    assert!(u64_at(&stats, &["audio", "packetsSent"]) > 0, "{stats}");
+    s.wait_line("closed");
+}
+
+/// A UDP relay between the browser and the server's ICE socket that drops every 20th
+/// packet of the video RTP stream going to the browser. The server announces the relay's
+/// address as its only candidate.
+struct LossyRelay {
+    stop: Arc<AtomicBool>,
+    dropped: Arc<AtomicU64>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// Whether a datagram is RTP (not RTCP, STUN or DTLS; RFC 5761, RFC 7983).
+fn rtp_ssrc(d: &[u8]) -> Option<u32> {
+    let rtp = d.len() >= 12 && d[0] >> 6 == 2 && !(192..=223).contains(&d[1]);
+    rtp.then(|| u32::from_be_bytes([d[8], d[9], d[10], d[11]]))
+}
+
+impl LossyRelay {
+    fn start(front: SocketAddr, server: SocketAddr) -> LossyRelay {
+        let front = Arc::new(UdpSocket::bind(front).expect("bind relay front"));
+        let back = Arc::new(UdpSocket::bind("127.0.0.2:0").expect("bind relay back"));
+        back.connect(server).expect("connect relay to server");
+        for s in [&front, &back] {
+            s.set_read_timeout(Some(Duration::from_millis(100)))
+                .expect("timeout");
+        }
+        let browser: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let dropped = Arc::new(AtomicU64::new(0));
+        let up = {
+            let (front, back, browser, stop) = (
+                Arc::clone(&front),
+                Arc::clone(&back),
+                Arc::clone(&browser),
+                Arc::clone(&stop),
+            );
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 2048];
+                // Bounded: the test stops it, and it gives up after 10 minutes regardless.
+                for _ in 0..6000 * 100 {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    if let Ok((n, from)) = front.recv_from(&mut buf) {
+                        *browser.lock().expect("lock") = Some(from);
+                        let _ = back.send(&buf[..n]);
+                    }
+                }
+            })
+        };
+        let down = {
+            let (dropped, stop) = (Arc::clone(&dropped), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 2048];
+                let mut video: Option<u32> = None;
+                let mut count = 0u64;
+                for _ in 0..6000 * 100 {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let Ok(n) = back.recv(&mut buf) else {
+                        continue;
+                    };
+                    if let Some(ssrc) = rtp_ssrc(&buf[..n]) {
+                        // The first stream with a packet this big is the video; its
+                        // retransmissions come later, on another SSRC (RTX).
+                        if video.is_none() && n > 600 {
+                            video = Some(ssrc);
+                        }
+                        if video == Some(ssrc) {
+                            count += 1;
+                            if count.is_multiple_of(20) {
+                                dropped.fetch_add(1, Ordering::Relaxed);
+                                continue;
+                            }
+                        }
+                    }
+                    let to = *browser.lock().expect("lock");
+                    if let Some(to) = to {
+                        let _ = front.send_to(&buf[..n], to);
+                    }
+                }
+            })
+        };
+        LossyRelay {
+            stop,
+            dropped,
+            threads: vec![up, down],
+        }
+    }
+}
+
+impl Drop for LossyRelay {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn nack_recovers_every_twentieth_video_packet_lost_on_the_way_to_chromium() {
+    let (Some(ffmpeg), Some((node, dir))) = (tool("ffmpeg"), browser_scripts()) else {
+        return;
+    };
+    // The only candidate the browser learns is the relay's, on 127.0.0.2.
+    let (mut s, rtsp, http, udp) = start("webrtcAdditionalHosts: [127.0.0.2]");
+    let relay = LossyRelay::start(
+        SocketAddr::from(([127, 0, 0, 2], udp)),
+        SocketAddr::from(([127, 0, 0, 1], udp)),
+    );
+    let publisher = KillOnDrop(ffmpeg_publish(
+        &ffmpeg,
+        &format!("rtsp://127.0.0.1:{rtsp}/cam"),
+        false,
+        40,
+    ));
+    s.wait_line("is publishing to path 'cam'");
+    let url = format!("http://127.0.0.1:{http}/cam/whep");
+    let r = run_browser_script(
+        &node,
+        &dir,
+        "whep.mjs",
+        &json!({ "url": url, "peers": 1, "seconds": 10 }),
+    );
+    drop(publisher);
+    let dropped = relay.dropped.load(Ordering::Relaxed);
+    drop(relay);
+    let p = &r[0];
+    assert!(
+        dropped >= 5,
+        "the relay dropped only {dropped} packets: {p}"
+    );
+    let half = u64_at(p, &["half", "video", "framesDecoded"]);
+    let end = u64_at(p, &["end", "video", "framesDecoded"]);
+    assert!(half > 0 && end > half, "decoded frames not growing: {p}");
+    assert!(
+        u64_at(p, &["end", "video", "nackCount"]) > 0,
+        "no NACK: {p}"
+    );
+    assert!(
+        u64_at(p, &["end", "video", "retransmittedPacketsReceived"]) > 0,
+        "no retransmission reached the browser: {p}"
+    );
+    assert_eq!(u64_at(p, &["end", "video", "freezeCount"]), 0, "{p}");
+}
