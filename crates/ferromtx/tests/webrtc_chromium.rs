@@ -81,7 +81,10 @@ fn chromium_plays_whep_with_sixteen_peer_connections_in_one_page() {
             "audio not flowing: {p}"
         );
     }
-    s.wait_count("[WebRTC] [session", 16);
+    // MediaMTX's lines for each viewer, in its order.
+    s.wait_count("] peer connection established, local candidate: host/udp/127.0.0.1/", 16);
+    s.wait_count("] is reading from path 'cam', 2 tracks (H264, Opus)", 16);
+    s.wait_count("[WebRTC] [session", 16 * 4);
 }
 
 #[test]
@@ -288,13 +291,14 @@ fn nack_recovers_every_twentieth_video_packet_lost_on_the_way_to_chromium() {
     let half = u64_at(p, &["half", "video", "framesDecoded"]);
     let end = u64_at(p, &["end", "video", "framesDecoded"]);
     assert!(half > 0 && end > half, "decoded frames not growing: {p}");
+    // In the second half, with the first frames behind (a start on a loaded machine may
+    // stutter whatever the network does), packets still go missing and come back: the
+    // browser asks for each one, gets it again, and the picture never freezes.
+    let delta = |k: &str| u64_at(p, &["end", "video", k]) - u64_at(p, &["half", "video", k]);
+    assert!(delta("nackCount") > 0, "no NACK: {p}");
     assert!(
-        u64_at(p, &["end", "video", "nackCount"]) > 0,
-        "no NACK: {p}"
-    );
-    assert!(
-        u64_at(p, &["end", "video", "retransmittedPacketsReceived"]) > 0,
+        delta("retransmittedPacketsReceived") > 0,
         "no retransmission reached the browser: {p}"
     );
-    assert_eq!(u64_at(p, &["end", "video", "freezeCount"]), 0, "{p}");
+    assert_eq!(delta("freezeCount"), 0, "the video froze: {p}");
 }

@@ -52,6 +52,14 @@ pub struct EgressUnit {
     pub wire_bytes: u64,
 }
 
+/// What the egress view makes of a unit.
+#[derive(Debug, Clone)]
+pub enum EgressOutput {
+    Unit(EgressUnit),
+    /// The stream can't go to a browser from here on (MediaMTX's message).
+    Unplayable(&'static str),
+}
+
 #[cfg(test)]
 thread_local! {
     /// Transforms run on this thread (tests write from the test thread).
@@ -62,6 +70,11 @@ thread_local! {
 pub struct EgressView {
     key: EgressKey,
     format: Option<Format>,
+    /// PTS of the previous unit: browsers can't play H264/H265 with B-frames, which show up
+    /// as a PTS going back.
+    last_pts: Option<i64>,
+    /// Set once B-frames were seen: nothing more is sent.
+    unplayable: Option<&'static str>,
     packetizer: Option<Box<dyn Packetizer + Send>>,
     depacketizer: Option<Box<dyn Depacketizer + Send>>,
 }
@@ -105,20 +118,38 @@ impl EgressView {
 
 impl View for EgressView {
     type Key = EgressKey;
-    type Output = EgressUnit;
+    type Output = EgressOutput;
 
     fn new(key: &EgressKey, tracks: &[Track]) -> Self {
         EgressView {
             key: key.clone(),
             format: tracks.get(key.track).map(|t| t.format.clone()),
+            last_pts: None,
+            unplayable: None,
             packetizer: None,
             depacketizer: None,
         }
     }
 
-    fn transform(&mut self, unit: &Unit) -> Option<EgressUnit> {
+    fn transform(&mut self, unit: &Unit) -> Option<EgressOutput> {
         if unit.track != self.key.track {
             return None;
+        }
+        let reordered = self.last_pts.is_some_and(|last| unit.pts < last);
+        self.last_pts = Some(unit.pts);
+        if reordered {
+            match &self.format {
+                Some(Format::H264 { .. }) => {
+                    self.unplayable = Some("WebRTC doesn't support H264 streams with B-frames");
+                }
+                Some(Format::H265 { .. }) => {
+                    self.unplayable = Some("WebRTC doesn't support H265 streams with B-frames");
+                }
+                _ => {}
+            }
+        }
+        if let Some(why) = self.unplayable {
+            return Some(EgressOutput::Unplayable(why));
         }
         #[cfg(test)]
         TRANSFORMS.with(|c| c.set(c.get() + 1));
@@ -157,11 +188,11 @@ impl View for EgressView {
             return None;
         }
         let wire_bytes = packets.iter().map(|p| 12 + p.payload.len() as u64).sum();
-        Some(EgressUnit {
+        Some(EgressOutput::Unit(EgressUnit {
             wallclock: Instant::now(),
             packets: packets.into(),
             wire_bytes,
-        })
+        }))
     }
 }
 
@@ -306,6 +337,7 @@ impl Backend for CoreBackend {
             })
             .collect();
         Ok(CoreSource {
+            unplayable: None,
             keyframe: self.keyframes.for_path(handle.path_name()),
             handle,
             views,
@@ -341,6 +373,8 @@ impl Backend for CoreBackend {
 #[derive(Debug)]
 pub struct CoreSource {
     handle: ReaderHandle,
+    /// Why the stream can't be played any more, once known.
+    unplayable: Option<&'static str>,
     /// The egress view of each track (`None`: not playable in a browser).
     views: Vec<Option<ViewHandle<EgressView>>>,
     tracks: Vec<Format>,
@@ -365,8 +399,13 @@ impl EgressSource for CoreSource {
             let Some(Some(view)) = self.views.get(unit.track) else {
                 continue;
             };
-            let Some(out) = unit.view(view) else {
-                continue;
+            let out = match unit.view(view) {
+                Some(EgressOutput::Unit(out)) => out,
+                Some(EgressOutput::Unplayable(why)) => {
+                    self.unplayable = Some(why);
+                    return None;
+                }
+                None => continue,
             };
             self.handle.reader().add_bytes_sent(out.wire_bytes);
             return Some(EgressItem {
@@ -379,6 +418,10 @@ impl EgressSource for CoreSource {
 
     fn request_keyframe(&mut self) {
         self.keyframe.request(Instant::now());
+    }
+
+    fn end_reason(&self) -> Option<String> {
+        self.unplayable.map(str::to_owned)
     }
 }
 
@@ -689,6 +732,40 @@ mod tests {
         assert_eq!(frames[0].rtp_timestamp, 0);
         // Other frames pass through untouched.
         assert_eq!(frames[1].parts, vec![p_slice]);
+    }
+
+    #[tokio::test]
+    async fn h264_with_b_frames_ends_the_viewer_with_mediamtx_message() {
+        let backend = CoreBackend::new(manager("paths:\n  all_others:\n"));
+        let sink = backend
+            .open_publisher(&access("cam", true), &[h264(), opus()])
+            .await
+            .unwrap();
+        let mut viewer = backend.open_reader(&access("cam", false)).await.unwrap();
+        // Decode order I P B: the B-frame's PTS goes back. Audio PTS never matters.
+        for (track, pts) in [(0, 0i64), (1, 0), (0, 6000), (1, 960), (0, 3000), (0, 9000)] {
+            let pt = if track == 0 { 96 } else { 111 };
+            sink.stream()
+                .write(Unit {
+                    track,
+                    pts,
+                    rtp_packets: vec![rtp::Packet {
+                        payload_type: pt,
+                        ..packet(pts as u16, pts as u32, true, Bytes::from_static(&[0x41, 1]))
+                    }],
+                    ..Unit::default()
+                })
+                .unwrap();
+        }
+        let mut played = Vec::new();
+        while let Some(item) = viewer.next().await {
+            played.push(item.track);
+        }
+        assert_eq!(played, [0, 1, 0, 1]);
+        assert_eq!(
+            viewer.end_reason().as_deref(),
+            Some("WebRTC doesn't support H264 streams with B-frames")
+        );
     }
 
     #[tokio::test]

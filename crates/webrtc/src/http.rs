@@ -413,19 +413,6 @@ async fn post<B: Backend>(
         short_id(&id),
         remote.map_or_else(|| "unknown".to_owned(), |r| r.to_string())
     );
-    tracing::info!(
-        "[WebRTC] [session {}] is {} path '{}', {} {} ({})",
-        short_id(&id),
-        if access.publish {
-            "publishing to"
-        } else {
-            "reading from"
-        },
-        access.path,
-        tracks.len(),
-        if tracks.len() == 1 { "track" } else { "tracks" },
-        codecs.join(", ")
-    );
     let meta = SessionMeta {
         id: id.clone(),
         secret: secret.clone(),
@@ -433,6 +420,12 @@ async fn post<B: Backend>(
         query: query.to_owned(),
         publish: access.publish,
         remote,
+        tracks_info: format!(
+            "{} {} ({})",
+            tracks.len(),
+            if tracks.len() == 1 { "track" } else { "tracks" },
+            codecs.join(", ")
+        ),
     };
     spawn_session(Arc::clone(shared), meta, session, media);
 

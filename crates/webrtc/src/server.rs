@@ -14,7 +14,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::auth::{AccessRequest, AuthHook};
-use crate::session::{CloseReason, Output, Session, SessionConfig, SessionEvent, SessionStats};
+use crate::session::{
+    CloseReason, Output, Session, SessionConfig, SessionEvent, SessionStats, candidate_label,
+};
 use crate::source::{EgressSource, IngestSink};
 use crate::udp_mux::{Datagram, MuxCounters, UdpMux};
 
@@ -368,6 +370,8 @@ pub(crate) struct SessionMeta {
     pub query: String,
     pub publish: bool,
     pub remote: Option<SocketAddr>,
+    /// `2 tracks (H264, Opus)`, for the log line once connected.
+    pub tracks_info: String,
 }
 
 /// Registers `session` with the mux and the session table, and spawns the task that
@@ -390,7 +394,16 @@ pub(crate) fn spawn_session<B: Backend>(
         query,
         publish,
         remote,
+        tracks_info,
     } = meta;
+    let connected_line = format!(
+        "is {} path '{path}', {tracks_info}",
+        if publish {
+            "publishing to"
+        } else {
+            "reading from"
+        }
+    );
     let handle = SessionHandle {
         id: id.clone(),
         created: SystemTime::now(),
@@ -410,8 +423,12 @@ pub(crate) fn spawn_session<B: Backend>(
             ufrag: &ufrag,
             secret: &secret,
         };
-        let reason = run_session(session, media, dgram_rx, cmd_rx, socket, stats).await;
-        tracing::info!("[WebRTC] [session {}] closed: {reason}", short_id(&id));
+        let log = SessionLog {
+            id: short_id(&id),
+            connected_line: &connected_line,
+        };
+        let reason = run_session(session, media, dgram_rx, cmd_rx, socket, stats, &log).await;
+        tracing::info!("[WebRTC] [session {}] closed: {reason}", log.id);
     });
 }
 
@@ -440,6 +457,27 @@ enum MediaEvent {
     Ended,
 }
 
+/// What a session task logs about itself.
+struct SessionLog<'a> {
+    id: &'a str,
+    /// `is reading from path 'x', 2 tracks (H264, Opus)`.
+    connected_line: &'a str,
+}
+
+impl SessionLog<'_> {
+    /// MediaMTX's lines once ICE and DTLS are up.
+    fn connected(&self, stats: &SessionStats) {
+        let label = |a: Option<SocketAddr>| a.map_or_else(String::new, candidate_label);
+        tracing::info!(
+            "[WebRTC] [session {}] peer connection established, local candidate: {}, remote candidate: {}",
+            self.id,
+            label(stats.local_candidate),
+            label(stats.remote_candidate)
+        );
+        tracing::info!("[WebRTC] [session {}] {}", self.id, self.connected_line);
+    }
+}
+
 async fn run_session<S: EgressSource, K: IngestSink>(
     mut session: Session,
     mut media: Media<S, K>,
@@ -447,6 +485,7 @@ async fn run_session<S: EgressSource, K: IngestSink>(
     mut commands: mpsc::Receiver<Command>,
     socket: Arc<UdpSocket>,
     stats: Arc<Mutex<SessionStats>>,
+    log: &SessionLog<'_>,
 ) -> CloseReason {
     let publish_stats = |s: &Session| match stats.lock() {
         Ok(mut g) => *g = s.stats(),
@@ -481,7 +520,7 @@ async fn run_session<S: EgressSource, K: IngestSink>(
                         sink.write(track, packet);
                     }
                 }
-                Output::Event(SessionEvent::Connected) => {}
+                Output::Event(SessionEvent::Connected) => log.connected(&session.stats()),
             }
         };
         if let Media::Ingress(sink) = &mut media
@@ -520,7 +559,13 @@ async fn run_session<S: EgressSource, K: IngestSink>(
             },
             m = next_media => match m {
                 MediaEvent::Item(item) => session.write(Instant::now(), &item),
-                MediaEvent::Ended => session.close(CloseReason::Local),
+                MediaEvent::Ended => {
+                    let reason = match &media {
+                        Media::Egress(source) => source.end_reason(),
+                        Media::Ingress(_) => None,
+                    };
+                    session.close(reason.map_or(CloseReason::Local, CloseReason::Error));
+                }
             },
             () = tokio::time::sleep_until(deadline.into()) => {
                 session.handle_timeout(Instant::now());

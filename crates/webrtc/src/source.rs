@@ -53,6 +53,12 @@ pub trait EgressSource: Send + 'static {
     /// the adapter coalesces across viewers of the same publisher (see
     /// [`crate::keyframe::SharedKeyframeGate`]).
     fn request_keyframe(&mut self) {}
+
+    /// Why [`EgressSource::next`] returned `None`, when it is not the stream's normal end
+    /// (e.g. B-frames a browser can't play).
+    fn end_reason(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Where a WHIP publisher's media goes.
