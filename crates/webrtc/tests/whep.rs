@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use ferromtx_webrtc::{EgressItem, EgressPacket};
+use ferromtx_webrtc::{AllowAll, EgressItem, EgressPacket, SessionConfig};
 use str0m::Event;
 
 /// Connects a client to `path` and returns it once ICE+DTLS are up.
@@ -402,4 +402,72 @@ async fn auth_hook_refuses_with_401_and_accepts_credentials() {
         })
         .await;
     assert!(ok, "client did not connect");
+}
+
+#[tokio::test]
+async fn a_client_stalled_mid_dtls_is_dropped_while_others_are_served() {
+    let config = SessionConfig {
+        handshake_timeout: Duration::from_secs(2),
+        ..SessionConfig::default()
+    };
+    let server = start_server_with(vec![h264()], Arc::new(AllowAll), config).await;
+    // The stalled client answers ICE but never hears the server's DTLS flight.
+    let mut stalled = NetClient::new().await;
+    stalled.filter = Some(Box::new(|d: &[u8]| (20..=63).contains(&d[0])));
+    let local = stalled.local;
+    let (offer, pending) = whep_offer(&mut stalled.rtc, local);
+    let (status, _, answer) = post_offer(server.http, "/cam/whep", &offer).await;
+    assert_eq!(status, 201, "{answer}");
+    accept_answer(&mut stalled.rtc, pending, &answer);
+    let ice_up = stalled
+        .drive_until(Duration::from_secs(5), |c| {
+            c.events.iter().any(|e| {
+                matches!(
+                    e,
+                    str0m::Event::IceConnectionStateChange(
+                        str0m::IceConnectionState::Connected | str0m::IceConnectionState::Completed
+                    )
+                )
+            })
+        })
+        .await;
+    assert!(
+        ice_up,
+        "ICE never came up for the stalled client: {:?}",
+        stalled.events
+    );
+    assert!(
+        !stalled.events.iter().any(|e| matches!(e, Event::Connected)),
+        "DTLS was meant to stall"
+    );
+    assert_eq!(server.server.sessions().len(), 1);
+
+    // Meanwhile another viewer plays.
+    let (mut client, _) = connect(&server, "/cam/whep").await;
+    let sent = feed(&server, 5, 2, 500);
+    let ok = client
+        .drive_until(Duration::from_secs(10), |c| {
+            c.rtp_received().len() >= sent.len()
+        })
+        .await;
+    assert!(ok, "the second viewer got no media");
+
+    // The stalled one goes after webrtcHandshakeTimeout; the good one stays.
+    let mut left = usize::MAX;
+    for _ in 0..100 {
+        left = server.server.sessions().len();
+        if left == 1 {
+            break;
+        }
+        client
+            .drive_until(Duration::from_millis(100), |_| false)
+            .await;
+    }
+    assert_eq!(left, 1, "the stalled session was not dropped");
+    assert!(
+        server.server.sessions()[0]
+            .stats
+            .peer_connection_established,
+        "the connected viewer was dropped instead"
+    );
 }

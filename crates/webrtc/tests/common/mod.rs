@@ -336,6 +336,14 @@ pub async fn start_server(tracks: Vec<Format>) -> TestServer {
 }
 
 pub async fn start_server_with_auth(tracks: Vec<Format>, auth: Arc<dyn AuthHook>) -> TestServer {
+    start_server_with(tracks, auth, SessionConfig::default()).await
+}
+
+pub async fn start_server_with(
+    tracks: Vec<Format>,
+    auth: Arc<dyn AuthHook>,
+    session: SessionConfig,
+) -> TestServer {
     let (itx, irx) = mpsc::unbounded_channel();
     let backend = Arc::new(TestBackend {
         tracks,
@@ -346,6 +354,7 @@ pub async fn start_server_with_auth(tracks: Vec<Format>, auth: Arc<dyn AuthHook>
     });
     let config = WebrtcConfig {
         local_udp_address: SocketAddr::from(([127, 0, 0, 1], 0)),
+        session,
         ..Default::default()
     };
     let server = WebrtcServer::start(config, Arc::clone(&backend), auth)
