@@ -49,6 +49,13 @@ pub fn http_settings(kind: HttpServerKind, conf: &Conf) -> HttpSettings {
             &conf.playback_allow_origins,
             &conf.playback_trusted_proxies,
         ),
+        HttpServerKind::WebRtc => (
+            conf.webrtc_encryption,
+            &conf.webrtc_server_key,
+            &conf.webrtc_server_cert,
+            &conf.webrtc_allow_origins,
+            &conf.webrtc_trusted_proxies,
+        ),
     };
     let proxies: Vec<String> = proxies.iter().map(ToString::to_string).collect();
     HttpSettings {

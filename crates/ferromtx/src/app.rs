@@ -198,7 +198,7 @@ impl App {
             .await
             .map_err(AppError::Start)?;
         app.backend.set_rtsp(app.rtsp.clone());
-        app.webrtc = crate::webrtc::start(&conf, app.paths.clone())
+        app.webrtc = crate::webrtc::start(&conf, app.paths.clone(), app.backend.clone())
             .await
             .map_err(AppError::Start)?;
         app.backend
@@ -266,7 +266,7 @@ impl App {
             if let Some(w) = self.webrtc.take() {
                 w.close().await;
             }
-            match crate::webrtc::start(&new, self.paths.clone()).await {
+            match crate::webrtc::start(&new, self.paths.clone(), self.backend.clone()).await {
                 Ok(w) => self.webrtc = w,
                 Err(e) => error!("{e}"),
             }

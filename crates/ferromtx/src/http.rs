@@ -17,7 +17,8 @@ pub fn enabled(kind: HttpServerKind, conf: &Conf) -> bool {
         HttpServerKind::Api => conf.api,
         HttpServerKind::Metrics => conf.metrics,
         HttpServerKind::Pprof => conf.pprof,
-        HttpServerKind::Playback => false,
+        // Its own component (crate::webrtc).
+        HttpServerKind::Playback | HttpServerKind::WebRtc => false,
     }
 }
 
@@ -27,6 +28,7 @@ fn address(kind: HttpServerKind, conf: &Conf) -> &str {
         HttpServerKind::Metrics => &conf.metrics_address,
         HttpServerKind::Pprof => &conf.pprof_address,
         HttpServerKind::Playback => &conf.playback_address,
+        HttpServerKind::WebRtc => &conf.webrtc_address,
     }
 }
 
@@ -57,7 +59,7 @@ impl HttpComponent {
             HttpServerKind::Api => ferromtx_api::api_router(backend.clone()),
             HttpServerKind::Metrics => ferromtx_api::metrics_router(backend.clone()),
             HttpServerKind::Pprof => ferromtx_api::pprof::router(),
-            HttpServerKind::Playback => axum::Router::new(),
+            HttpServerKind::Playback | HttpServerKind::WebRtc => axum::Router::new(),
         };
         let stop = CancellationToken::new();
         let backend: Arc<dyn Backend> = backend;

@@ -1,6 +1,5 @@
 //! The WebRTC server (WHEP readers, WHIP publishers) as a component of the binary.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ferromtx_conf::Conf;
@@ -10,7 +9,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+use crate::backend::ServerBackend;
 use crate::listen::bind_tcp;
+use ferromtx_api::HttpServerKind;
+use ferromtx_api::settings::http_settings;
 
 pub type Server = WebrtcServer<CoreBackend>;
 
@@ -49,14 +51,10 @@ pub fn changed(old: &Conf, new: &Conf) -> bool {
 pub async fn start(
     conf: &Conf,
     paths: Arc<PathManager>,
+    backend: Arc<ServerBackend>,
 ) -> Result<Option<WebrtcComponent>, String> {
     if !conf.webrtc {
         return Ok(None);
-    }
-    if conf.webrtc_encryption {
-        warn!(
-            "[WebRTC] webrtcEncryption is not supported yet: the HTTP side is served without TLS"
-        );
     }
     if !conf.webrtc_local_tcp_address.is_empty() {
         warn!("[WebRTC] webrtcLocalTCPAddress is not supported yet: ICE over TCP is off");
@@ -78,21 +76,36 @@ pub async fn start(
         )
     })?;
     let server = Arc::new(server);
-    let app = server
-        .router()
-        .into_make_service_with_connect_info::<SocketAddr>();
+    // The shared HTTP server: TLS with webrtcEncryption, client addresses, graceful stop.
+    let settings = http_settings(HttpServerKind::WebRtc, conf);
+    if settings.encryption {
+        ferromtx_api::http::check_tls(&settings).map_err(|e| format!("[WebRTC] {e}"))?;
+    }
     let stop = CancellationToken::new();
     let shutdown = stop.clone();
+    let backend: Arc<dyn ferromtx_api::Backend> = backend;
+    let serve = ferromtx_api::serve_with(
+        HttpServerKind::WebRtc,
+        settings,
+        listener,
+        server.router(),
+        backend,
+        async move { shutdown.cancelled().await },
+    );
     let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await });
         if let Err(e) = serve.await {
             error!("[WebRTC] {e}");
         }
     });
     info!(
-        "[WebRTC] listener opened on {} (HTTP), {} (ICE/UDP)",
-        conf.webrtc_address, conf.webrtc_local_udp_address
+        "[WebRTC] listener opened on {} ({}), {} (ICE/UDP)",
+        conf.webrtc_address,
+        if conf.webrtc_encryption {
+            "HTTPS"
+        } else {
+            "HTTP"
+        },
+        conf.webrtc_local_udp_address
     );
     Ok(Some(WebrtcComponent { server, stop, task }))
 }

@@ -82,9 +82,62 @@ fn chromium_plays_whep_with_sixteen_peer_connections_in_one_page() {
         );
     }
     // MediaMTX's lines for each viewer, in its order.
-    s.wait_count("] peer connection established, local candidate: host/udp/127.0.0.1/", 16);
+    s.wait_count(
+        "] peer connection established, local candidate: host/udp/127.0.0.1/",
+        16,
+    );
     s.wait_count("] is reading from path 'cam', 2 tracks (H264, Opus)", 16);
     s.wait_count("[WebRTC] [session", 16 * 4);
+}
+
+#[test]
+fn chromium_plays_whep_over_https_with_webrtc_encryption() {
+    let (Some(ffmpeg), Some((node, dir))) = (tool("ffmpeg"), browser_scripts()) else {
+        return;
+    };
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("cert");
+    let tls = tempfile::tempdir().expect("tempdir");
+    let (key_path, cert_path) = (tls.path().join("server.key"), tls.path().join("server.crt"));
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write key");
+    std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
+    let (mut s, rtsp, http, _) = start(&format!(
+        "webrtcAdditionalHosts: [127.0.0.1]\nwebrtcEncryption: yes\n\
+         webrtcServerKey: {}\nwebrtcServerCert: {}",
+        key_path.display(),
+        cert_path.display()
+    ));
+    let publisher = KillOnDrop(ffmpeg_publish(
+        &ffmpeg,
+        &format!("rtsp://127.0.0.1:{rtsp}/cam"),
+        true,
+        30,
+    ));
+    s.wait_line(&format!("[WebRTC] listener opened on 127.0.0.1:{http} (HTTPS)"));
+    s.wait_line("is publishing to path 'cam'");
+    // Plain HTTP is not served any more.
+    let plain = std::net::TcpStream::connect(("127.0.0.1", http)).and_then(|mut c| {
+        use std::io::{Read, Write};
+        c.set_read_timeout(Some(Duration::from_secs(5)))?;
+        c.write_all(b"OPTIONS /cam/whep HTTP/1.0\r\n\r\n")?;
+        let mut head = [0u8; 12];
+        let n = c.read(&mut head)?;
+        Ok(head[..n].to_vec())
+    });
+    assert!(
+        !plain.as_deref().unwrap_or_default().starts_with(b"HTTP/1."),
+        "plain HTTP answered: {plain:?}"
+    );
+    let r = run_browser_script(
+        &node,
+        &dir,
+        "whep.mjs",
+        &json!({ "url": format!("https://127.0.0.1:{http}/cam/whep"), "peers": 1, "seconds": 4 }),
+    );
+    drop(publisher);
+    let p = &r[0];
+    let half = u64_at(p, &["half", "video", "framesDecoded"]);
+    let end = u64_at(p, &["end", "video", "framesDecoded"]);
+    assert!(half > 0 && end > half, "decoded frames not growing: {p}");
 }
 
 #[test]

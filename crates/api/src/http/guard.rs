@@ -45,8 +45,8 @@ fn action(kind: HttpServerKind) -> Option<AuthAction> {
         HttpServerKind::Api => Some(AuthAction::Api),
         HttpServerKind::Metrics => Some(AuthAction::Metrics),
         HttpServerKind::Pprof => Some(AuthAction::Pprof),
-        // playback authenticates per path, in its handlers
-        HttpServerKind::Playback => None,
+        // playback and WebRTC authenticate per path, in their handlers
+        HttpServerKind::Playback | HttpServerKind::WebRtc => None,
     }
 }
 
@@ -93,6 +93,12 @@ async fn handle(g: &Guard, mut req: Request, next: Next) -> Response {
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
     let ip = client_ip(peer.ip(), req.headers(), &g.settings.trusted_proxies);
     req.extensions_mut().insert(ClientIp(ip));
+    if g.kind == HttpServerKind::WebRtc {
+        // The WHIP/WHEP router knows only the connection's address: give it the client's,
+        // as told by a trusted proxy.
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(ip, peer.port())));
+    }
 
     let Some(action) = action(g.kind) else {
         return next.run(req).await;

@@ -39,6 +39,9 @@ pub enum HttpServerKind {
     Metrics,
     Pprof,
     Playback,
+    /// The WHIP/WHEP server: its router authenticates per path and answers CORS itself;
+    /// this layer adds TLS (`webrtcEncryption`) and the client IP.
+    WebRtc,
 }
 
 impl HttpServerKind {
@@ -48,6 +51,10 @@ impl HttpServerKind {
             HttpServerKind::Api => (
                 "OPTIONS, GET, POST, PATCH, DELETE",
                 "Authorization, Content-Type",
+            ),
+            HttpServerKind::WebRtc => (
+                "OPTIONS, GET, POST, PATCH, DELETE",
+                "Authorization, Content-Type, If-Match",
             ),
             _ => ("OPTIONS, GET", "Authorization"),
         }
@@ -60,6 +67,7 @@ impl HttpServerKind {
             HttpServerKind::Metrics => "[metrics]",
             HttpServerKind::Pprof => "[pprof]",
             HttpServerKind::Playback => "[playback]",
+            HttpServerKind::WebRtc => "[WebRTC]",
         }
     }
 }
@@ -102,6 +110,12 @@ pub enum ServeError {
     Tls(#[from] TlsError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+/// Fails if the TLS key or certificate of `settings` can't be used (call before serving, so
+/// the error shows at start).
+pub fn check_tls(settings: &HttpSettings) -> Result<(), TlsError> {
+    tls::acceptor(&settings.server_cert, &settings.server_key).map(drop)
 }
 
 /// Serves `router` on `listener` with the settings of `kind` taken from the

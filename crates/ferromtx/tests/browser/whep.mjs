@@ -6,7 +6,9 @@ import { launch } from './chromium.mjs';
 const opts = JSON.parse(process.argv[2]);
 const browser = await launch();
 try {
-  const page = await browser.newPage();
+  // Self-signed certificates of tests (webrtcEncryption) are accepted.
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const page = await context.newPage();
   const result = await page.evaluate(async ({ url, peers, seconds }) => {
     const connect = async () => {
       const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
