@@ -112,7 +112,9 @@ fn chromium_plays_whep_over_https_with_webrtc_encryption() {
         true,
         30,
     ));
-    s.wait_line(&format!("[WebRTC] listener opened on 127.0.0.1:{http} (HTTPS)"));
+    s.wait_line(&format!(
+        "[WebRTC] listener opened on 127.0.0.1:{http} (HTTPS)"
+    ));
     s.wait_line("is publishing to path 'cam'");
     // Plain HTTP is not served any more.
     let plain = std::net::TcpStream::connect(("127.0.0.1", http)).and_then(|mut c| {

@@ -14,8 +14,8 @@ use std::time::{Instant, SystemTime};
 use ferromtx_codec::{DepacketizeError, Depacketizer, Format, Frame, Packetizer, rtp};
 use ferromtx_conf::ConfError;
 use ferromtx_core::{
-    Described, PathError, PathManager, PathRequest, Publisher, ReaderHandle, Stream, Track, Unit,
-    View, ViewHandle,
+    Described, PathError, PathManager, PathRequest, Publisher, ReaderHandle, Stream, Track,
+    TryNext, Unit, View, ViewHandle,
 };
 use tokio::sync::Notify;
 
@@ -388,6 +388,37 @@ impl CoreSource {
     }
 }
 
+/// What a unit of the stream is to a viewer.
+enum Step {
+    Item(EgressItem),
+    /// Not for this viewer (a track it doesn't play, nothing produced).
+    Skip,
+    /// The stream can't be played any more.
+    End,
+}
+
+impl CoreSource {
+    fn item_of(&mut self, unit: &Unit) -> Step {
+        let Some(Some(view)) = self.views.get(unit.track) else {
+            return Step::Skip;
+        };
+        let out = match unit.view(view) {
+            Some(EgressOutput::Unit(out)) => out,
+            Some(EgressOutput::Unplayable(why)) => {
+                self.unplayable = Some(why);
+                return Step::End;
+            }
+            None => return Step::Skip,
+        };
+        self.handle.reader().add_bytes_sent(out.wire_bytes);
+        Step::Item(EgressItem {
+            track: unit.track,
+            wallclock: out.wallclock,
+            packets: Arc::clone(&out.packets),
+        })
+    }
+}
+
 impl EgressSource for CoreSource {
     fn tracks(&self) -> Vec<Format> {
         self.tracks.clone()
@@ -396,24 +427,28 @@ impl EgressSource for CoreSource {
     async fn next(&mut self) -> Option<EgressItem> {
         loop {
             let unit = self.handle.reader().next().await?;
-            let Some(Some(view)) = self.views.get(unit.track) else {
-                continue;
-            };
-            let out = match unit.view(view) {
-                Some(EgressOutput::Unit(out)) => out,
-                Some(EgressOutput::Unplayable(why)) => {
-                    self.unplayable = Some(why);
-                    return None;
-                }
-                None => continue,
-            };
-            self.handle.reader().add_bytes_sent(out.wire_bytes);
-            return Some(EgressItem {
-                track: unit.track,
-                wallclock: out.wallclock,
-                packets: Arc::clone(&out.packets),
-            });
+            match self.item_of(&unit) {
+                Step::Item(item) => return Some(item),
+                Step::Skip => {}
+                Step::End => return None,
+            }
         }
+    }
+
+    fn try_next(&mut self) -> Option<EgressItem> {
+        // Bounded by the ring: at most its capacity of units are ready.
+        for _ in 0..self.handle.stream().capacity() {
+            let TryNext::Unit(unit) = self.handle.reader().try_next(tokio::time::Instant::now())
+            else {
+                return None;
+            };
+            match self.item_of(&unit) {
+                Step::Item(item) => return Some(item),
+                Step::Skip => {}
+                Step::End => return None,
+            }
+        }
+        None
     }
 
     fn request_keyframe(&mut self) {

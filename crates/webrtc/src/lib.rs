@@ -15,6 +15,7 @@ pub mod http;
 pub mod interfaces;
 pub mod keyframe;
 pub mod negotiation;
+pub mod outbox;
 pub mod page;
 pub mod server;
 pub mod session;

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ferromtx_codec::Format;
 use ferromtx_conf::Conf;
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::auth::{AccessRequest, AuthHook};
+use crate::outbox::Outbox;
 use crate::session::{
     CloseReason, Output, Session, SessionConfig, SessionEvent, SessionStats, candidate_label,
 };
@@ -22,6 +22,21 @@ use crate::udp_mux::{Datagram, MuxCounters, UdpMux};
 
 /// Datagrams queued per session before the mux drops.
 const DATAGRAM_QUEUE: usize = 256;
+
+/// Units a session takes from its stream in one turn at most (more wait for the next turn).
+const MAX_UNITS_PER_TURN: usize = 16;
+
+/// Sends and forgets what `outbox` holds.
+async fn send(mux: &UdpMux, outbox: &mut Outbox) {
+    if outbox.is_empty() {
+        return;
+    }
+    for (group, bytes) in outbox.groups() {
+        mux.send(group.destination, group.source, bytes, group.segment)
+            .await;
+    }
+    outbox.clear();
+}
 
 /// How often a session task publishes its counters.
 const STATS_PERIOD: std::time::Duration = std::time::Duration::from_millis(200);
@@ -325,6 +340,11 @@ impl<B: Backend> WebrtcServer<B> {
         self.shared.mux.counters()
     }
 
+    /// Datagrams one send call carries at most (1 when the kernel has no UDP GSO).
+    pub fn max_segments(&self) -> usize {
+        self.shared.mux.max_segments()
+    }
+
     /// The live sessions.
     pub fn sessions(&self) -> Vec<SessionInfo> {
         self.shared.with_sessions(|s| {
@@ -416,7 +436,7 @@ pub(crate) fn spawn_session<B: Backend>(
     };
     shared.with_sessions(|s| s.insert(secret.clone(), handle));
     tokio::spawn(async move {
-        let socket = Arc::clone(shared.mux.socket());
+        let mux = Arc::clone(&shared.mux);
         // Unregisters even if the task panics, so nothing routes to a dead session.
         let _registered = Registered {
             shared: &shared,
@@ -427,7 +447,7 @@ pub(crate) fn spawn_session<B: Backend>(
             id: short_id(&id),
             connected_line: &connected_line,
         };
-        let reason = run_session(session, media, dgram_rx, cmd_rx, socket, stats, &log).await;
+        let reason = run_session(session, media, dgram_rx, cmd_rx, mux, stats, &log).await;
         tracing::info!("[WebRTC] [session {}] closed: {reason}", log.id);
     });
 }
@@ -483,10 +503,11 @@ async fn run_session<S: EgressSource, K: IngestSink>(
     mut media: Media<S, K>,
     mut dgrams: mpsc::Receiver<Datagram>,
     mut commands: mpsc::Receiver<Command>,
-    socket: Arc<UdpSocket>,
+    mux: Arc<UdpMux>,
     stats: Arc<Mutex<SessionStats>>,
     log: &SessionLog<'_>,
 ) -> CloseReason {
+    let mut outbox = Outbox::new(mux.max_segments());
     let publish_stats = |s: &Session| match stats.lock() {
         Ok(mut g) => *g = s.stats(),
         Err(p) => *p.into_inner() = s.stats(),
@@ -500,13 +521,10 @@ async fn run_session<S: EgressSource, K: IngestSink>(
         }
         let deadline = loop {
             match session.poll_output(Instant::now()) {
-                Output::Transmit(t) => {
-                    if let Err(e) = socket.send_to(&t.contents, t.destination).await {
-                        tracing::debug!("ICE/UDP send to {} failed: {e}", t.destination);
-                    }
-                }
+                Output::Transmit(t) => outbox.push(t.destination, t.source, &t.contents),
                 Output::Timeout(t) => break t,
                 Output::Event(SessionEvent::Closed(reason)) => {
+                    send(&mux, &mut outbox).await;
                     publish_stats(&session);
                     return reason;
                 }
@@ -523,6 +541,8 @@ async fn run_session<S: EgressSource, K: IngestSink>(
                 Output::Event(SessionEvent::Connected) => log.connected(&session.stats()),
             }
         };
+        // Everything this turn produced leaves together: one call per peer and size.
+        send(&mux, &mut outbox).await;
         if let Media::Ingress(sink) = &mut media
             && sink.wants_keyframe()
         {
@@ -558,7 +578,19 @@ async fn run_session<S: EgressSource, K: IngestSink>(
                 Some(Command::Close) | None => session.close(CloseReason::Local),
             },
             m = next_media => match m {
-                MediaEvent::Item(item) => session.write(Instant::now(), &item),
+                MediaEvent::Item(item) => {
+                    let now = Instant::now();
+                    session.write(now, &item);
+                    // Units already waiting (audio next to video) go in the same turn.
+                    if let Media::Egress(source) = &mut media {
+                        for _ in 0..MAX_UNITS_PER_TURN {
+                            let Some(item) = source.try_next() else {
+                                break;
+                            };
+                            session.write(now, &item);
+                        }
+                    }
+                }
                 MediaEvent::Ended => {
                     let reason = match &media {
                         Media::Egress(source) => source.end_reason(),

@@ -49,6 +49,12 @@ pub trait EgressSource: Send + 'static {
     /// `mpsc::Receiver::recv`): the session polls it in a `select!` with its sockets.
     fn next(&mut self) -> impl Future<Output = Option<EgressItem>> + Send;
 
+    /// The next unit if one is already there, without waiting (`None` also when the stream
+    /// ended: [`EgressSource::next`] tells). Lets a session send several units in one turn.
+    fn try_next(&mut self) -> Option<EgressItem> {
+        None
+    }
+
     /// A viewer asked for a keyframe (PLI/FIR). Sessions call this at most once a second;
     /// the adapter coalesces across viewers of the same publisher (see
     /// [`crate::keyframe::SharedKeyframeGate`]).

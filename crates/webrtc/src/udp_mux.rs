@@ -1,14 +1,19 @@
 //! One UDP socket for all sessions (`webrtcLocalUDPAddress`). Datagrams from a new
 //! remote address are routed by the STUN USERNAME (our ufrag) of a binding request;
 //! after that by remote address. Anything unroutable is dropped and counted.
+//!
+//! I/O is batched with quinn-udp: received datagrams come several per system call
+//! (recvmmsg, GRO), and the datagrams a session has for one peer leave in one call (GSO).
 
 use std::collections::HashMap;
-use std::io;
-use std::net::SocketAddr;
+use std::io::{self, IoSliceMut};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use quinn_udp::{RecvMeta, Transmit, UdpSocketState};
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -83,6 +88,9 @@ impl<K: Clone> Demux<K> {
 pub struct Datagram {
     pub received: Instant,
     pub source: SocketAddr,
+    /// The local address it was sent to, when the socket tells (a socket bound to an
+    /// unspecified address serves several candidate addresses).
+    pub destination: Option<IpAddr>,
     pub data: Vec<u8>,
 }
 
@@ -94,12 +102,22 @@ pub struct MuxCounters {
     pub dropped_unroutable: AtomicU64,
     /// Datagrams dropped because their session's queue was full.
     pub dropped_queue_full: AtomicU64,
+    /// Send calls (one carries several datagrams to one peer with GSO) and datagrams sent.
+    pub send_calls: AtomicU64,
+    pub datagrams_sent: AtomicU64,
 }
+
+/// Receive buffers handed to the kernel per call (recvmmsg).
+const RECV_BATCH: usize = 8;
 
 /// The shared ICE/UDP socket and its routing table (the driver).
 #[derive(Debug)]
 pub struct UdpMux {
     socket: Arc<UdpSocket>,
+    /// Batched I/O (recvmmsg with GRO, sendmsg with GSO) on `socket`.
+    state: UdpSocketState,
+    /// The socket is bound to an unspecified address: sends name their source.
+    unspecified: bool,
     demux: Mutex<Demux<mpsc::Sender<Datagram>>>,
     counters: MuxCounters,
 }
@@ -107,8 +125,11 @@ pub struct UdpMux {
 impl UdpMux {
     pub async fn bind(addr: SocketAddr) -> io::Result<Arc<UdpMux>> {
         let socket = UdpSocket::bind(addr).await?;
+        let state = UdpSocketState::new((&socket).into())?;
         Ok(Arc::new(UdpMux {
             socket: Arc::new(socket),
+            state,
+            unspecified: addr.ip().is_unspecified(),
             demux: Mutex::new(Demux::default()),
             counters: MuxCounters::default(),
         }))
@@ -118,12 +139,58 @@ impl UdpMux {
         self.socket.local_addr()
     }
 
-    pub fn socket(&self) -> &Arc<UdpSocket> {
-        &self.socket
-    }
-
     pub fn counters(&self) -> &MuxCounters {
         &self.counters
+    }
+
+    /// How many datagrams of one size one send call may carry to one peer (1 without GSO).
+    pub fn max_segments(&self) -> usize {
+        self.state.max_gso_segments()
+    }
+
+    /// Sends `datagrams` (consecutive slices of `contents`, each `segment` bytes but the
+    /// last, which may be shorter) to `destination` in one call. A full socket buffer waits
+    /// for room; any other error drops them (UDP) and is logged at debug level.
+    pub async fn send(
+        &self,
+        destination: SocketAddr,
+        source: SocketAddr,
+        contents: &[u8],
+        segment: usize,
+    ) {
+        let count = contents.len().div_ceil(segment.max(1));
+        let transmit = Transmit {
+            destination,
+            ecn: None,
+            contents,
+            segment_size: (count > 1).then_some(segment),
+            src_ip: self.unspecified.then_some(source.ip()),
+        };
+        // Bounded: a socket that stays full for this many rounds drops the datagrams.
+        for _ in 0..64 {
+            let sent = self.socket.try_io(Interest::WRITABLE, || {
+                self.state.send((&*self.socket).into(), &transmit)
+            });
+            match sent {
+                Ok(()) => {
+                    self.counters.send_calls.fetch_add(1, Ordering::Relaxed);
+                    self.counters
+                        .datagrams_sent
+                        .fetch_add(count as u64, Ordering::Relaxed);
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if let Err(e) = self.socket.writable().await {
+                        tracing::debug!("ICE/UDP send to {destination} failed: {e}");
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!("ICE/UDP send to {destination} failed: {e}");
+                    return;
+                }
+            }
+        }
     }
 
     pub fn register(&self, ufrag: String, tx: mpsc::Sender<Datagram>) {
@@ -152,10 +219,24 @@ impl UdpMux {
     }
 
     async fn run(&self) {
-        let mut buf = vec![0u8; MAX_DATAGRAM];
+        // With GRO the kernel may join up to `gro_segments` datagrams of one peer in a buffer.
+        let slot = self.state.gro_segments().max(1) * MAX_DATAGRAM;
+        let mut storage = vec![0u8; slot * RECV_BATCH];
+        let mut bufs: Vec<IoSliceMut<'_>> = storage.chunks_mut(slot).map(IoSliceMut::new).collect();
+        let mut meta = [RecvMeta::default(); RECV_BATCH];
         loop {
-            let (n, source) = match self.socket.recv_from(&mut buf).await {
-                Ok(v) => v,
+            if let Err(e) = self.socket.readable().await {
+                tracing::debug!("ICE/UDP receive error: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                continue;
+            }
+            let received = self.socket.try_io(Interest::READABLE, || {
+                self.state
+                    .recv((&*self.socket).into(), &mut bufs, &mut meta)
+            });
+            let n = match received {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => {
                     // ICMP errors (e.g. port unreachable) surface here on some systems;
                     // back off a little so a persistent error cannot spin.
@@ -164,27 +245,49 @@ impl UdpMux {
                     continue;
                 }
             };
-            self.counters.received.fetch_add(1, Ordering::Relaxed);
-            let data = &buf[..n];
-            let route = self.with_demux(|d| d.route(source, data));
-            match route {
-                Route::Session(tx) => {
-                    let dgram = Datagram {
-                        received: Instant::now(),
-                        source,
-                        data: data.to_vec(),
-                    };
-                    if tx.try_send(dgram).is_err() {
-                        self.counters
-                            .dropped_queue_full
-                            .fetch_add(1, Ordering::Relaxed);
-                    }
+            let now = Instant::now();
+            for (m, buf) in meta.iter().zip(bufs.iter()).take(n) {
+                if m.len == 0 {
+                    // An empty datagram is still one (and garbage).
+                    self.dispatch(now, m.addr, m.dst_ip, &[]);
+                    continue;
                 }
-                Route::Unroutable => {
+                let stride = if m.stride == 0 { m.len } else { m.stride };
+                for data in buf[..m.len].chunks(stride) {
+                    self.dispatch(now, m.addr, m.dst_ip, data);
+                }
+            }
+        }
+    }
+
+    fn dispatch(&self, now: Instant, source: SocketAddr, dst: Option<IpAddr>, data: &[u8]) {
+        self.counters.received.fetch_add(1, Ordering::Relaxed);
+        // A v4 peer of a dual-stack socket shows as ::ffff:a.b.c.d.
+        let source = match source {
+            SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+                Some(v4) => SocketAddr::new(IpAddr::V4(v4), v6.port()),
+                None => source,
+            },
+            v4 => v4,
+        };
+        match self.with_demux(|d| d.route(source, data)) {
+            Route::Session(tx) => {
+                let dgram = Datagram {
+                    received: now,
+                    source,
+                    destination: dst,
+                    data: data.to_vec(),
+                };
+                if tx.try_send(dgram).is_err() {
                     self.counters
-                        .dropped_unroutable
+                        .dropped_queue_full
                         .fetch_add(1, Ordering::Relaxed);
                 }
+            }
+            Route::Unroutable => {
+                self.counters
+                    .dropped_unroutable
+                    .fetch_add(1, Ordering::Relaxed);
             }
         }
     }
