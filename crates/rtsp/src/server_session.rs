@@ -93,8 +93,9 @@ impl Default for SessionConfig {
 #[derive(Debug, Clone, Copy)]
 pub struct StreamInfo<'a> {
     pub description: &'a SessionDescription,
-    /// Multicast group assigned to the path, when multicast is allowed.
-    pub multicast_ip: Option<&'a str>,
+    /// Multicast group of each media of the stream (gortsplib gives every media its
+    /// own address); empty when multicast is not available for this request.
+    pub multicast_ips: &'a [String],
 }
 
 /// How one media's packets travel.
@@ -221,17 +222,68 @@ pub fn path_and_query(uri: &str) -> Option<(String, Option<String>)> {
     (!path.is_empty()).then(|| (path.to_string(), query))
 }
 
-/// Splits a reader's SETUP URI into path and track index (`.../trackID=N`; absent
-/// means the first media).
+/// A reader's SETUP URI taken apart: the stream's path, the query of the request
+/// (without the media's control) and the media index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupTarget {
+    pub path: String,
+    pub query: Option<String>,
+    pub track: usize,
+}
+
+/// Splits a reader's SETUP URI as gortsplib does: the control `trackID=N` may follow the
+/// query (`rtsp://h/cam?token=x/trackID=1`, what FFmpeg sends after a DESCRIBE of a URL
+/// with a query) or the path (`rtsp://h/cam/trackID=1?token=x`, GStreamer). Without a
+/// control the first media is meant.
+pub fn setup_target(uri: &str) -> Option<SetupTarget> {
+    let (path, query) = path_and_query(uri)?;
+    let track_of = |id: &str| id.parse::<usize>().ok();
+    if let Some(q) = &query
+        && let Some(i) = q.rfind("/trackID=")
+    {
+        let track = track_of(&q[i + "/trackID=".len()..])?;
+        let rest = &q[..i];
+        return Some(SetupTarget {
+            path,
+            query: (!rest.is_empty()).then(|| rest.to_string()),
+            track,
+        });
+    }
+    if let Some(i) = path.rfind("/trackID=") {
+        let track = track_of(&path[i + "/trackID=".len()..])?;
+        let base = path[..i].trim_end_matches('/');
+        return (!base.is_empty()).then(|| SetupTarget {
+            path: base.to_string(),
+            query,
+            track,
+        });
+    }
+    if let Some(rest) = path.strip_prefix("trackID=") {
+        // A bare control against a path-less base is not a path.
+        track_of(rest)?;
+        return None;
+    }
+    let query = query.map(|q| q.trim_end_matches('/').to_string());
+    Some(SetupTarget {
+        path,
+        query: query.filter(|q| !q.is_empty()),
+        track: 0,
+    })
+}
+
+/// Splits a reader's SETUP URI into path and track index (see [`setup_target`]).
 pub fn path_and_track(uri: &str) -> Option<(String, usize)> {
-    let (path, _) = path_and_query(uri)?;
-    match path.rsplit_once('/') {
-        Some((base, last)) if last.starts_with("trackID=") => {
-            let id = last["trackID=".len()..].parse().ok()?;
-            let base = base.trim_end_matches('/');
-            (!base.is_empty()).then(|| (base.to_string(), id))
+    setup_target(uri).map(|t| (t.path, t.track))
+}
+
+/// The control URL of a media as GStreamer builds it when the base has a query: the
+/// control goes after the path, the query stays at the end (`rtsp://h/cam/streamid=0?x`).
+fn gstreamer_control_url(base: &str, control: Option<&str>) -> String {
+    match (base.split_once('?'), control.map(str::trim)) {
+        (Some((path, query)), Some(c)) if !c.is_empty() && c != "*" && !c.contains("://") => {
+            format!("{}/{c}?{query}", path.trim_end_matches('/'))
         }
-        _ => Some((path, 0)),
+        _ => sdp::control_url(base, control),
     }
 }
 
@@ -488,6 +540,14 @@ impl ServerSession {
         )
     }
 
+    /// The transport a SETUP would be served with, if the request asks for one this
+    /// session accepts (lets the driver prepare multicast groups first).
+    pub fn requested_transport(&self, req: &Request) -> Option<TransportKind> {
+        let header = req.headers.get("Transport")?;
+        let alternatives = transport::parse(header).ok()?;
+        self.pick_transport(&alternatives).map(|(_, kind)| kind)
+    }
+
     fn pick_transport(&self, alternatives: &[Transport]) -> Option<(Transport, TransportKind)> {
         alternatives.iter().find_map(|t| {
             let kind = match (t.lower, t.delivery) {
@@ -554,7 +614,9 @@ impl ServerSession {
             let wanted = path_and_query(&req.uri);
             let index = desc.medias.iter().position(|m| {
                 let url = sdp::control_url(base, m.control.as_deref());
-                url == req.uri || path_and_query(&url) == wanted
+                url == req.uri
+                    || path_and_query(&url) == wanted
+                    || gstreamer_control_url(base, m.control.as_deref()) == req.uri
             });
             let Some(index) = index else {
                 return status(StatusCode::BAD_REQUEST, "media not found");
@@ -606,7 +668,7 @@ impl ServerSession {
                 }
             }
             TransportKind::Multicast => {
-                let Some(ip) = stream.and_then(|s| s.multicast_ip) else {
+                let Some(ip) = stream.and_then(|s| s.multicast_ips.get(media_index)) else {
                     return status(StatusCode::UNSUPPORTED_TRANSPORT, "no multicast group");
                 };
                 let (rtp_port, rtcp_port) = self.config.multicast_ports;

@@ -61,7 +61,7 @@ impl Harness {
         req.body = body;
         let info = StreamInfo {
             description: &self.stream,
-            multicast_ip: Some("224.1.0.5"),
+            multicast_ips: &["224.1.0.5".to_string(), "224.1.0.6".to_string()],
         };
         let reply = self.session.handle(&req, Some(info), self.now);
         assert_eq!(

@@ -274,7 +274,7 @@ async fn wrong_password_is_a_clear_error() {
     let (a, _paths_a) = server_with(AUTH_CONF, settings).await;
     let a_addr = a.local_addrs().rtsp;
     let url = ClientUrl::parse(&format!("rtsp://myuser:wrong@{a_addr}/x")).unwrap();
-    let mut client = RtspClient::connect(&url, STEP).await.expect("connects");
+    let mut client = RtspClient::connect(&url, STEP, "").await.expect("connects");
     let err = client
         .request(Request::new(Method::Describe, url.request_url.clone()))
         .await
@@ -283,7 +283,7 @@ async fn wrong_password_is_a_clear_error() {
     assert_eq!(err.to_string(), "authentication failed: wrong credentials");
 
     let url = ClientUrl::parse(&format!("rtsp://{a_addr}/x")).unwrap();
-    let mut client = RtspClient::connect(&url, STEP).await.expect("connects");
+    let mut client = RtspClient::connect(&url, STEP, "").await.expect("connects");
     let err = client
         .request(Request::new(Method::Describe, url.request_url.clone()))
         .await
