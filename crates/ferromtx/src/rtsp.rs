@@ -75,9 +75,7 @@ pub async fn start(conf: &Conf, paths: Arc<PathManager>) -> Result<RtspServers, 
         let server =
             RtspServer::start_with_tls(RtspSettings::secure_from_conf(conf), paths, Some(tls))
                 .await
-                .map_err(|e| {
-                    format!("[RTSPS] unable to listen on {}: {e}", conf.rtsps_address)
-                })?;
+                .map_err(|e| format!("[RTSPS] unable to listen on {}: {e}", conf.rtsps_address))?;
         info!("{}", secure_opened_line(conf));
         servers.secure = Some(Arc::new(server));
     }

@@ -219,7 +219,11 @@ async fn kicked(publisher: Option<&Publisher>) {
 
 impl Conn {
     /// The read loop; returns why the connection ends.
-    async fn run(&mut self, reader: &mut ReadHalf, udp_rx: &mut mpsc::Receiver<Datagram>) -> String {
+    async fn run(
+        &mut self,
+        reader: &mut ReadHalf,
+        udp_rx: &mut mpsc::Receiver<Datagram>,
+    ) -> String {
         let mut decoder = Decoder::new();
         let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
         let period = self

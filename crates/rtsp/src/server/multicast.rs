@@ -194,7 +194,6 @@ impl Multicast {
         }
     }
 
-
     /// Joins the groups of `stream` through `iface`, creating them (and their sending
     /// task) for the first reader.
     pub fn join(self: &Arc<Self>, stream: &Arc<Stream>, iface: Ipv4Addr) -> io::Result<Membership> {

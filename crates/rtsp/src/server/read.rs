@@ -201,7 +201,9 @@ impl Playing {
             }
         }
         let total = self.tracks.iter().flatten().map(|t| t.reported_lost).sum();
-        self.counters.rtp_reported_lost.store(total, std::sync::atomic::Ordering::Relaxed);
+        self.counters
+            .rtp_reported_lost
+            .store(total, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Sender reports of the tracks that sent something, with their destinations.

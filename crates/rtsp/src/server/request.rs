@@ -12,6 +12,7 @@ use ferromtx_core::{PathError, PathRequest, ReaderHandle, Stream, Track};
 
 use super::conn::{Conn, ConnContext, Recording, Session};
 use super::info::SessionEntry;
+use super::multicast::interface_of;
 use super::publish::Publishing;
 use super::read::{Destination, Playing};
 use super::secret;
@@ -19,7 +20,6 @@ use super::udp::Channel;
 use crate::auth::{self, REALM};
 use crate::message::{Method, Request, Response, StatusCode};
 use crate::sdp::SessionDescription;
-use super::multicast::interface_of;
 use crate::server_session::{
     Effect, ServerSession, SetupTrack, State, StreamInfo, TrackTransport, TransportKind,
     path_and_query, setup_target,
@@ -528,7 +528,11 @@ impl Conn {
     /// For a SETUP that asks for multicast, the groups of the stream's medias: the
     /// session joins them (through the interface the connection came in on) the first
     /// time. Empty when multicast is off or cannot be served (the SETUP then gets 461).
-    fn multicast_groups(&mut self, req: &Request, stream: &Arc<ferromtx_core::Stream>) -> Vec<String> {
+    fn multicast_groups(
+        &mut self,
+        req: &Request,
+        stream: &Arc<ferromtx_core::Stream>,
+    ) -> Vec<String> {
         let (Some(multicast), Some(session)) = (self.ctx.multicast.clone(), self.session.as_mut())
         else {
             return Vec::new();

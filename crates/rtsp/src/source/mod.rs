@@ -232,7 +232,11 @@ fn parse_duration(s: &str) -> Option<Duration> {
 
 /// The `Transport` of a SETUP request for media `i`.
 fn setup_transport(via: Via, i: usize, client_ports: Option<(u16, u16)>) -> String {
-    let lower = if via == Via::Tcp { Lower::Tcp } else { Lower::Udp };
+    let lower = if via == Via::Tcp {
+        Lower::Tcp
+    } else {
+        Lower::Udp
+    };
     let mut t = Transport::new(Profile::Avp, lower);
     t.delivery = Some(Delivery::Unicast);
     match via {
@@ -331,7 +335,8 @@ async fn attempt(
             Method::Setup,
             sdp::control_url(&base, media.control.as_deref()),
         );
-        req.headers.set("Transport", setup_transport(via, track, ports));
+        req.headers
+            .set("Transport", setup_transport(via, track, ports));
         let res = match client.request(req).await {
             Err(ClientError::Status(StatusCode::UNSUPPORTED_TRANSPORT)) if via == Via::Udp => {
                 return Err(Failure::SwitchToTcp("server does not support UDP"));
@@ -548,9 +553,7 @@ impl Receiving {
                         tracing::warn!("{line}");
                     }
                     let since = now.saturating_duration_since(last_packet.unwrap_or(started));
-                    if self.via == Via::Udp
-                        && last_packet.is_none()
-                        && since >= UDP_SWITCH_TIMEOUT
+                    if self.via == Via::Udp && last_packet.is_none() && since >= UDP_SWITCH_TIMEOUT
                     {
                         teardown(client, base).await;
                         return Err(Failure::SwitchToTcp("no UDP packets received"));
@@ -651,14 +654,20 @@ mod tests {
             setup_transport(Via::Udp, 0, Some((5000, 5001))),
             "RTP/AVP;unicast;client_port=5000-5001"
         );
-        assert_eq!(setup_transport(Via::Multicast, 0, None), "RTP/AVP;multicast");
+        assert_eq!(
+            setup_transport(Via::Multicast, 0, None),
+            "RTP/AVP;multicast"
+        );
     }
 
     #[test]
     fn transports_with_and_without_tls() {
         assert_eq!(first_via(RtspTransport::Automatic, false), Ok(Via::Udp));
         assert_eq!(first_via(RtspTransport::Automatic, true), Ok(Via::Tcp));
-        assert_eq!(first_via(RtspTransport::Multicast, false), Ok(Via::Multicast));
+        assert_eq!(
+            first_via(RtspTransport::Multicast, false),
+            Ok(Via::Multicast)
+        );
         assert_eq!(first_via(RtspTransport::Tcp, true), Ok(Via::Tcp));
         assert!(first_via(RtspTransport::Udp, true).is_err());
         assert!(first_via(RtspTransport::Multicast, true).is_err());

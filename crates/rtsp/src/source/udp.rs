@@ -59,7 +59,10 @@ impl UnicastPair {
     }
 
     pub fn ports(&self) -> io::Result<(u16, u16)> {
-        Ok((self.rtp.local_addr()?.port(), self.rtcp.local_addr()?.port()))
+        Ok((
+            self.rtp.local_addr()?.port(),
+            self.rtcp.local_addr()?.port(),
+        ))
     }
 
     /// Starts receiving from `server` on the ports the server announced (`None`: the
