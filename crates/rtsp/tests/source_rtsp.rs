@@ -239,36 +239,49 @@ async fn on_demand_source_stops_when_unused() {
     a.close().await;
 }
 
-/// A server that accepts UDP but never sends over it, and streams over TCP.
-/// Records the `Transport` of every SETUP.
-async fn udp_silent_server() -> (
+/// How a fake camera sends over UDP.
+#[derive(Debug, Clone, Copy)]
+enum UdpMode {
+    /// Announces `server_port=9-10`, never sends.
+    Silent,
+    /// Announces these server ports (or none) but sends RTP from another port.
+    OtherPort(Option<(u16, u16)>),
+}
+
+/// A fake camera that streams over TCP, and over UDP as `mode` says. Records the
+/// method and `Transport` of every request.
+async fn camera(
+    mode: UdpMode,
+) -> (
     SocketAddr,
     Arc<std::sync::Mutex<Vec<String>>>,
     JoinHandle<()>,
 ) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let setups = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = Arc::clone(&setups);
+    let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&requests);
     let task = tokio::spawn(async move {
         for _ in 0..10 {
             let Ok((socket, _)) = listener.accept().await else {
                 return;
             };
-            tokio::spawn(serve_udp_silent(socket, Arc::clone(&seen)));
+            tokio::spawn(serve_camera(socket, Arc::clone(&seen), mode));
         }
     });
-    (addr, setups, task)
+    (addr, requests, task)
 }
 
-async fn serve_udp_silent(
+async fn serve_camera(
     mut socket: tokio::net::TcpStream,
     seen: Arc<std::sync::Mutex<Vec<String>>>,
+    mode: UdpMode,
 ) {
     use ferromtx_rtsp::message::{Decoder, Incoming, Message, Response};
     let mut decoder = Decoder::new();
     let mut buf = vec![0u8; 4096];
     let mut tcp = false;
+    let mut client_rtp = None;
     for _ in 0..100 {
         let n = match socket.read(&mut buf).await {
             Ok(0) | Err(_) => return,
@@ -280,6 +293,8 @@ async fn serve_udp_silent(
             res.headers
                 .set("CSeq", req.headers.get("CSeq").unwrap_or("0"));
             res.headers.set("Session", "12345678");
+            let t = req.headers.get("Transport").unwrap_or("").to_string();
+            seen.lock().unwrap().push(format!("{} {t}", req.method));
             let mut play = false;
             match req.method {
                 Method::Describe => {
@@ -288,47 +303,66 @@ async fn serve_udp_silent(
                     res.body = Bytes::from_static(SDP);
                 }
                 Method::Setup => {
-                    let t = req.headers.get("Transport").unwrap_or("").to_string();
-                    seen.lock().unwrap().push(t.clone());
                     tcp = t.contains("TCP");
-                    let reply = if tcp {
-                        t
-                    } else {
-                        format!("{t};server_port=9-10")
+                    let parsed = ferromtx_rtsp::transport::Transport::parse(&t).ok();
+                    if client_rtp.is_none() {
+                        client_rtp = parsed.and_then(|p| p.client_port).map(|p| p.0);
+                    }
+                    let ports = match mode {
+                        UdpMode::Silent => Some((9, 10)),
+                        UdpMode::OtherPort(p) => p,
+                    };
+                    let reply = match ports {
+                        Some((a, b)) if !tcp => format!("{t};server_port={a}-{b}"),
+                        _ => t,
                     };
                     res.headers.set("Transport", reply);
                 }
-                Method::Play => play = tcp,
+                Method::Play => play = true,
                 _ => {}
             }
             if socket.write_all(&res.to_bytes()).await.is_err() {
                 return;
             }
-            if play {
-                for i in 0..MAX_PACKETS {
-                    let frame = ferromtx_rtsp::Interleaved {
-                        channel: 0,
-                        payload: video_packet(i),
-                    };
-                    let data = frame.to_bytes().unwrap();
-                    if socket.write_all(&data).await.is_err() {
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                return;
+            if !play {
+                continue;
             }
+            let udp = match (tcp, mode, client_rtp) {
+                (false, UdpMode::OtherPort(_), Some(port)) => {
+                    let s = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                    Some((s, SocketAddr::from(([127, 0, 0, 1], port))))
+                }
+                (false, _, _) => continue,
+                (true, _, _) => None,
+            };
+            for i in 0..MAX_PACKETS {
+                let sent = match &udp {
+                    Some((s, to)) => s.send_to(&video_packet(i), to).await.is_ok(),
+                    None => {
+                        let frame = ferromtx_rtsp::Interleaved {
+                            channel: 0,
+                            payload: video_packet(i),
+                        };
+                        socket.write_all(&frame.to_bytes().unwrap()).await.is_ok()
+                    }
+                };
+                if !sent {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            return;
         }
     }
 }
 
 #[tokio::test]
 async fn automatic_switches_to_tcp_when_no_udp_packets_arrive() {
-    let (addr, setups, task) = udp_silent_server().await;
+    let (addr, requests, task) = camera(UdpMode::Silent).await;
     let (b, paths_b) = proxy_server(&format!("    source: rtsp://{addr}/x\n")).await;
     wait_ready(&paths_b, "proxy").await;
     assert_consecutive(&read_proxy(b.local_addrs().rtsp).await);
-    let setups = setups.lock().unwrap().clone();
+    let setups = setups_of(&requests);
     assert!(
         setups.first().is_some_and(|t| t.contains("client_port=")),
         "{setups:?}"
@@ -337,6 +371,85 @@ async fn automatic_switches_to_tcp_when_no_udp_packets_arrive() {
         setups.last().is_some_and(|t| t.contains("RTP/AVP/TCP")),
         "{setups:?}"
     );
+    task.abort();
+    b.close().await;
+    paths_b.close();
+}
+
+fn setups_of(requests: &std::sync::Mutex<Vec<String>>) -> Vec<String> {
+    requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.starts_with("SETUP"))
+        .cloned()
+        .collect()
+}
+
+/// Without `rtspAnyPort`, packets from other ports than the announced ones are not the
+/// server's: automatic mode gets none and goes to TCP.
+#[tokio::test]
+async fn packets_from_unannounced_ports_are_ignored() {
+    let (addr, requests, task) = camera(UdpMode::OtherPort(Some((9, 10)))).await;
+    let (b, paths_b) = proxy_server(&format!("    source: rtsp://{addr}/x\n")).await;
+    wait_ready(&paths_b, "proxy").await;
+    assert_consecutive(&read_proxy(b.local_addrs().rtsp).await);
+    let setups = setups_of(&requests);
+    assert!(
+        setups.first().is_some_and(|t| t.contains("client_port=")),
+        "{setups:?}"
+    );
+    assert!(
+        setups.last().is_some_and(|t| t.contains("RTP/AVP/TCP")),
+        "{setups:?}"
+    );
+    task.abort();
+    b.close().await;
+    paths_b.close();
+}
+
+/// With `rtspAnyPort`, the same camera works over UDP, even when it announces no ports.
+#[tokio::test]
+async fn rtsp_any_port_accepts_packets_from_other_ports() {
+    for announced in [Some((9, 10)), None] {
+        let (addr, requests, task) = camera(UdpMode::OtherPort(announced)).await;
+        let (b, paths_b) = proxy_server(&format!(
+            "    source: rtsp://{addr}/x\n    rtspTransport: udp\n    rtspAnyPort: yes\n"
+        ))
+        .await;
+        wait_ready(&paths_b, "proxy").await;
+        assert_consecutive(&read_proxy(b.local_addrs().rtsp).await);
+        let setups = setups_of(&requests);
+        assert!(
+            setups.iter().all(|t| t.contains("client_port=")),
+            "{announced:?}: {setups:?}"
+        );
+        task.abort();
+        b.close().await;
+        paths_b.close();
+    }
+}
+
+/// A server that gives no ports is refused without `rtspAnyPort`: no PLAY is sent.
+#[tokio::test]
+async fn missing_server_ports_need_rtsp_any_port() {
+    let (addr, requests, task) = camera(UdpMode::OtherPort(None)).await;
+    let (b, paths_b) = proxy_server(&format!(
+        "    source: rtsp://{addr}/x\n    rtspTransport: udp\n"
+    ))
+    .await;
+    for _ in 0..200 {
+        if !setups_of(&requests).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!setups_of(&requests).is_empty(), "no SETUP");
+    // The answer to SETUP is where the source stops; a PLAY would follow at once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let seen = requests.lock().unwrap().clone();
+    assert!(seen.iter().all(|r| !r.starts_with("PLAY")), "{seen:?}");
+    assert!(!paths_b.path_info("proxy").is_some_and(|p| p.ready));
     task.abort();
     b.close().await;
     paths_b.close();

@@ -260,3 +260,18 @@ pub fn require_tools(names: &[&str]) -> bool {
     eprintln!("skipped: missing {missing:?} (apt-get install -y ffmpeg)");
     false
 }
+
+/// Two consecutive free UDP ports on 127.0.0.1, the first even (RTP/RTCP).
+pub fn free_udp_pair() -> (u16, u16) {
+    for _ in 0..100 {
+        let a = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let p = a.local_addr().expect("addr").port();
+        if p.is_multiple_of(2)
+            && p < u16::MAX
+            && std::net::UdpSocket::bind(("127.0.0.1", p + 1)).is_ok()
+        {
+            return (p, p + 1);
+        }
+    }
+    panic!("no free even/odd UDP port pair found");
+}
