@@ -534,6 +534,37 @@ fn request_paths() {
 }
 
 #[test]
+fn setup_targets_as_ffmpeg_and_gstreamer_send_them() {
+    use ferromtx_rtsp::server_session::{SetupTarget, setup_target};
+    let t = |path: &str, query: Option<&str>, track| {
+        Some(SetupTarget {
+            path: path.into(),
+            query: query.map(Into::into),
+            track,
+        })
+    };
+    // FFmpeg: the control after the query.
+    assert_eq!(
+        setup_target("rtsp://h/cam?token=x/trackID=1"),
+        t("cam", Some("token=x"), 1)
+    );
+    // GStreamer: the control after the path.
+    assert_eq!(
+        setup_target("rtsp://h/cam/trackID=1?token=x"),
+        t("cam", Some("token=x"), 1)
+    );
+    assert_eq!(setup_target("rtsp://h/a/b/trackID=0"), t("a/b", None, 0));
+    // No control: the first media; a trailing slash on the query is not part of it.
+    assert_eq!(
+        setup_target("rtsp://h/cam?token=x/"),
+        t("cam", Some("token=x"), 0)
+    );
+    assert_eq!(setup_target("rtsp://h/cam/"), t("cam", None, 0));
+    assert_eq!(setup_target("rtsp://h/trackID=1"), None);
+    assert_eq!(setup_target("rtsp://h/cam/trackID=x"), None);
+}
+
+#[test]
 fn random_requests_never_panic() {
     let mut rng = common::XorShift::new(42);
     let methods = [

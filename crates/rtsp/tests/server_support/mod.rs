@@ -275,3 +275,65 @@ pub fn free_udp_pair() -> (u16, u16) {
     }
     panic!("no free even/odd UDP port pair found");
 }
+
+/// An `authHTTPAddress` service that allows requests whose JSON body carries
+/// `"token":"<token>"`. Returns its URL and the bodies it received.
+pub async fn token_auth_server(
+    token: &str,
+) -> (
+    String,
+    Arc<std::sync::Mutex<Vec<String>>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/auth", listener.local_addr().expect("addr"));
+    let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&bodies);
+    let wanted = format!("\"token\":\"{token}\"");
+    let task = tokio::spawn(async move {
+        for _ in 0..1000 {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = Arc::clone(&seen);
+            let wanted = wanted.clone();
+            tokio::spawn(async move {
+                let mut data = Vec::new();
+                let mut buf = [0u8; 4096];
+                let body = loop {
+                    match tokio::time::timeout(STEP, socket.read(&mut buf)).await {
+                        Ok(Ok(n)) if n > 0 => data.extend_from_slice(&buf[..n]),
+                        _ => return,
+                    }
+                    let text = String::from_utf8_lossy(&data).to_string();
+                    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                        continue;
+                    };
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break body.to_string();
+                    }
+                    if data.len() > 1 << 20 {
+                        return;
+                    }
+                };
+                let ok = body.contains(&wanted);
+                seen.lock().expect("lock").push(body);
+                let status = if ok { "200 OK" } else { "401 Unauthorized" };
+                let res =
+                    format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = socket.write_all(res.as_bytes()).await;
+            });
+        }
+    });
+    (url, bodies, task)
+}
