@@ -208,9 +208,10 @@ fn rtsps_publish_read_pull_and_certificate_reload() {
         return;
     };
     let (env, (rtsp, _, _)) = rtsp_env();
-    let (rtsps, api) = (free_port(), free_port());
+    let (rtsps, api, metrics) = (free_port(), free_port(), free_port());
     let conf = format!(
         "rtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\napi: yes\napiAddress: 127.0.0.1:{api}\n\
+         metrics: yes\nmetricsAddress: 127.0.0.1:{metrics}\n\
          rtspEncryption: optional\nrtspsAddress: 127.0.0.1:{rtsps}\npaths:\n  all_others:\n"
     );
     let dir = tempfile::tempdir().expect("tempdir");
@@ -280,6 +281,14 @@ fn rtsps_publish_read_pull_and_certificate_reload() {
         get_json(api, "/v3/paths/get/cam")["source"]["type"],
         "rtspsSession"
     );
+    let (_, _, m) = http("GET", metrics, "/metrics", None);
+    let m = String::from_utf8_lossy(&m);
+    assert!(
+        m.lines()
+            .any(|l| l.starts_with("rtsps_sessions{") && l.contains("state=\"publish\"")),
+        "{m}"
+    );
+    assert!(m.lines().any(|l| l.starts_with("rtsps_conns{")), "{m}");
 
     // A second ferromtx pulls over RTSPS with the certificate's fingerprint.
     let quiet = "rtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\nrtspTransports: [tcp]\n";
@@ -315,16 +324,12 @@ fn rtsps_publish_read_pull_and_certificate_reload() {
         &env_refs(&env_c),
     );
     c.wait_line("[path new] [RTSP source] ready: 2 tracks (H264, Opus)");
-    let refused = c.wait_line("[path old]");
-    let refused = if refused.contains("fingerprint") {
-        refused
-    } else {
-        c.wait_line("source fingerprint does not match")
-    };
+    let refused = c.wait_line("source fingerprint does not match");
     assert!(
-        refused.contains(&format!(
-            "source fingerprint does not match: expected {first}, got {second}"
-        )),
+        refused.contains("[path old]")
+            && refused.contains(&format!(
+                "source fingerprint does not match: expected {first}, got {second}"
+            )),
         "{refused}"
     );
     a.wait_line("certificate reloaded after change to");
