@@ -198,13 +198,15 @@ fn ffmpeg_read(ffmpeg: &std::path::Path, url: &str, transport: Option<&str>) -> 
     (streams, frames)
 }
 
-/// RTSPS end to end: ffmpeg publishes to `rtsps://`, ffprobe and ffmpeg read it back over
-/// RTSPS (and plain RTSP, `rtspEncryption: optional`), the API lists the RTSPS session,
+/// RTSPS end to end: ffmpeg publishes to `rtsps://`, ffprobe, ffmpeg and GStreamer read it
+/// back over RTSPS (and plain RTSP, `rtspEncryption: optional`), the API lists the RTSPS session,
 /// a second ferromtx pulls it with `sourceFingerprint`; after the certificate files are
 /// replaced, new connections get the new certificate.
 #[test]
 fn rtsps_publish_read_pull_and_certificate_reload() {
-    let (Some(ffmpeg), Some(ffprobe)) = (tool("ffmpeg"), tool("ffprobe")) else {
+    let (Some(ffmpeg), Some(ffprobe), Some(gst)) =
+        (tool("ffmpeg"), tool("ffprobe"), tool("gst-launch-1.0"))
+    else {
         return;
     };
     let (env, (rtsp, _, _)) = rtsp_env();
@@ -261,6 +263,31 @@ fn rtsps_publish_read_pull_and_certificate_reload() {
     );
     assert!(streams.contains("Audio: opus"), "{streams}");
     assert!(frames >= 10, "decoded {frames} frames over RTSPS");
+    // GStreamer too (the self-signed certificate accepted with tls-validation-flags=0).
+    let out = std::process::Command::new(&gst)
+        .args([
+            "-v",
+            "rtspsrc",
+            &format!("location={secure}"),
+            "tls-validation-flags=0",
+        ])
+        .args(["!", "rtph264depay", "!", "h264parse", "!", "avdec_h264"])
+        .args(["!", "video/x-raw,width=320,height=240"])
+        .args(["!", "fakesink", "num-buffers=10", "silent=false"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("gst-launch");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decoded = text
+        .lines()
+        .filter(|l| l.contains("fakesink0: last-message = chain"))
+        .count();
+    assert_eq!(decoded, 10, "GStreamer frames over RTSPS");
     // Optional encryption: plain RTSP is served too.
     let text = ffprobe_streams(&ffprobe, &format!("rtsp://127.0.0.1:{rtsp}/cam"), "tcp");
     assert!(
