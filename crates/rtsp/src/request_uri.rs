@@ -83,4 +83,3 @@ pub(crate) fn gstreamer_control_url(base: &str, control: Option<&str>) -> String
         _ => sdp::control_url(base, control),
     }
 }
-

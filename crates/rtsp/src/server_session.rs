@@ -17,8 +17,8 @@ use crate::sdp::{self, SessionDescription};
 use crate::session::SessionHeader;
 use crate::transport::{self, Delivery, Lower, Mode, Profile, Transport};
 
-pub use crate::request_uri::{SetupTarget, path_and_query, path_and_track, setup_target};
 use crate::request_uri::gstreamer_control_url;
+pub use crate::request_uri::{SetupTarget, path_and_query, path_and_track, setup_target};
 
 /// Session states (gortsplib's names in [`fmt::Display`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

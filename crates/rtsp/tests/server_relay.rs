@@ -382,3 +382,24 @@ async fn oversized_packets_are_repacketized_for_udp_readers() {
     );
     server.close().await;
 }
+
+/// A request that cannot be delimited (headers beyond the 64 KiB limit) gets 400 and
+/// the connection is closed; other clients are still served.
+#[tokio::test]
+async fn oversized_request_gets_400_and_a_clean_close() {
+    let (server, _paths) = server(OPEN_CONF).await;
+    let addr = server.local_addrs().rtsp;
+    let mut c = Client::connect(addr).await;
+    let mut junk = b"OPTIONS rtsp://h/x RTSP/1.0\r\nCSeq: 1\r\nX-Junk: ".to_vec();
+    junk.extend(std::iter::repeat_n(b'a', 70 * 1024));
+    c.send_raw(&junk).await;
+    let res = c.response().await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(c.closed_by_server().await);
+    let mut other = Client::connect(addr).await;
+    let res = other
+        .request(Method::Options, &format!("rtsp://{addr}/x"), &[], None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    server.close().await;
+}
