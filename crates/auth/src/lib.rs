@@ -30,6 +30,7 @@ use std::time::Duration;
 
 pub use manager::Manager;
 pub use request::{Credentials, Protocol, Request, credentials_from_http};
+pub use tls_fingerprint::client_config as tls_client_config;
 
 /// How long MediaMTX waits after a failed authentication before answering,
 /// to slow down brute-force attempts. The waiting is left to callers.

@@ -23,20 +23,36 @@ pub(crate) fn make_client(timeout: Duration, fingerprint: &str) -> Result<reqwes
     let builder = if fingerprint.is_empty() {
         builder.use_rustls_tls()
     } else {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = FingerprintVerifier {
-            expected: fingerprint.to_ascii_lowercase(),
-            algorithms: provider.signature_verification_algorithms,
-        };
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth();
-        builder.use_preconfigured_tls(config)
+        builder.use_preconfigured_tls(client_config(fingerprint)?)
     };
     builder.build().map_err(|e| e.to_string())
+}
+
+/// A TLS client configuration for a server whose certificate is either pinned by
+/// `fingerprint` (lowercase or uppercase hex SHA-256 of its DER encoding, whoever signed
+/// it) or, when the fingerprint is empty, checked against the Mozilla root
+/// certificates. Used by every client with a `*Fingerprint` option (`sourceFingerprint`
+/// of `rtsps://` sources too).
+pub fn client_config(fingerprint: &str) -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let algorithms = provider.signature_verification_algorithms;
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    if fingerprint.is_empty() {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        return Ok(builder.with_root_certificates(roots).with_no_client_auth());
+    }
+    let verifier = FingerprintVerifier {
+        expected: fingerprint.to_ascii_lowercase(),
+        algorithms,
+    };
+    Ok(builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
 }
 
 /// Lowercase hex SHA-256 of a certificate.
@@ -112,5 +128,7 @@ mod tests {
     fn clients_build_with_and_without_fingerprint() {
         assert!(make_client(Duration::from_secs(1), "").is_ok());
         assert!(make_client(Duration::from_secs(1), "AABB").is_ok());
+        assert!(client_config("").is_ok());
+        assert!(client_config("aabb").is_ok());
     }
 }

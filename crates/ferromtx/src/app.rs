@@ -157,7 +157,7 @@ struct App {
     api: Option<HttpComponent>,
     metrics: Option<HttpComponent>,
     pprof: Option<HttpComponent>,
-    rtsp: Option<Arc<ferromtx_rtsp::RtspServer>>,
+    rtsp: crate::rtsp::RtspServers,
     webrtc: Option<crate::webrtc::WebrtcComponent>,
 }
 
@@ -165,7 +165,13 @@ impl App {
     async fn start(conf: Arc<Conf>, log: LoggerHandle) -> Result<App, AppError> {
         let auth = Arc::new(AuthManager::new(&conf));
         let mut sources = ferromtx_core::SourceRegistry::new();
-        ferromtx_rtsp::register(&mut sources);
+        ferromtx_rtsp::source::register_with(
+            &mut sources,
+            ferromtx_rtsp::RtspSource::new(
+                usize::try_from(conf.udp_max_payload_size)
+                    .unwrap_or(ferromtx_rtsp::server::DEFAULT_UDP_MAX_PAYLOAD_SIZE),
+            ),
+        );
         let paths = Arc::new(PathManager::with_sources(
             conf.clone(),
             auth.clone(),
@@ -188,7 +194,7 @@ impl App {
             api: None,
             metrics: None,
             pprof: None,
-            rtsp: None,
+            rtsp: crate::rtsp::RtspServers::default(),
             webrtc: None,
         };
         // Same order as MediaMTX: metrics and pprof, the protocol servers, then the API.
@@ -197,7 +203,7 @@ impl App {
         app.rtsp = crate::rtsp::start(&conf, app.paths.clone())
             .await
             .map_err(AppError::Start)?;
-        app.backend.set_rtsp(app.rtsp.clone());
+        app.backend.set_rtsp(&app.rtsp);
         app.webrtc = crate::webrtc::start(&conf, app.paths.clone(), app.backend.clone())
             .await
             .map_err(AppError::Start)?;
@@ -251,15 +257,13 @@ impl App {
         self.paths.reload(new.clone());
 
         if crate::rtsp::changed(&old, &new) {
-            self.backend.set_rtsp(None);
-            if let Some(r) = self.rtsp.take() {
-                crate::rtsp::close(r).await;
-            }
+            self.backend.set_rtsp(&crate::rtsp::RtspServers::default());
+            crate::rtsp::close(std::mem::take(&mut self.rtsp)).await;
             match crate::rtsp::start(&new, self.paths.clone()).await {
                 Ok(r) => self.rtsp = r,
                 Err(e) => error!("{e}"),
             }
-            self.backend.set_rtsp(self.rtsp.clone());
+            self.backend.set_rtsp(&self.rtsp);
         }
         if crate::webrtc::changed(&old, &new) {
             self.backend.set_webrtc(None);
@@ -308,10 +312,8 @@ impl App {
         if let Some(w) = self.webrtc {
             w.close().await;
         }
-        self.backend.set_rtsp(None);
-        if let Some(r) = self.rtsp {
-            crate::rtsp::close(r).await;
-        }
+        self.backend.set_rtsp(&crate::rtsp::RtspServers::default());
+        crate::rtsp::close(self.rtsp).await;
         for c in [self.metrics, self.pprof].into_iter().flatten() {
             c.close().await;
         }

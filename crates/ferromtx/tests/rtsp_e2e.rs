@@ -152,3 +152,311 @@ fn second_ferromtx_pulls_and_serves_the_stream() {
         assert!(s.wait_exit().success());
     }
 }
+
+/// Writes a fresh self-signed certificate and key to `dir`; returns the SHA-256
+/// fingerprint of the certificate.
+fn write_certificate(dir: &std::path::Path) -> String {
+    use sha2::Digest;
+    let c = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).expect("certificate");
+    // Key first: the server reloads when either file changes and keeps the old pair
+    // until both match.
+    std::fs::write(dir.join("server.key"), c.signing_key.serialize_pem()).expect("key");
+    std::fs::write(dir.join("server.crt"), c.cert.pem()).expect("cert");
+    sha2::Sha256::digest(c.cert.der().as_ref())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// ffmpeg reading `url` for 2 s, decoding everything; returns its stream lines and the
+/// number of video frames decoded.
+fn ffmpeg_read(ffmpeg: &std::path::Path, url: &str, transport: Option<&str>) -> (String, u64) {
+    let mut cmd = std::process::Command::new(ffmpeg);
+    cmd.args(["-hide_banner", "-nostats"]);
+    if let Some(t) = transport {
+        cmd.args(["-rtsp_transport", t]);
+    }
+    let out = cmd
+        .args(["-i", url, "-t", "2", "-map", "0", "-f", "null", "-"])
+        .args(["-progress", "pipe:1"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run ffmpeg");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "ffmpeg reading {url}: {stderr}");
+    let frames = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("frame="))
+        .filter_map(|n| n.trim().parse().ok())
+        .max()
+        .unwrap_or(0);
+    let streams = stderr
+        .lines()
+        .filter(|l| l.contains("Stream #0:") && !l.contains("->"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (streams, frames)
+}
+
+/// RTSPS end to end: ffmpeg publishes to `rtsps://`, ffprobe, ffmpeg and GStreamer read it
+/// back over RTSPS (and plain RTSP, `rtspEncryption: optional`), the API lists the RTSPS session,
+/// a second ferromtx pulls it with `sourceFingerprint`; after the certificate files are
+/// replaced, new connections get the new certificate.
+#[test]
+fn rtsps_publish_read_pull_and_certificate_reload() {
+    let (Some(ffmpeg), Some(ffprobe), Some(gst)) =
+        (tool("ffmpeg"), tool("ffprobe"), tool("gst-launch-1.0"))
+    else {
+        return;
+    };
+    let (env, (rtsp, _, _)) = rtsp_env();
+    let (rtsps, api, metrics) = (free_port(), free_port(), free_port());
+    let conf = format!(
+        "rtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\napi: yes\napiAddress: 127.0.0.1:{api}\n\
+         metrics: yes\nmetricsAddress: 127.0.0.1:{metrics}\n\
+         rtspEncryption: optional\nrtspsAddress: 127.0.0.1:{rtsps}\npaths:\n  all_others:\n"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = write_certificate(dir.path());
+    let mut env = env;
+    for (k, f) in [
+        ("MTX_RTSPSERVERCERT", "server.crt"),
+        ("MTX_RTSPSERVERKEY", "server.key"),
+    ] {
+        env.push((k.into(), dir.path().join(f).display().to_string()));
+    }
+    let mut a = Server::start(Some(&conf), &[], &env_refs(&env));
+    let line = a.wait_line("[RTSPS] listener opened on");
+    assert!(
+        common::body(&line).ends_with(&format!(
+            "INF [RTSPS] listener opened on 127.0.0.1:{rtsps} (TCP/RTSPS)"
+        )),
+        "{line}"
+    );
+    a.wait_line("[RTSP] listener opened on");
+
+    let secure = format!("rtsps://127.0.0.1:{rtsps}/cam");
+    let mut publisher = ffmpeg_publish(&ffmpeg, &secure, true, 20);
+    a.wait_line("is publishing to path 'cam', 2 tracks (H264, Opus)");
+    assert!(a.count("[RTSPS] [conn 127.0.0.1:") > 0, "{:#?}", a.seen);
+
+    let out = std::process::Command::new(&ffprobe)
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,width,height",
+        ])
+        .args(["-of", "csv=p=0", &secure])
+        .output()
+        .expect("ffprobe");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l.starts_with("h264,320,240")),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l.starts_with("opus")), "{text}");
+    let (streams, frames) = ffmpeg_read(&ffmpeg, &secure, None);
+    assert!(
+        streams.contains("Video: h264") && streams.contains("320x240"),
+        "{streams}"
+    );
+    assert!(streams.contains("Audio: opus"), "{streams}");
+    assert!(frames >= 10, "decoded {frames} frames over RTSPS");
+    // GStreamer too (the self-signed certificate accepted with tls-validation-flags=0).
+    let out = std::process::Command::new(&gst)
+        .args([
+            "-v",
+            "rtspsrc",
+            &format!("location={secure}"),
+            "tls-validation-flags=0",
+        ])
+        .args(["!", "rtph264depay", "!", "h264parse", "!", "avdec_h264"])
+        .args(["!", "video/x-raw,width=320,height=240"])
+        .args(["!", "fakesink", "num-buffers=10", "silent=false"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("gst-launch");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decoded = text
+        .lines()
+        .filter(|l| l.contains("fakesink0: last-message = chain"))
+        .count();
+    assert_eq!(decoded, 10, "GStreamer frames over RTSPS");
+    // Optional encryption: plain RTSP is served too.
+    let text = ffprobe_streams(&ffprobe, &format!("rtsp://127.0.0.1:{rtsp}/cam"), "tcp");
+    assert!(
+        text.lines().any(|l| l.starts_with("h264,320,240")),
+        "{text}"
+    );
+
+    let sessions = get_json(api, "/v3/rtspssessions/list");
+    let items = sessions["items"].as_array().expect("items");
+    assert!(
+        items
+            .iter()
+            .any(|s| s["state"] == "publish" && s["path"] == "cam" && s["transport"] == "TCP"),
+        "{sessions}"
+    );
+    assert!(get_json(api, "/v3/rtspsconns/list")["itemCount"].as_u64() >= Some(1));
+    assert_eq!(
+        get_json(api, "/v3/paths/get/cam")["source"]["type"],
+        "rtspsSession"
+    );
+    let (_, _, m) = http("GET", metrics, "/metrics", None);
+    let m = String::from_utf8_lossy(&m);
+    assert!(
+        m.lines()
+            .any(|l| l.starts_with("rtsps_sessions{") && l.contains("state=\"publish\"")),
+        "{m}"
+    );
+    assert!(m.lines().any(|l| l.starts_with("rtsps_conns{")), "{m}");
+
+    // A second ferromtx pulls over RTSPS with the certificate's fingerprint.
+    let quiet = "rtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\nrtspTransports: [tcp]\n";
+    let (env_b, (rtsp_b, _, _)) = rtsp_env();
+    let mut b = Server::start(
+        Some(&format!(
+            "{quiet}paths:\n  proxied:\n    source: {secure}\n    sourceFingerprint: {first}\n"
+        )),
+        &[],
+        &env_refs(&env_b),
+    );
+    b.wait_line("ready: 2 tracks (H264, Opus)");
+    let text = ffprobe_streams(
+        &ffprobe,
+        &format!("rtsp://127.0.0.1:{rtsp_b}/proxied"),
+        "tcp",
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("h264,320,240")),
+        "{text}"
+    );
+
+    // New certificate files: the next connections get the new certificate.
+    let second = write_certificate(dir.path());
+    assert_ne!(first, second);
+    let (env_c, _) = rtsp_env();
+    let mut c = Server::start(
+        Some(&format!(
+            "{quiet}paths:\n  new:\n    source: {secure}\n    sourceFingerprint: {second}\n  \
+             old:\n    source: {secure}\n    sourceFingerprint: {first}\n"
+        )),
+        &[],
+        &env_refs(&env_c),
+    );
+    c.wait_line("[path new] [RTSP source] ready: 2 tracks (H264, Opus)");
+    let refused = c.wait_line("source fingerprint does not match");
+    assert!(
+        refused.contains("[path old]")
+            && refused.contains(&format!(
+                "source fingerprint does not match: expected {first}, got {second}"
+            )),
+        "{refused}"
+    );
+    a.wait_line("certificate reloaded after change to");
+
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+    for s in [&mut a, &mut b, &mut c] {
+        s.signal(libc::SIGTERM);
+        assert!(s.wait_exit().success());
+    }
+}
+
+/// Multicast with real clients: the server, ffmpeg publishing and ffprobe/ffmpeg reading
+/// with `-rtsp_transport udp_multicast` run in a private network namespace
+/// (`unshare -rn`, only `lo`, 224.0.0.0/4 routed to it), so nothing leaves the machine.
+#[test]
+fn ffmpeg_reads_multicast_in_a_private_network() {
+    let (Some(ffmpeg), Some(ffprobe), Some(unshare), Some(ip)) =
+        (tool("ffmpeg"), tool("ffprobe"), tool("unshare"), tool("ip"))
+    else {
+        return;
+    };
+    let ns = std::process::Command::new(&unshare)
+        .args(["-rn", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ns {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "the multicast test needs user and network namespaces (unshare -rn)"
+        );
+        eprintln!("skipping: unshare -rn is not permitted here");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Fixed ports are fine: the namespace has its own loopback.
+    std::fs::write(
+        dir.path().join("mediamtx.yml"),
+        "rtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\nrtspAddress: 127.0.0.1:8554\n\
+         paths:\n  all_others:\n",
+    )
+    .expect("conf");
+    let script = r#"
+set -e
+"$IP" link set lo up
+"$IP" route add 224.0.0.0/4 dev lo
+"$FERROMTX" mediamtx.yml > server.log 2>&1 &
+srv=$!
+for i in $(seq 1 100); do grep -q "listener opened" server.log && break; sleep 0.1; done
+"$FFMPEG" -hide_banner -loglevel error -re -f lavfi -i testsrc=size=320x240:rate=25 \
+  -f lavfi -i sine=frequency=440:sample_rate=48000 -c:v libx264 -preset ultrafast \
+  -tune zerolatency -g 25 -bf 0 -c:a libopus -t 10 -f rtsp -rtsp_transport tcp \
+  rtsp://127.0.0.1:8554/cam &
+pub=$!
+for i in $(seq 1 100); do grep -q "is publishing" server.log && break; sleep 0.1; done
+timeout 20 "$FFPROBE" -v error -rtsp_transport udp_multicast \
+  -show_entries stream=codec_name,width,height -of csv=p=0 rtsp://127.0.0.1:8554/cam \
+  > probe.txt 2>&1 || true
+timeout 20 "$FFMPEG" -hide_banner -nostats -rtsp_transport udp_multicast \
+  -i rtsp://127.0.0.1:8554/cam -t 2 -map 0 -f null - -progress pipe:1 \
+  > progress.txt 2> read.txt || true
+kill $pub 2>/dev/null || true
+kill -INT $srv 2>/dev/null || true
+wait $srv 2>/dev/null || true
+"#;
+    let status = std::process::Command::new(&unshare)
+        .args(["-rn", "sh", "-c", script])
+        .current_dir(dir.path())
+        .env("IP", &ip)
+        .env("FFMPEG", &ffmpeg)
+        .env("FFPROBE", &ffprobe)
+        .env("FERROMTX", env!("CARGO_BIN_EXE_ferromtx"))
+        .status()
+        .expect("run the namespace script");
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap_or_default();
+    let log = read("server.log");
+    assert!(status.success(), "script failed; server log:\n{log}");
+    let probe = read("probe.txt");
+    assert!(
+        probe.lines().any(|l| l.starts_with("h264,320,240")),
+        "{probe}\n{log}"
+    );
+    assert!(
+        probe.lines().any(|l| l.starts_with("opus")),
+        "{probe}\n{log}"
+    );
+    let frames: u64 = read("progress.txt")
+        .lines()
+        .filter_map(|l| l.strip_prefix("frame="))
+        .filter_map(|n| n.trim().parse().ok())
+        .max()
+        .unwrap_or(0);
+    assert!(
+        frames >= 10,
+        "ffmpeg decoded {frames} frames: {}\n{log}",
+        read("read.txt")
+    );
+    assert!(
+        log.contains("is reading from path 'cam', with UDP-multicast, 2 tracks (H264, Opus)"),
+        "{log}"
+    );
+}

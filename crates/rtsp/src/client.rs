@@ -4,12 +4,14 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::auth;
 use crate::interleaved::Interleaved;
@@ -28,8 +30,8 @@ const MAX_MESSAGES_PER_RESPONSE: usize = 100_000;
 pub enum ClientError {
     #[error("invalid URL '{0}'")]
     Url(String),
-    #[error("RTSPS is not supported yet")]
-    TlsUnsupported,
+    #[error("TLS error: {0}")]
+    Tls(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("timed out")]
@@ -47,6 +49,8 @@ pub enum ClientError {
 /// A parsed `rtsp://` or `rtsps://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientUrl {
+    /// The host name or address, without brackets around IPv6 addresses.
+    pub host: String,
     /// `host:port`, port 554 (322 for rtsps) when absent.
     pub host_port: String,
     /// The URL without credentials, as sent in requests.
@@ -110,6 +114,13 @@ impl ClientUrl {
             (percent_decode(user), percent_decode(pass))
         });
         Ok(ClientUrl {
+            host: host
+                .rsplit_once(':')
+                .filter(|_| has_port)
+                .map_or(host, |(h, _)| h)
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
             host_port,
             request_url: format!("{scheme}://{host}{tail}"),
             credentials,
@@ -120,9 +131,10 @@ impl ClientUrl {
 
 /// One connection to an RTSP server.
 pub struct Client {
-    reader: OwnedReadHalf,
-    writer: OwnedWriteHalf,
+    reader: Box<dyn AsyncRead + Send + Unpin>,
+    writer: Box<dyn AsyncWrite + Send + Unpin>,
     peer: SocketAddr,
+    local: SocketAddr,
     decoder: Decoder,
     rbuf: BytesMut,
     cseq: u32,
@@ -134,21 +146,43 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects within `timeout`, which also bounds every later request.
-    pub async fn connect(url: &ClientUrl, timeout: Duration) -> Result<Client, ClientError> {
-        if url.tls {
-            return Err(ClientError::TlsUnsupported);
-        }
+    /// Connects within `timeout`, which also bounds every later request. For `rtsps://`
+    /// the server's certificate must have the SHA-256 `fingerprint` (hex) when one is
+    /// given, else be signed by a well-known authority for the URL's host.
+    pub async fn connect(
+        url: &ClientUrl,
+        timeout: Duration,
+        fingerprint: &str,
+    ) -> Result<Client, ClientError> {
         let stream = tokio::time::timeout(timeout, TcpStream::connect(url.host_port.as_str()))
             .await
             .map_err(|_| ClientError::Timeout)??;
         let _ = stream.set_nodelay(true);
         let peer = stream.peer_addr()?;
-        let (reader, writer) = stream.into_split();
+        let local = stream.local_addr()?;
+        let (reader, writer): (
+            Box<dyn AsyncRead + Send + Unpin>,
+            Box<dyn AsyncWrite + Send + Unpin>,
+        ) = if url.tls {
+            let config = ferromtx_auth::tls_client_config(fingerprint).map_err(ClientError::Tls)?;
+            let name = ServerName::try_from(url.host.clone())
+                .map_err(|e| ClientError::Tls(format!("invalid host '{}': {e}", url.host)))?;
+            let connector = TlsConnector::from(Arc::new(config));
+            let tls = tokio::time::timeout(timeout, connector.connect(name, stream))
+                .await
+                .map_err(|_| ClientError::Timeout)?
+                .map_err(|e| ClientError::Tls(e.to_string()))?;
+            let (r, w) = tokio::io::split(tls);
+            (Box::new(r), Box::new(w))
+        } else {
+            let (r, w) = stream.into_split();
+            (Box::new(r), Box::new(w))
+        };
         Ok(Client {
             reader,
             writer,
             peer,
+            local,
             decoder: Decoder::new(),
             rbuf: BytesMut::with_capacity(READ_CHUNK),
             cseq: 0,
@@ -162,6 +196,11 @@ impl Client {
 
     pub fn peer(&self) -> SocketAddr {
         self.peer
+    }
+
+    /// This side's address of the connection.
+    pub fn local(&self) -> SocketAddr {
+        self.local
     }
 
     /// Sends a request without waiting for its response (keep-alives).
@@ -181,7 +220,11 @@ impl Client {
 
     /// Writes raw bytes (interleaved frames) within the timeout.
     pub async fn write(&mut self, data: &[u8]) -> Result<(), ClientError> {
-        tokio::time::timeout(self.timeout, self.writer.write_all(data))
+        let write = async {
+            self.writer.write_all(data).await?;
+            self.writer.flush().await
+        };
+        tokio::time::timeout(self.timeout, write)
             .await
             .map_err(|_| ClientError::Timeout)?
             .map_err(ClientError::from)
@@ -270,6 +313,7 @@ mod tests {
     #[test]
     fn urls_with_credentials_ports_and_queries() {
         let u = ClientUrl::parse("rtsp://us%40er:p%3Ass@127.0.0.1:8554/cam/1?a=b").unwrap();
+        assert_eq!(u.host, "127.0.0.1");
         assert_eq!(u.host_port, "127.0.0.1:8554");
         assert_eq!(u.request_url, "rtsp://127.0.0.1:8554/cam/1?a=b");
         assert_eq!(
@@ -278,10 +322,14 @@ mod tests {
         );
         assert!(!u.tls);
         let u = ClientUrl::parse("rtsps://cam.local/x").unwrap();
+        assert_eq!(u.host, "cam.local");
         assert_eq!(u.host_port, "cam.local:322");
         assert!(u.tls);
         let u = ClientUrl::parse("rtsp://[::1]/x").unwrap();
+        assert_eq!(u.host, "::1");
         assert_eq!(u.host_port, "[::1]:554");
+        let u = ClientUrl::parse("rtsps://[::1]:8322/x").unwrap();
+        assert_eq!(u.host, "::1");
         assert!(ClientUrl::parse("http://a/b").is_err());
         assert!(ClientUrl::parse("rtsp:///b").is_err());
     }

@@ -11,6 +11,7 @@ pub mod interleaved;
 pub mod message;
 pub mod public;
 pub mod range;
+pub mod request_uri;
 pub mod rtcp;
 pub mod rtp_info;
 pub mod sdp;

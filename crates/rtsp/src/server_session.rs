@@ -17,6 +17,9 @@ use crate::sdp::{self, SessionDescription};
 use crate::session::SessionHeader;
 use crate::transport::{self, Delivery, Lower, Mode, Profile, Transport};
 
+use crate::request_uri::gstreamer_control_url;
+pub use crate::request_uri::{SetupTarget, path_and_query, path_and_track, setup_target};
+
 /// Session states (gortsplib's names in [`fmt::Display`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -93,8 +96,9 @@ impl Default for SessionConfig {
 #[derive(Debug, Clone, Copy)]
 pub struct StreamInfo<'a> {
     pub description: &'a SessionDescription,
-    /// Multicast group assigned to the path, when multicast is allowed.
-    pub multicast_ip: Option<&'a str>,
+    /// Multicast group of each media of the stream (gortsplib gives every media its
+    /// own address); empty when multicast is not available for this request.
+    pub multicast_ips: &'a [String],
 }
 
 /// How one media's packets travel.
@@ -203,36 +207,6 @@ pub struct Reply {
     pub effects: Vec<Effect>,
     /// Why the request failed, in gortsplib's wording, for the driver's log.
     pub error: Option<String>,
-}
-
-/// Splits a request URI into path (no leading or trailing `/`) and query.
-pub fn path_and_query(uri: &str) -> Option<(String, Option<String>)> {
-    let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
-    let rest = if uri.contains("://") {
-        &rest[rest.find('/').unwrap_or(rest.len())..]
-    } else {
-        rest
-    };
-    let (path, query) = match rest.split_once('?') {
-        Some((p, q)) => (p, Some(q.to_string())),
-        None => (rest, None),
-    };
-    let path = path.trim_matches('/');
-    (!path.is_empty()).then(|| (path.to_string(), query))
-}
-
-/// Splits a reader's SETUP URI into path and track index (`.../trackID=N`; absent
-/// means the first media).
-pub fn path_and_track(uri: &str) -> Option<(String, usize)> {
-    let (path, _) = path_and_query(uri)?;
-    match path.rsplit_once('/') {
-        Some((base, last)) if last.starts_with("trackID=") => {
-            let id = last["trackID=".len()..].parse().ok()?;
-            let base = base.trim_end_matches('/');
-            (!base.is_empty()).then(|| (base.to_string(), id))
-        }
-        _ => Some((path, 0)),
-    }
 }
 
 /// One server-side RTSP session.
@@ -488,6 +462,14 @@ impl ServerSession {
         )
     }
 
+    /// The transport a SETUP would be served with, if the request asks for one this
+    /// session accepts (lets the driver prepare multicast groups first).
+    pub fn requested_transport(&self, req: &Request) -> Option<TransportKind> {
+        let header = req.headers.get("Transport")?;
+        let alternatives = transport::parse(header).ok()?;
+        self.pick_transport(&alternatives).map(|(_, kind)| kind)
+    }
+
     fn pick_transport(&self, alternatives: &[Transport]) -> Option<(Transport, TransportKind)> {
         alternatives.iter().find_map(|t| {
             let kind = match (t.lower, t.delivery) {
@@ -554,7 +536,9 @@ impl ServerSession {
             let wanted = path_and_query(&req.uri);
             let index = desc.medias.iter().position(|m| {
                 let url = sdp::control_url(base, m.control.as_deref());
-                url == req.uri || path_and_query(&url) == wanted
+                url == req.uri
+                    || path_and_query(&url) == wanted
+                    || gstreamer_control_url(base, m.control.as_deref()) == req.uri
             });
             let Some(index) = index else {
                 return status(StatusCode::BAD_REQUEST, "media not found");
@@ -606,7 +590,7 @@ impl ServerSession {
                 }
             }
             TransportKind::Multicast => {
-                let Some(ip) = stream.and_then(|s| s.multicast_ip) else {
+                let Some(ip) = stream.and_then(|s| s.multicast_ips.get(media_index)) else {
                     return status(StatusCode::UNSUPPORTED_TRANSPORT, "no multicast group");
                 };
                 let (rtp_port, rtcp_port) = self.config.multicast_ports;

@@ -1,5 +1,6 @@
-//! GStreamer reads what ffmpeg publishes: `rtspsrc protocols=tcp ! rtph264depay !
-//! h264parse ! avdec_h264` decodes 10 frames. Needs Debian's `ffmpeg`,
+//! GStreamer reads what ffmpeg publishes, over TCP and over UDP: `rtspsrc ! rtph264depay
+//! ! h264parse ! avdec_h264` decodes 10 frames of 320x240, counted at the sink. Needs
+//! Debian's `ffmpeg`,
 //! `gstreamer1.0-tools`, `gstreamer1.0-plugins-base`, `gstreamer1.0-plugins-good`,
 //! `gstreamer1.0-plugins-bad` and `gstreamer1.0-libav`; skipped with a note when missing,
 //! a failure when `CI=true`.
@@ -71,13 +72,24 @@ async fn gstreamer_reads_what_ffmpeg_publishes() {
     }
     assert!(ready, "ffmpeg did not start publishing");
 
+    let (tcp, udp) = tokio::join!(decode(&url, "tcp"), decode(&url, "udp"));
+    assert_eq!(tcp, 10, "frames decoded over TCP");
+    assert_eq!(udp, 10, "frames decoded over UDP");
+    let _ = ffmpeg.kill().await;
+    server.close().await;
+}
+
+/// Runs rtspsrc over `protocols` until 10 frames are decoded; returns how many decoded
+/// frames reached the sink (through caps that only let 320x240 pass).
+async fn decode(url: &str, protocols: &str) -> usize {
     let gst = Command::new("gst-launch-1.0")
-        .arg("-q")
+        .arg("-v")
         .arg("rtspsrc")
         .arg(format!("location={url}"))
-        .arg("protocols=tcp")
+        .arg(format!("protocols={protocols}"))
         .args(["!", "rtph264depay", "!", "h264parse", "!", "avdec_h264"])
-        .args(["!", "fakesink", "num-buffers=10"])
+        .args(["!", "video/x-raw,width=320,height=240"])
+        .args(["!", "fakesink", "num-buffers=10", "silent=false"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -88,12 +100,14 @@ async fn gstreamer_reads_what_ffmpeg_publishes() {
         .await
         .expect("gst-launch ends in time")
         .expect("gst-launch output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "gst-launch failed: {}\n{}",
+        "gst-launch over {protocols} failed: {}\n{stdout}",
         String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
     );
-    let _ = ffmpeg.kill().await;
-    server.close().await;
+    stdout
+        .lines()
+        .filter(|l| l.contains("fakesink0: last-message = chain"))
+        .count()
 }

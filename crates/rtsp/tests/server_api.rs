@@ -128,3 +128,95 @@ async fn kick_closes_session_and_connection() {
     assert!(!server.kick_session(&id));
     server.close().await;
 }
+
+fn rtp_at(seq: u16, ts: u32) -> Bytes {
+    ferromtx_codec::rtp::Packet {
+        marker: true,
+        payload_type: 96,
+        sequence_number: seq,
+        timestamp: ts,
+        ssrc: 7,
+        csrc: Vec::new(),
+        extension: None,
+        payload: Bytes::from_static(&[0x65, 1, 2, 3]),
+    }
+    .marshal()
+}
+
+/// Lost publisher packets and their jitter, and what a reader reports it lost, are
+/// shown by the API (`inboundRTPPacketsLost`, `inboundRTPPacketsJitter`,
+/// `outboundRTPPacketsReportedLost`).
+#[tokio::test]
+async fn loss_jitter_and_reported_loss_are_shown() {
+    use ferromtx_rtsp::rtcp::{self, ReceiverReport, ReportBlock, RtcpPacket};
+    use std::time::Duration;
+    let (server, _paths) = server(OPEN_CONF).await;
+    let addr = server.local_addrs().rtsp;
+    let url = format!("rtsp://{addr}/cam");
+    let mut publisher = publish(&url, addr).await;
+
+    let mut reader = Client::connect(addr).await;
+    let res = reader.request(Method::Describe, &url, &[], None).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let res = reader
+        .request(
+            Method::Setup,
+            &format!("{url}/trackID=0"),
+            &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let res = reader.request(Method::Play, &url, &[], None).await;
+    assert_eq!(res.status, StatusCode::OK);
+
+    // Sequence numbers 3 and 4 never come; the timestamps say 40 ms apart but the
+    // packets come in bursts, which is jitter.
+    for (seq, pause) in [(0u16, 0u64), (1, 0), (2, 120), (5, 0), (6, 90)] {
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        publisher
+            .send_frame(0, rtp_at(seq, 3600 * u32::from(seq)))
+            .await;
+    }
+    let first = tokio::time::timeout(server_support::STEP, reader.frame())
+        .await
+        .expect("the reader gets packets");
+    assert_eq!(first.channel, 0);
+    let rr = RtcpPacket::ReceiverReport(ReceiverReport {
+        ssrc: 99,
+        reports: vec![ReportBlock {
+            ssrc: 7,
+            fraction_lost: 0,
+            cumulative_lost: 3,
+            extended_highest_seq: 6,
+            jitter: 0,
+            last_sr: 0,
+            delay_since_last_sr: 0,
+        }],
+    });
+    reader
+        .send_frame(1, rtcp::marshal_compound(&[rr]).expect("RTCP"))
+        .await;
+
+    let mut shown = None;
+    for _ in 0..150 {
+        let sessions = server.sessions();
+        let publishing = sessions.iter().find(|s| s.state == SessionState::Publish);
+        let reading = sessions.iter().find(|s| s.state == SessionState::Read);
+        if let (Some(p), Some(r)) = (publishing, reading)
+            && p.rtp_packets_jitter > 0.0
+            && r.rtp_packets_reported_lost > 0
+        {
+            shown = Some((p.clone(), r.clone()));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (p, r) = shown.expect("jitter and reported loss shown within 3 s");
+    assert_eq!(p.rtp_packets_lost, 2);
+    assert_eq!(p.rtp_packets_received, 5);
+    assert_eq!(r.rtp_packets_reported_lost, 3);
+    assert_eq!(r.rtcp_packets_received, 1);
+    assert!(r.rtp_packets_sent >= 1);
+    server.close().await;
+}

@@ -146,3 +146,115 @@ async fn digest_credentials_are_verified() {
     assert!(c.closed_by_server().await);
     server.close().await;
 }
+
+/// `?token=` in the URL goes to the shared auth module (here `authMethod: http`), for
+/// publishers and readers; a control after the query (`?token=x/trackID=1`, what FFmpeg
+/// sends) still names the media.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_in_the_query_authenticates() {
+    use ferromtx_codec::rtp;
+    let (auth_url, bodies, task) = server_support::token_auth_server("secret").await;
+    let conf = format!("authMethod: http\nauthHTTPAddress: {auth_url}\npaths:\n  all_others:\n");
+    let (server, paths) = server_with(&conf, settings(vec![AuthMethod::Basic])).await;
+    let addr = server.local_addrs().rtsp;
+    let sdp = include_bytes!("../testdata/ffmpeg_h264_opus.sdp");
+
+    let url = format!("rtsp://{addr}/cam?token=secret");
+    let mut publisher = Client::connect(addr).await;
+    let res = publisher
+        .request(
+            Method::Announce,
+            &url,
+            &[],
+            Some(("application/sdp", bytes::Bytes::from_static(sdp))),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    // FFmpeg's SETUP URLs for a base with a query: the control follows the query.
+    for (i, ch) in [(0, "0-1"), (1, "2-3")] {
+        let t = format!("RTP/AVP/TCP;unicast;interleaved={ch};mode=record");
+        let res = publisher
+            .request(
+                Method::Setup,
+                &format!("{url}/streamid={i}"),
+                &[("Transport", &t)],
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "publisher SETUP {i}");
+    }
+    let res = publisher.request(Method::Record, &url, &[], None).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(paths.path_info("cam").is_some_and(|p| p.ready));
+
+    // A wrong token is refused.
+    let mut wrong = Client::connect(addr).await;
+    let res = wrong
+        .request(
+            Method::Describe,
+            &format!("rtsp://{addr}/cam?token=nope"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+
+    // The right one reads, setting up the second media by its control after the query.
+    let mut reader = Client::connect(addr).await;
+    let res = reader.request(Method::Describe, &url, &[], None).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let base = res
+        .headers
+        .get("Content-Base")
+        .expect("Content-Base")
+        .to_string();
+    assert_eq!(base, format!("{url}/"));
+    let res = reader
+        .request(
+            Method::Setup,
+            &format!("{base}trackID=1"),
+            &[("Transport", "RTP/AVP/TCP;unicast;interleaved=2-3")],
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let res = reader.request(Method::Play, &base, &[], None).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let audio = rtp::Packet {
+        marker: true,
+        payload_type: 97,
+        sequence_number: 1,
+        timestamp: 960,
+        ssrc: 2,
+        csrc: Vec::new(),
+        extension: None,
+        payload: bytes::Bytes::from_static(&[0xfc, 1, 2]),
+    };
+    publisher.send_frame(2, audio.marshal()).await;
+    let f = tokio::time::timeout(server_support::STEP, reader.frame())
+        .await
+        .expect("audio reaches the reader");
+    assert_eq!(f.channel, 2, "the second media was set up");
+    assert_eq!(
+        rtp::Packet::unmarshal(&f.payload).expect("RTP").payload,
+        audio.payload
+    );
+    let sessions = server.sessions();
+    assert!(
+        sessions.iter().all(|s| s.query == "token=secret"),
+        "{sessions:?}"
+    );
+
+    let seen = bodies.lock().expect("lock").clone();
+    assert!(
+        seen.iter()
+            .any(|b| b.contains("\"action\":\"publish\"") && b.contains("\"path\":\"cam\"")),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|b| b.contains("\"action\":\"read\"")),
+        "{seen:?}"
+    );
+    task.abort();
+    server.close().await;
+}

@@ -1,6 +1,7 @@
-//! Real clients: ffmpeg publishes H264 + Opus (or AAC) over TCP (or UDP), ffprobe reads it back
-//! over TCP and UDP. Needs Debian's `ffmpeg` package (ffmpeg and ffprobe); skipped with
-//! a note when missing, a failure when `CI=true`.
+//! Real clients, the whole matrix: ffmpeg publishes H264 + Opus and H264 + AAC, over TCP
+//! and over UDP; ffprobe and ffmpeg read each back over TCP and over UDP, with the right
+//! codecs and dimensions, ffmpeg decoding frames. Needs Debian's `ffmpeg` package
+//! (ffmpeg and ffprobe); skipped with a note when missing, a failure when `CI=true`.
 
 mod server_support;
 
@@ -26,7 +27,7 @@ fn publish(url: &str, audio_codec: &str, transport: &str) -> Child {
             "-tune",
             "zerolatency",
         ])
-        .args(["-g", "25", "-c:a", audio_codec, "-t", "4"])
+        .args(["-g", "25", "-c:a", audio_codec, "-t", "6"])
         .args(["-f", "rtsp", "-rtsp_transport", transport, url])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -66,7 +67,43 @@ async fn probe(url: String, transport: &'static str) -> String {
     text
 }
 
-async fn publish_and_probe(path: &str, audio_codec: &str, audio_name: &str, transport: &str) {
+/// ffmpeg reading `url` for 2 s over `transport`, decoding everything: its stream
+/// lines (`Stream #0:0: Video: h264 ..., 320x240, ...`) and the frames it decoded.
+async fn read_with_ffmpeg(url: String, transport: &'static str) -> (String, u64) {
+    let child = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostats", "-rtsp_transport", transport])
+        .args(["-i", &url, "-t", "2", "-map", "0", "-f", "null", "-"])
+        .args(["-progress", "pipe:1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("ffmpeg starts");
+    let out = tokio::time::timeout(PROCESS_TIMEOUT, child.wait_with_output())
+        .await
+        .expect("ffmpeg ends in time")
+        .expect("ffmpeg output");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        out.status.success(),
+        "ffmpeg reading over {transport} failed: {stderr}"
+    );
+    let frames = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("frame="))
+        .filter_map(|n| n.trim().parse().ok())
+        .max()
+        .unwrap_or(0);
+    let streams = stderr
+        .lines()
+        .filter(|l| l.contains("Stream #0:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (streams, frames)
+}
+
+async fn publish_and_read(path: &str, audio_codec: &str, audio_name: &str, transport: &str) {
     if !require_tools(&["ffmpeg", "ffprobe"]) {
         return;
     }
@@ -84,17 +121,46 @@ async fn publish_and_probe(path: &str, audio_codec: &str, audio_name: &str, tran
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(ready, "ffmpeg did not start publishing");
+    let publisher = server
+        .sessions()
+        .into_iter()
+        .find(|s| s.path == path)
+        .expect("publisher session");
+    assert_eq!(
+        publisher.transport.as_deref(),
+        Some(transport.to_ascii_uppercase().as_str())
+    );
 
-    let (tcp, udp) = tokio::join!(probe(url.clone(), "tcp"), probe(url.clone(), "udp"));
-    for (transport, text) in [("tcp", tcp), ("udp", udp)] {
+    let (tcp, udp, (ff_tcp, frames_tcp), (ff_udp, frames_udp)) = tokio::join!(
+        probe(url.clone(), "tcp"),
+        probe(url.clone(), "udp"),
+        read_with_ffmpeg(url.clone(), "tcp"),
+        read_with_ffmpeg(url.clone(), "udp"),
+    );
+    for (reader, text) in [("ffprobe tcp", &tcp), ("ffprobe udp", &udp)] {
         assert!(
             text.contains("codec_name=h264|width=320|height=240"),
-            "{transport}: {text}"
+            "{reader}: {text}"
         );
         assert!(
             text.contains(&format!("codec_name={audio_name}")),
-            "{transport}: {text}"
+            "{reader}: {text}"
         );
+    }
+    for (reader, streams, frames) in [
+        ("ffmpeg tcp", &ff_tcp, frames_tcp),
+        ("ffmpeg udp", &ff_udp, frames_udp),
+    ] {
+        assert!(
+            streams.contains("Video: h264") && streams.contains("320x240"),
+            "{reader}: {streams}"
+        );
+        assert!(
+            streams.contains(&format!("Audio: {audio_name}")),
+            "{reader}: {streams}"
+        );
+        // 2 s at 25 fps; some are lost to the start on a keyframe.
+        assert!(frames >= 10, "{reader} decoded {frames} frames");
     }
 
     let status = tokio::time::timeout(PROCESS_TIMEOUT, ffmpeg.wait()).await;
@@ -109,16 +175,21 @@ async fn publish_and_probe(path: &str, audio_codec: &str, audio_name: &str, tran
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ffmpeg_publishes_h264_opus_and_ffprobe_reads_it() {
-    publish_and_probe("test", "libopus", "opus", "tcp").await;
+async fn h264_opus_published_over_tcp() {
+    publish_and_read("opustcp", "libopus", "opus", "tcp").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ffmpeg_publishes_h264_aac_and_ffprobe_reads_it() {
-    publish_and_probe("testaac", "aac", "aac", "tcp").await;
+async fn h264_aac_published_over_tcp() {
+    publish_and_read("aactcp", "aac", "aac", "tcp").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ffmpeg_publishes_over_udp_and_ffprobe_reads_it() {
-    publish_and_probe("testudp", "libopus", "opus", "udp").await;
+async fn h264_opus_published_over_udp() {
+    publish_and_read("opusudp", "libopus", "opus", "udp").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h264_aac_published_over_udp() {
+    publish_and_read("aacudp", "aac", "aac", "udp").await;
 }

@@ -286,3 +286,120 @@ async fn close_drops_connections() {
     assert!(publisher.closed_by_server().await);
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+/// A big IDR slice in one packet, as a publisher over TCP may send.
+fn big_video_packet(i: usize, size: usize) -> (Bytes, Bytes) {
+    let nal: Vec<u8> = std::iter::once(0x65)
+        .chain((0..size - 1).map(|k| (k + i) as u8))
+        .collect();
+    let nal = Bytes::from(nal);
+    let pkt = rtp::Packet {
+        marker: true,
+        payload_type: 96,
+        sequence_number: 1000 + i as u16,
+        timestamp: 90_000 + 3600 * i as u32,
+        ssrc: 0x1111_1111,
+        csrc: Vec::new(),
+        extension: None,
+        payload: nal.clone(),
+    };
+    (pkt.marshal(), nal)
+}
+
+/// Packets bigger than `udpMaxPayloadSize` are cut to size for readers (FU-A), with the
+/// publisher's SSRC and sequence numbers going on; the frames stay the same.
+#[tokio::test]
+async fn oversized_packets_are_repacketized_for_udp_readers() {
+    use ferromtx_codec::{Format, depacketizer};
+    let (server, _paths) = server(OPEN_CONF).await;
+    let addr = server.local_addrs().rtsp;
+    let url = format!("rtsp://{addr}/big");
+    let mut publisher = publish_setup(&url, addr).await;
+    let mut udp_socks = Vec::new();
+    for _ in 0..4 {
+        udp_socks.push(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+    }
+    let port = |i: usize| udp_socks[i].local_addr().expect("addr").port();
+    let _reader = read_setup(
+        &url,
+        addr,
+        [
+            format!("RTP/AVP;unicast;client_port={}-{}", port(0), port(1)),
+            format!("RTP/AVP;unicast;client_port={}-{}", port(2), port(3)),
+        ],
+    )
+    .await;
+
+    // A packet that fits, then frames of 4000 and 9000 bytes in single packets.
+    let (small, small_nal) = big_video_packet(0, 1000);
+    publisher.send_frame(0, small).await;
+    let mut nals = vec![small_nal];
+    for (i, size) in [(1, 4000), (2, 9000), (3, 4000)] {
+        let (pkt, nal) = big_video_packet(i, size);
+        publisher.send_frame(0, pkt).await;
+        nals.push(nal);
+    }
+
+    let mut d = depacketizer(&Format::H264 {
+        payload_type: 96,
+        sps: None,
+        pps: None,
+        packetization_mode: 1,
+    });
+    let mut frames = Vec::new();
+    let mut seqs = Vec::new();
+    let mut buf = vec![0u8; 65_536];
+    for _ in 0..100 {
+        if frames.len() == nals.len() {
+            break;
+        }
+        let n = tokio::time::timeout(STEP, udp_socks[0].recv(&mut buf))
+            .await
+            .expect("datagram in time")
+            .expect("recv");
+        assert!(n <= 1452, "datagram of {n} bytes exceeds udpMaxPayloadSize");
+        let pkt = rtp::Packet::unmarshal(&Bytes::copy_from_slice(&buf[..n])).expect("RTP");
+        assert_eq!(pkt.ssrc, 0x1111_1111);
+        seqs.push(pkt.sequence_number);
+        d.push(&pkt).expect("valid H264 packets");
+        while let Some(f) = d.pull() {
+            frames.push(f.parts.concat());
+        }
+    }
+    let expected: Vec<Vec<u8>> = nals.iter().map(|n| n.to_vec()).collect();
+    assert_eq!(frames, expected, "same frames after re-packetization");
+    assert!(seqs.len() > nals.len(), "big frames were split: {seqs:?}");
+    for w in seqs.windows(2) {
+        assert_eq!(
+            w[1],
+            w[0].wrapping_add(1),
+            "consecutive sequence numbers: {seqs:?}"
+        );
+    }
+    assert_eq!(
+        seqs[0], 1000,
+        "the packet that fits is forwarded as it came"
+    );
+    server.close().await;
+}
+
+/// A request that cannot be delimited (headers beyond the 64 KiB limit) gets 400 and
+/// the connection is closed; other clients are still served.
+#[tokio::test]
+async fn oversized_request_gets_400_and_a_clean_close() {
+    let (server, _paths) = server(OPEN_CONF).await;
+    let addr = server.local_addrs().rtsp;
+    let mut c = Client::connect(addr).await;
+    let mut junk = b"OPTIONS rtsp://h/x RTSP/1.0\r\nCSeq: 1\r\nX-Junk: ".to_vec();
+    junk.extend(std::iter::repeat_n(b'a', 70 * 1024));
+    c.send_raw(&junk).await;
+    let res = c.response().await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(c.closed_by_server().await);
+    let mut other = Client::connect(addr).await;
+    let res = other
+        .request(Method::Options, &format!("rtsp://{addr}/x"), &[], None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    server.close().await;
+}

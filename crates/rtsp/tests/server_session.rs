@@ -61,7 +61,7 @@ impl Harness {
         req.body = body;
         let info = StreamInfo {
             description: &self.stream,
-            multicast_ip: Some("224.1.0.5"),
+            multicast_ips: &["224.1.0.5".to_string(), "224.1.0.6".to_string()],
         };
         let reply = self.session.handle(&req, Some(info), self.now);
         assert_eq!(
@@ -531,6 +531,37 @@ fn request_paths() {
     );
     assert_eq!(path_and_query("rtsp://h:8554"), None);
     assert_eq!(path_and_query("/cam/"), Some(("cam".into(), None)));
+}
+
+#[test]
+fn setup_targets_as_ffmpeg_and_gstreamer_send_them() {
+    use ferromtx_rtsp::server_session::{SetupTarget, setup_target};
+    let t = |path: &str, query: Option<&str>, track| {
+        Some(SetupTarget {
+            path: path.into(),
+            query: query.map(Into::into),
+            track,
+        })
+    };
+    // FFmpeg: the control after the query.
+    assert_eq!(
+        setup_target("rtsp://h/cam?token=x/trackID=1"),
+        t("cam", Some("token=x"), 1)
+    );
+    // GStreamer: the control after the path.
+    assert_eq!(
+        setup_target("rtsp://h/cam/trackID=1?token=x"),
+        t("cam", Some("token=x"), 1)
+    );
+    assert_eq!(setup_target("rtsp://h/a/b/trackID=0"), t("a/b", None, 0));
+    // No control: the first media; a trailing slash on the query is not part of it.
+    assert_eq!(
+        setup_target("rtsp://h/cam?token=x/"),
+        t("cam", Some("token=x"), 0)
+    );
+    assert_eq!(setup_target("rtsp://h/cam/"), t("cam", None, 0));
+    assert_eq!(setup_target("rtsp://h/trackID=1"), None);
+    assert_eq!(setup_target("rtsp://h/cam/trackID=x"), None);
 }
 
 #[test]

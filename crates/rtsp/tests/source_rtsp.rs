@@ -9,21 +9,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferromtx_codec::rtp;
-use ferromtx_core::{PathManager, SourceRegistry};
+use ferromtx_rtsp::RtspSettings;
 use ferromtx_rtsp::client::{Client as RtspClient, ClientError, ClientUrl};
 use ferromtx_rtsp::message::{Method, Request, StatusCode};
 use ferromtx_rtsp::server::SessionState;
-use ferromtx_rtsp::{RtspServer, RtspSettings};
-use server_support::{Client, OPEN_CONF, STEP, server_with};
+use server_support::relay::{
+    MAX_PACKETS, SDP, assert_consecutive, proxy_server, publish, read_proxy, video_packet,
+    wait_ready,
+};
+use server_support::{OPEN_CONF, STEP, server_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
-
-const SDP: &[u8] = include_bytes!("../testdata/ffmpeg_h264_opus.sdp");
-/// Packets the publisher sends at most (one every 20 ms).
-const MAX_PACKETS: usize = 1000;
-/// Payloads a reader of B must receive.
-const WANTED: usize = 10;
 
 const AUTH_CONF: &str = "\
 authInternalUsers:
@@ -36,145 +32,6 @@ authInternalUsers:
 paths:
   all_others:
 ";
-
-fn video_payload(i: usize) -> Bytes {
-    let mut payload = vec![0x65, 0x88, 0x84];
-    payload.extend_from_slice(format!("video-{i:04}").as_bytes());
-    Bytes::from(payload)
-}
-
-fn video_packet(i: usize) -> Bytes {
-    rtp::Packet {
-        marker: true,
-        payload_type: 96,
-        sequence_number: 1000 + i as u16,
-        timestamp: 90_000 + 3600 * i as u32,
-        ssrc: 0x1111_1111,
-        csrc: Vec::new(),
-        extension: None,
-        payload: video_payload(i),
-    }
-    .marshal()
-}
-
-/// Publishes to `url` on server A and keeps sending video packets in the background.
-async fn publish(url: &str, addr: SocketAddr, auth: Option<&str>) -> JoinHandle<()> {
-    let mut publisher = Client::connect(addr).await;
-    let extra: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
-    let res = publisher
-        .request(
-            Method::Announce,
-            url,
-            &extra,
-            Some(("application/sdp", Bytes::from_static(SDP))),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK);
-    for (i, ch) in [(0, "0-1"), (1, "2-3")] {
-        let transport = format!("RTP/AVP/TCP;unicast;interleaved={ch};mode=record");
-        let mut headers = extra.clone();
-        headers.push(("Transport", &transport));
-        let res = publisher
-            .request(
-                Method::Setup,
-                &format!("{url}/streamid={i}"),
-                &headers,
-                None,
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::OK);
-    }
-    let res = publisher.request(Method::Record, url, &extra, None).await;
-    assert_eq!(res.status, StatusCode::OK);
-    tokio::spawn(async move {
-        for i in 0..MAX_PACKETS {
-            publisher.send_frame(0, video_packet(i)).await;
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-}
-
-/// Server B, whose path `proxy` has the given configuration lines.
-async fn proxy_server(path_conf: &str) -> (RtspServer, Arc<PathManager>) {
-    let yaml = format!("paths:\n  proxy:\n{path_conf}");
-    let conf = Arc::new(
-        ferromtx_conf::load_from_str(&yaml, &|_| None)
-            .expect("valid conf")
-            .conf,
-    );
-    let auth = Arc::new(ferromtx_auth::Manager::new(&conf));
-    let mut sources = SourceRegistry::new();
-    ferromtx_rtsp::register(&mut sources);
-    let paths = Arc::new(PathManager::with_sources(conf, auth, sources));
-    let server = RtspServer::start(RtspSettings::loopback(), Arc::clone(&paths))
-        .await
-        .expect("server B starts");
-    (server, paths)
-}
-
-async fn wait_ready(paths: &PathManager, name: &str) {
-    for _ in 0..200 {
-        if paths.path_info(name).is_some_and(|p| p.ready) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("path {name} not ready in time");
-}
-
-/// Reads `proxy` from server B over TCP; returns the numbers of the video payloads.
-async fn read_proxy(addr: SocketAddr) -> Vec<usize> {
-    let url = format!("rtsp://{addr}/proxy");
-    let mut reader = Client::connect(addr).await;
-    let res = reader.request(Method::Describe, &url, &[], None).await;
-    assert_eq!(res.status, StatusCode::OK);
-    let sdp = String::from_utf8_lossy(&res.body).to_string();
-    assert!(sdp.contains("H264/90000"), "{sdp}");
-    for (i, ch) in [(0, "0-1"), (1, "2-3")] {
-        let res = reader
-            .request(
-                Method::Setup,
-                &format!("{url}/trackID={i}"),
-                &[(
-                    "Transport",
-                    &format!("RTP/AVP/TCP;unicast;interleaved={ch}"),
-                )],
-                None,
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::OK);
-    }
-    let res = reader.request(Method::Play, &url, &[], None).await;
-    assert_eq!(res.status, StatusCode::OK);
-    let mut got = Vec::new();
-    for _ in 0..10 * WANTED {
-        let frame = tokio::time::timeout(STEP, reader.frame())
-            .await
-            .expect("frames in time");
-        if frame.channel != 0 {
-            continue;
-        }
-        let pkt = rtp::Packet::unmarshal(&frame.payload).expect("valid RTP");
-        let text = String::from_utf8_lossy(&pkt.payload[3..]).to_string();
-        let n: usize = text
-            .strip_prefix("video-")
-            .and_then(|n| n.parse().ok())
-            .expect("a payload of A");
-        assert_eq!(pkt.payload, video_payload(n), "payload forwarded untouched");
-        got.push(n);
-        if got.len() == WANTED {
-            break;
-        }
-    }
-    got
-}
-
-fn assert_consecutive(got: &[usize]) {
-    assert_eq!(got.len(), WANTED, "{got:?}");
-    for w in got.windows(2) {
-        assert_eq!(w[1], w[0] + 1, "in order, none lost: {got:?}");
-    }
-}
 
 /// `expected`: the transport server A sees.
 async fn relay(transport: &str, on_demand: bool, a_settings: RtspSettings, expected: &str) {
@@ -274,7 +131,7 @@ async fn wrong_password_is_a_clear_error() {
     let (a, _paths_a) = server_with(AUTH_CONF, settings).await;
     let a_addr = a.local_addrs().rtsp;
     let url = ClientUrl::parse(&format!("rtsp://myuser:wrong@{a_addr}/x")).unwrap();
-    let mut client = RtspClient::connect(&url, STEP).await.expect("connects");
+    let mut client = RtspClient::connect(&url, STEP, "").await.expect("connects");
     let err = client
         .request(Request::new(Method::Describe, url.request_url.clone()))
         .await
@@ -283,7 +140,7 @@ async fn wrong_password_is_a_clear_error() {
     assert_eq!(err.to_string(), "authentication failed: wrong credentials");
 
     let url = ClientUrl::parse(&format!("rtsp://{a_addr}/x")).unwrap();
-    let mut client = RtspClient::connect(&url, STEP).await.expect("connects");
+    let mut client = RtspClient::connect(&url, STEP, "").await.expect("connects");
     let err = client
         .request(Request::new(Method::Describe, url.request_url.clone()))
         .await
@@ -382,36 +239,49 @@ async fn on_demand_source_stops_when_unused() {
     a.close().await;
 }
 
-/// A server that accepts UDP but never sends over it, and streams over TCP.
-/// Records the `Transport` of every SETUP.
-async fn udp_silent_server() -> (
+/// How a fake camera sends over UDP.
+#[derive(Debug, Clone, Copy)]
+enum UdpMode {
+    /// Announces `server_port=9-10`, never sends.
+    Silent,
+    /// Announces these server ports (or none) but sends RTP from another port.
+    OtherPort(Option<(u16, u16)>),
+}
+
+/// A fake camera that streams over TCP, and over UDP as `mode` says. Records the
+/// method and `Transport` of every request.
+async fn camera(
+    mode: UdpMode,
+) -> (
     SocketAddr,
     Arc<std::sync::Mutex<Vec<String>>>,
     JoinHandle<()>,
 ) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let setups = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = Arc::clone(&setups);
+    let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&requests);
     let task = tokio::spawn(async move {
         for _ in 0..10 {
             let Ok((socket, _)) = listener.accept().await else {
                 return;
             };
-            tokio::spawn(serve_udp_silent(socket, Arc::clone(&seen)));
+            tokio::spawn(serve_camera(socket, Arc::clone(&seen), mode));
         }
     });
-    (addr, setups, task)
+    (addr, requests, task)
 }
 
-async fn serve_udp_silent(
+async fn serve_camera(
     mut socket: tokio::net::TcpStream,
     seen: Arc<std::sync::Mutex<Vec<String>>>,
+    mode: UdpMode,
 ) {
     use ferromtx_rtsp::message::{Decoder, Incoming, Message, Response};
     let mut decoder = Decoder::new();
     let mut buf = vec![0u8; 4096];
     let mut tcp = false;
+    let mut client_rtp = None;
     for _ in 0..100 {
         let n = match socket.read(&mut buf).await {
             Ok(0) | Err(_) => return,
@@ -423,6 +293,8 @@ async fn serve_udp_silent(
             res.headers
                 .set("CSeq", req.headers.get("CSeq").unwrap_or("0"));
             res.headers.set("Session", "12345678");
+            let t = req.headers.get("Transport").unwrap_or("").to_string();
+            seen.lock().unwrap().push(format!("{} {t}", req.method));
             let mut play = false;
             match req.method {
                 Method::Describe => {
@@ -431,47 +303,66 @@ async fn serve_udp_silent(
                     res.body = Bytes::from_static(SDP);
                 }
                 Method::Setup => {
-                    let t = req.headers.get("Transport").unwrap_or("").to_string();
-                    seen.lock().unwrap().push(t.clone());
                     tcp = t.contains("TCP");
-                    let reply = if tcp {
-                        t
-                    } else {
-                        format!("{t};server_port=9-10")
+                    let parsed = ferromtx_rtsp::transport::Transport::parse(&t).ok();
+                    if client_rtp.is_none() {
+                        client_rtp = parsed.and_then(|p| p.client_port).map(|p| p.0);
+                    }
+                    let ports = match mode {
+                        UdpMode::Silent => Some((9, 10)),
+                        UdpMode::OtherPort(p) => p,
+                    };
+                    let reply = match ports {
+                        Some((a, b)) if !tcp => format!("{t};server_port={a}-{b}"),
+                        _ => t,
                     };
                     res.headers.set("Transport", reply);
                 }
-                Method::Play => play = tcp,
+                Method::Play => play = true,
                 _ => {}
             }
             if socket.write_all(&res.to_bytes()).await.is_err() {
                 return;
             }
-            if play {
-                for i in 0..MAX_PACKETS {
-                    let frame = ferromtx_rtsp::Interleaved {
-                        channel: 0,
-                        payload: video_packet(i),
-                    };
-                    let data = frame.to_bytes().unwrap();
-                    if socket.write_all(&data).await.is_err() {
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                return;
+            if !play {
+                continue;
             }
+            let udp = match (tcp, mode, client_rtp) {
+                (false, UdpMode::OtherPort(_), Some(port)) => {
+                    let s = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                    Some((s, SocketAddr::from(([127, 0, 0, 1], port))))
+                }
+                (false, _, _) => continue,
+                (true, _, _) => None,
+            };
+            for i in 0..MAX_PACKETS {
+                let sent = match &udp {
+                    Some((s, to)) => s.send_to(&video_packet(i), to).await.is_ok(),
+                    None => {
+                        let frame = ferromtx_rtsp::Interleaved {
+                            channel: 0,
+                            payload: video_packet(i),
+                        };
+                        socket.write_all(&frame.to_bytes().unwrap()).await.is_ok()
+                    }
+                };
+                if !sent {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            return;
         }
     }
 }
 
 #[tokio::test]
 async fn automatic_switches_to_tcp_when_no_udp_packets_arrive() {
-    let (addr, setups, task) = udp_silent_server().await;
+    let (addr, requests, task) = camera(UdpMode::Silent).await;
     let (b, paths_b) = proxy_server(&format!("    source: rtsp://{addr}/x\n")).await;
     wait_ready(&paths_b, "proxy").await;
     assert_consecutive(&read_proxy(b.local_addrs().rtsp).await);
-    let setups = setups.lock().unwrap().clone();
+    let setups = setups_of(&requests);
     assert!(
         setups.first().is_some_and(|t| t.contains("client_port=")),
         "{setups:?}"
@@ -480,6 +371,85 @@ async fn automatic_switches_to_tcp_when_no_udp_packets_arrive() {
         setups.last().is_some_and(|t| t.contains("RTP/AVP/TCP")),
         "{setups:?}"
     );
+    task.abort();
+    b.close().await;
+    paths_b.close();
+}
+
+fn setups_of(requests: &std::sync::Mutex<Vec<String>>) -> Vec<String> {
+    requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.starts_with("SETUP"))
+        .cloned()
+        .collect()
+}
+
+/// Without `rtspAnyPort`, packets from other ports than the announced ones are not the
+/// server's: automatic mode gets none and goes to TCP.
+#[tokio::test]
+async fn packets_from_unannounced_ports_are_ignored() {
+    let (addr, requests, task) = camera(UdpMode::OtherPort(Some((9, 10)))).await;
+    let (b, paths_b) = proxy_server(&format!("    source: rtsp://{addr}/x\n")).await;
+    wait_ready(&paths_b, "proxy").await;
+    assert_consecutive(&read_proxy(b.local_addrs().rtsp).await);
+    let setups = setups_of(&requests);
+    assert!(
+        setups.first().is_some_and(|t| t.contains("client_port=")),
+        "{setups:?}"
+    );
+    assert!(
+        setups.last().is_some_and(|t| t.contains("RTP/AVP/TCP")),
+        "{setups:?}"
+    );
+    task.abort();
+    b.close().await;
+    paths_b.close();
+}
+
+/// With `rtspAnyPort`, the same camera works over UDP, even when it announces no ports.
+#[tokio::test]
+async fn rtsp_any_port_accepts_packets_from_other_ports() {
+    for announced in [Some((9, 10)), None] {
+        let (addr, requests, task) = camera(UdpMode::OtherPort(announced)).await;
+        let (b, paths_b) = proxy_server(&format!(
+            "    source: rtsp://{addr}/x\n    rtspTransport: udp\n    rtspAnyPort: yes\n"
+        ))
+        .await;
+        wait_ready(&paths_b, "proxy").await;
+        assert_consecutive(&read_proxy(b.local_addrs().rtsp).await);
+        let setups = setups_of(&requests);
+        assert!(
+            setups.iter().all(|t| t.contains("client_port=")),
+            "{announced:?}: {setups:?}"
+        );
+        task.abort();
+        b.close().await;
+        paths_b.close();
+    }
+}
+
+/// A server that gives no ports is refused without `rtspAnyPort`: no PLAY is sent.
+#[tokio::test]
+async fn missing_server_ports_need_rtsp_any_port() {
+    let (addr, requests, task) = camera(UdpMode::OtherPort(None)).await;
+    let (b, paths_b) = proxy_server(&format!(
+        "    source: rtsp://{addr}/x\n    rtspTransport: udp\n"
+    ))
+    .await;
+    for _ in 0..200 {
+        if !setups_of(&requests).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!setups_of(&requests).is_empty(), "no SETUP");
+    // The answer to SETUP is where the source stops; a PLAY would follow at once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let seen = requests.lock().unwrap().clone();
+    assert!(seen.iter().all(|r| !r.starts_with("PLAY")), "{seen:?}");
+    assert!(!paths_b.path_info("proxy").is_some_and(|p| p.ready));
     task.abort();
     b.close().await;
     paths_b.close();

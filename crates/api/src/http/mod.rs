@@ -4,7 +4,7 @@
 mod client_ip;
 mod cors;
 mod guard;
-mod tls;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -23,6 +23,7 @@ pub struct ServerBackend {
     auth: Arc<AuthManager>,
     paths: Arc<PathManager>,
     rtsp: RwLock<Option<Arc<RtspServer>>>,
+    rtsps: RwLock<Option<Arc<RtspServer>>>,
     webrtc: RwLock<Option<Arc<crate::webrtc::Server>>>,
     started: DateTime<Utc>,
 }
@@ -40,14 +41,16 @@ impl ServerBackend {
             auth,
             paths,
             rtsp: RwLock::new(None),
+            rtsps: RwLock::new(None),
             webrtc: RwLock::new(None),
             started: Utc::now(),
         }
     }
 
-    /// Records the running RTSP server (None when off).
-    pub fn set_rtsp(&self, server: Option<Arc<RtspServer>>) {
-        *self.rtsp.write().unwrap_or_else(PoisonError::into_inner) = server;
+    /// Records the running RTSP and RTSPS servers.
+    pub fn set_rtsp(&self, servers: &crate::rtsp::RtspServers) {
+        *self.rtsp.write().unwrap_or_else(PoisonError::into_inner) = servers.plain.clone();
+        *self.rtsps.write().unwrap_or_else(PoisonError::into_inner) = servers.secure.clone();
     }
 
     /// Records the running WebRTC server (None when off).
@@ -69,8 +72,11 @@ impl ServerBackend {
             .clone()
     }
 
-    fn rtsp_running(&self) -> bool {
-        self.rtsp().is_some()
+    fn rtsps(&self) -> Option<Arc<RtspServer>> {
+        self.rtsps
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Records the configuration in force (after a file reload).
@@ -114,8 +120,8 @@ impl Backend for ServerBackend {
     /// The servers that run: metrics list zero blocks for these only.
     fn servers(&self) -> Servers {
         Servers {
-            rtsp: self.rtsp_running(),
-            rtsps: false,
+            rtsp: self.rtsp().is_some(),
+            rtsps: self.rtsps().is_some(),
             rtmp: false,
             rtmps: false,
             hls: false,
@@ -130,21 +136,26 @@ impl Backend for ServerBackend {
     }
 
     fn rtsp_conns(&self) -> Vec<dto::RTSPConn> {
-        self.rtsp()
-            .map(|r| r.conns().iter().map(rtsp_dto::conn).collect())
-            .unwrap_or_default()
+        rtsp_dto::conns(self.rtsp().as_deref())
     }
 
     fn rtsp_sessions(&self) -> Vec<dto::RTSPSession> {
-        self.rtsp()
-            .map(|r| {
-                let conns = r.conns();
-                r.sessions()
-                    .iter()
-                    .map(|s| rtsp_dto::session(s, &conns))
-                    .collect()
-            })
-            .unwrap_or_default()
+        rtsp_dto::sessions(self.rtsp().as_deref())
+    }
+
+    fn rtsps_conns(&self) -> Vec<dto::RTSPConn> {
+        rtsp_dto::conns(self.rtsps().as_deref())
+    }
+
+    fn rtsps_sessions(&self) -> Vec<dto::RTSPSession> {
+        rtsp_dto::sessions(self.rtsps().as_deref())
+    }
+
+    fn kick_rtsps_session(&self, id: &str) -> Result<(), Failure> {
+        match self.rtsps() {
+            Some(r) if r.kick_session(id) => Ok(()),
+            _ => Err(Failure::session_not_found()),
+        }
     }
 
     fn webrtc_sessions(&self) -> Vec<dto::WebRTCSession> {

@@ -1,9 +1,27 @@
 //! RTSP connections and sessions as the API's DTOs.
 
 use ferromtx_api::dto;
+use ferromtx_rtsp::RtspServer;
 use ferromtx_rtsp::server::{ConnInfo, SessionInfo, SessionState};
 
 use super::timestamp as time;
+
+/// The connections of a server (none when it does not run).
+pub fn conns(server: Option<&RtspServer>) -> Vec<dto::RTSPConn> {
+    server
+        .map(|r| r.conns().iter().map(conn).collect())
+        .unwrap_or_default()
+}
+
+/// The sessions of a server (none when it does not run).
+pub fn sessions(server: Option<&RtspServer>) -> Vec<dto::RTSPSession> {
+    server
+        .map(|r| {
+            let conns = r.conns();
+            r.sessions().iter().map(|s| session(s, &conns)).collect()
+        })
+        .unwrap_or_default()
+}
 
 pub fn conn(c: &ConnInfo) -> dto::RTSPConn {
     dto::RTSPConn {
@@ -41,7 +59,7 @@ pub fn session(s: &SessionInfo, conns: &[ConnInfo]) -> dto::RTSPSession {
         outbound_rtcp_packets: s.rtcp_packets_sent,
         outbound_rtp_packets: s.rtp_packets_sent,
         outbound_rtp_packets_discarded: 0,
-        outbound_rtp_packets_reported_lost: 0,
+        outbound_rtp_packets_reported_lost: s.rtp_packets_reported_lost,
         path: s.path.clone(),
         profile: s.profile.clone(),
         query: s.query.clone(),

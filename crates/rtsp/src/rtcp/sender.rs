@@ -56,6 +56,11 @@ impl RtcpSender {
         }
     }
 
+    /// The SSRC of the packets sent so far.
+    pub fn ssrc(&self) -> Option<u32> {
+        self.ssrc
+    }
+
     /// The report at `now`, with RTP and NTP times extrapolated from the last packet;
     /// `None` before any timed packet.
     pub fn report(&self, now: Instant) -> Option<SenderReport> {

@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 use bytes::{BufMut, Bytes, BytesMut};
 use ferromtx_core::hooks::{self, Described};
 use ferromtx_core::{PathManager, Publisher, Unit};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
 use super::info::{ConnEntry, Registry, SessionEntry};
+use super::multicast::{Membership, Multicast};
 use super::publish::Publishing;
 use super::read::{Destination, Playing};
 use super::secret;
@@ -32,14 +33,39 @@ const ANOMALY_PERIOD: Duration = Duration::from_secs(1);
 /// Bytes read from the socket at once.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// The reading side of a connection (plain TCP or TLS).
+type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+/// The writing side of a connection (plain TCP or TLS).
+type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
+
 /// What every connection shares.
-#[derive(Debug)]
 pub(crate) struct ConnContext {
     pub settings: RtspSettings,
     pub paths: Arc<PathManager>,
     pub udp: Option<Arc<UdpServer>>,
+    pub multicast: Option<Arc<Multicast>>,
+    /// Set for RTSPS.
+    pub tls: Option<TlsAcceptor>,
     pub session_config: SessionConfig,
     pub registry: Arc<Registry>,
+}
+
+impl ConnContext {
+    /// The log prefix: `RTSP` or `RTSPS`.
+    pub fn label(&self) -> &'static str {
+        if self.tls.is_some() { "RTSPS" } else { "RTSP" }
+    }
+
+    /// The kind of a connection or session in the API and hooks (`rtspConn`,
+    /// `rtspsSession`...).
+    pub fn kind(&self, session: bool) -> &'static str {
+        match (self.tls.is_some(), session) {
+            (false, false) => "rtspConn",
+            (false, true) => "rtspSession",
+            (true, false) => "rtspsConn",
+            (true, true) => "rtspsSession",
+        }
+    }
 }
 
 /// A publisher that is recording: its tracks and how its media arrives.
@@ -60,6 +86,8 @@ pub(super) struct Session {
     pub announced: Option<SessionDescription>,
     /// The reader attached at SETUP, until PLAY.
     pub reader: Option<ferromtx_core::ReaderHandle>,
+    /// The multicast groups of the stream, for a multicast reader.
+    pub multicast: Option<Membership>,
     /// What the API shows of the session.
     pub entry: Arc<SessionEntry>,
 }
@@ -70,10 +98,12 @@ pub(super) struct Conn {
     pub id: u64,
     pub uuid: String,
     pub peer: SocketAddr,
+    /// The server's address of the connection (where multicast leaves from).
+    pub local: Option<SocketAddr>,
     /// What the API shows of the connection.
     pub entry: Arc<ConnEntry>,
     pub nonce: String,
-    writer: OwnedWriteHalf,
+    writer: WriteHalf,
     pub wbuf: BytesMut,
     udp_out: Vec<(SocketAddr, Bytes)>,
     pub udp_tx: mpsc::Sender<Datagram>,
@@ -95,9 +125,26 @@ enum Event {
     ReadTimeout,
 }
 
+/// Splits a connection into its halves, after the TLS handshake for RTSPS.
+async fn open(ctx: &ConnContext, socket: TcpStream) -> Result<(ReadHalf, WriteHalf), String> {
+    let _ = socket.set_nodelay(true);
+    let Some(acceptor) = &ctx.tls else {
+        let (r, w) = socket.into_split();
+        return Ok((Box::new(r), Box::new(w)));
+    };
+    match tokio::time::timeout(ctx.settings.read_timeout, acceptor.accept(socket)).await {
+        Ok(Ok(stream)) => {
+            let (r, w) = tokio::io::split(stream);
+            Ok((Box::new(r), Box::new(w)))
+        }
+        Ok(Err(e)) => Err(format!("TLS handshake error: {e}")),
+        Err(_) => Err("TLS handshake timeout".to_string()),
+    }
+}
+
 /// Serves one accepted connection until it closes.
 pub(crate) async fn serve(ctx: Arc<ConnContext>, socket: TcpStream, peer: SocketAddr, id: u64) {
-    let span = tracing::info_span!("rtsp_conn", component = "RTSP", conn = %peer);
+    let span = tracing::info_span!("rtsp_conn", component = ctx.label(), conn = %peer);
     async move {
         tracing::info!("opened");
         let uuid = secret::uuid();
@@ -107,20 +154,28 @@ pub(crate) async fn serve(ctx: Arc<ConnContext>, socket: TcpStream, peer: Socket
             &ctx.settings.run_on_disconnect,
             &ctx.settings.rtsp_address,
             &Described {
-                kind: "rtspConn".into(),
+                kind: ctx.kind(false).into(),
                 id: uuid.clone(),
             },
         );
-        let _ = socket.set_nodelay(true);
-        let (mut reader, writer) = socket.into_split();
-        let (udp_tx, mut udp_rx) = mpsc::channel(UDP_QUEUE);
+        let local = socket.local_addr().ok();
         let entry = Arc::new(ConnEntry::new(uuid.clone(), peer));
         ctx.registry.insert(id, Arc::clone(&entry));
+        let (mut reader, writer) = match open(&ctx, socket).await {
+            Ok(halves) => halves,
+            Err(reason) => {
+                ctx.registry.remove(id);
+                tracing::info!("closed: {reason}");
+                return;
+            }
+        };
+        let (udp_tx, mut udp_rx) = mpsc::channel(UDP_QUEUE);
         let mut conn = Conn {
             ctx,
             id,
             uuid,
             peer,
+            local,
             entry,
             nonce: secret::hex(16) + &secret::hex(16),
             writer,
@@ -166,7 +221,7 @@ impl Conn {
     /// The read loop; returns why the connection ends.
     async fn run(
         &mut self,
-        reader: &mut tokio::net::tcp::OwnedReadHalf,
+        reader: &mut ReadHalf,
         udp_rx: &mut mpsc::Receiver<Datagram>,
     ) -> String {
         let mut decoder = Decoder::new();
@@ -272,7 +327,10 @@ impl Conn {
 
     fn on_interleaved(&mut self, frame: &Interleaved, now: Instant) -> Result<(), String> {
         let Some(rec) = self.recording.as_mut() else {
-            // A reader's RTCP: nothing to do over TCP.
+            // A reader's RTCP: its receiver reports tell what it lost.
+            if let Some(p) = self.playing.as_mut() {
+                p.on_interleaved_rtcp(frame.channel, &frame.payload);
+            }
             return Ok(());
         };
         match rec
@@ -301,6 +359,9 @@ impl Conn {
                 .fetch_add(d.data.len() as u64, std::sync::atomic::Ordering::Relaxed);
         }
         let Some(rec) = self.recording.as_mut() else {
+            if let (Some(p), Channel::Rtcp) = (self.playing.as_mut(), d.channel) {
+                p.on_rtcp(d.track, &d.data);
+            }
             return Ok(());
         };
         match d.channel {
@@ -364,6 +425,7 @@ impl Conn {
         let (Some(rec), Some(s)) = (self.recording.as_mut(), self.session.as_ref()) else {
             return;
         };
+        rec.publishing.update_jitter();
         for line in rec.publishing.take_anomalies().log_lines() {
             s.span.in_scope(|| tracing::warn!("{line}"));
         }
@@ -390,7 +452,12 @@ impl Conn {
             return Ok(());
         }
         let timeout = self.ctx.settings.write_timeout;
-        match tokio::time::timeout(timeout, self.writer.write_all(&self.wbuf)).await {
+        let write = async {
+            self.writer.write_all(&self.wbuf).await?;
+            // TLS keeps records until flushed.
+            self.writer.flush().await
+        };
+        match tokio::time::timeout(timeout, write).await {
             Ok(Ok(())) => {
                 self.entry.sent(self.wbuf.len() as u64);
                 self.wbuf.clear();

@@ -72,6 +72,8 @@ pub struct SessionInfo {
     pub rtp_packets_lost: u64,
     pub rtp_packets_in_error: u64,
     pub rtp_packets_jitter: f64,
+    /// Packets a reader said (in its receiver reports) it did not get.
+    pub rtp_packets_reported_lost: u64,
     pub rtcp_packets_received: u64,
     pub rtcp_packets_sent: u64,
     pub rtcp_packets_in_error: u64,
@@ -84,6 +86,7 @@ pub(crate) struct RtpCounters {
     pub rtp_sent: AtomicU64,
     pub rtp_lost: AtomicU64,
     pub rtp_in_error: AtomicU64,
+    pub rtp_reported_lost: AtomicU64,
     /// `f64` bits of the mean jitter of the tracks.
     pub jitter_bits: AtomicU64,
     pub rtcp_received: AtomicU64,
@@ -191,6 +194,7 @@ impl SessionEntry {
             rtp_packets_lost: RtpCounters::get(&c.rtp_lost),
             rtp_packets_in_error: RtpCounters::get(&c.rtp_in_error),
             rtp_packets_jitter: f64::from_bits(c.jitter_bits.load(Ordering::Relaxed)),
+            rtp_packets_reported_lost: RtpCounters::get(&c.rtp_reported_lost),
             rtcp_packets_received: RtpCounters::get(&c.rtcp_received),
             rtcp_packets_sent: RtpCounters::get(&c.rtcp_sent),
             rtcp_packets_in_error: RtpCounters::get(&c.rtcp_in_error),

@@ -4,6 +4,7 @@
 
 mod conn;
 pub(crate) mod info;
+pub(crate) mod multicast;
 pub(crate) mod publish;
 mod read;
 pub(crate) mod request;
@@ -21,16 +22,20 @@ use ferromtx_core::PathManager;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
 use tracing::Instrument;
 
 pub use info::{ConnInfo, SessionInfo, SessionState};
+pub use multicast::{MULTICAST_TTL, MulticastConfig};
 pub use settings::{DEFAULT_UDP_MAX_PAYLOAD_SIZE, REPORT_PERIOD, RtspSettings};
 
 use conn::ConnContext;
 use info::Registry;
+use multicast::Multicast;
 use udp::UdpServer;
 
-use crate::server_session::SessionConfig;
+use crate::server_session::{SessionConfig, TransportKind};
 
 /// Pause after a failed `accept` (e.g. too many open files), as mini-redis backs off.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -84,6 +89,36 @@ impl RtspServer {
     /// Binds `rtspAddress` (TCP) and, when UDP is among the transports, `rtpAddress` and
     /// `rtcpAddress`; then serves connections until [`RtspServer::close`].
     pub async fn start(settings: RtspSettings, paths: Arc<PathManager>) -> io::Result<RtspServer> {
+        RtspServer::start_with_tls(settings, paths, None).await
+    }
+
+    /// [`RtspServer::start`], serving RTSPS when `tls` is given: every connection starts
+    /// with a TLS handshake (within `readTimeout`), logs and API kinds say `RTSPS`, and
+    /// media travel only interleaved in the TLS stream (UDP and multicast would need
+    /// SRTP: their SETUP gets 461).
+    pub async fn start_with_tls(
+        mut settings: RtspSettings,
+        paths: Arc<PathManager>,
+        tls: Option<Arc<ServerConfig>>,
+    ) -> io::Result<RtspServer> {
+        if tls.is_some() {
+            settings.transports.retain(|t| *t == TransportKind::Tcp);
+        }
+        let multicast = if settings.multicast_enabled() {
+            let config = MulticastConfig::parse(
+                &settings.multicast_ip_range,
+                settings.multicast_rtp_port,
+                settings.multicast_rtcp_port,
+            )
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+            Some(Arc::new(Multicast::new(
+                config,
+                settings.report_period,
+                settings.udp_max_payload_size,
+            )))
+        } else {
+            None
+        };
         let listener = TcpListener::bind(resolve(&settings.rtsp_address).await?).await?;
         let udp = if settings.udp_enabled() {
             let rtp = resolve(&settings.rtp_address).await?;
@@ -103,18 +138,25 @@ impl RtspServer {
             udp_server_ports: addrs
                 .udp
                 .map_or((0, 0), |(rtp, rtcp)| (rtp.port(), rtcp.port())),
-            ..SessionConfig::default()
+            multicast_ports: (settings.multicast_rtp_port, settings.multicast_rtcp_port),
+            multicast_ttl: MULTICAST_TTL as u8,
         };
         let registry = Arc::new(Registry::default());
+        let secure = tls.is_some();
         let ctx = Arc::new(ConnContext {
             registry: Arc::clone(&registry),
             settings,
             paths,
             udp,
+            multicast,
+            tls: tls.map(TlsAcceptor::from),
             session_config,
         });
         let (shutdown, stop) = oneshot::channel();
-        let span = tracing::debug_span!("rtsp_listener", component = "RTSP");
+        let span = tracing::debug_span!(
+            "rtsp_listener",
+            component = if secure { "RTSPS" } else { "RTSP" }
+        );
         let task = tokio::spawn(accept_loop(listener, ctx, stop).instrument(span));
         Ok(RtspServer {
             addrs,

@@ -6,11 +6,15 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use ferromtx_codec::{Depacketizer, Format, depacketizer, rtp};
+use ferromtx_codec::{Depacketizer, Format, Packetizer, depacketizer, packetizer, rtp};
 use ferromtx_core::{Stream, StreamError, Unit};
 
 use super::info::RtpCounters;
+use super::settings::DEFAULT_UDP_MAX_PAYLOAD_SIZE;
 use crate::rtcp::{self, RtcpPacket, RtcpReceiver};
+
+/// RTP header bytes without CSRCs or extensions.
+const RTP_HEADER: usize = 12;
 
 /// A unit never holds more packets than this; beyond, it is written without a frame
 /// (protects memory against a peer that never completes a frame).
@@ -35,10 +39,14 @@ impl Timeline {
 
 /// One announced media being received.
 struct TrackIn {
+    format: Format,
     depacketizer: Box<dyn Depacketizer + Send>,
     pending: Vec<rtp::Packet>,
     timeline: Timeline,
     receiver: RtcpReceiver,
+    /// Set once a packet is bigger than readers may get over UDP: from then on, the
+    /// track's frames are packetized again to the allowed size (as MediaMTX does).
+    repacketizer: Option<Box<dyn Packetizer + Send>>,
 }
 
 /// Anomalies since the last report; the connection logs them at most once a second.
@@ -78,6 +86,8 @@ pub(crate) struct Publishing {
     tracks: Vec<TrackIn>,
     anomalies: Anomalies,
     counters: Arc<RtpCounters>,
+    /// Largest RTP payload given to readers (`udpMaxPayloadSize` minus the header).
+    max_payload: usize,
 }
 
 impl Publishing {
@@ -86,10 +96,12 @@ impl Publishing {
         let tracks = formats
             .iter()
             .map(|f| TrackIn {
+                format: f.clone(),
                 depacketizer: depacketizer(f),
                 pending: Vec::new(),
                 timeline: Timeline::default(),
                 receiver: RtcpReceiver::new(f.clock_rate(), local_ssrc),
+                repacketizer: None,
             })
             .collect();
         Publishing {
@@ -97,7 +109,15 @@ impl Publishing {
             tracks,
             anomalies: Anomalies::default(),
             counters: Arc::new(RtpCounters::default()),
+            max_payload: DEFAULT_UDP_MAX_PAYLOAD_SIZE - RTP_HEADER,
         }
+    }
+
+    /// Bounds the packets given to readers by `udpMaxPayloadSize` (RTP header included,
+    /// as MediaMTX counts).
+    pub fn with_udp_max_payload_size(mut self, size: usize) -> Publishing {
+        self.max_payload = size.saturating_sub(RTP_HEADER).max(64);
+        self
     }
 
     /// Counts packets into `counters` (those of a session shown by the API).
@@ -121,13 +141,29 @@ impl Publishing {
         };
         RtpCounters::add(&self.counters.rtp_received, 1);
         t.receiver.process_packet(&pkt, now);
+        if t.repacketizer.is_none()
+            && pkt.payload.len() > self.max_payload
+            && !matches!(t.format, Format::Generic { .. })
+        {
+            tracing::info!(
+                "RTP packets are too big ({} > {}), remuxing them into smaller ones",
+                pkt.payload.len(),
+                self.max_payload
+            );
+            t.repacketizer = Some(packetizer(
+                &t.format,
+                self.max_payload,
+                pkt.ssrc,
+                pkt.sequence_number,
+            ));
+        }
         // Packets of an earlier timestamp that never completed a frame leave first.
         if t.pending
             .first()
             .is_some_and(|p| p.timestamp != pkt.timestamp)
         {
             let packets = std::mem::take(&mut t.pending);
-            write(&self.stream, track, t, packets, None)?;
+            write(&self.stream, track, t, packets, None, &mut self.anomalies)?;
         }
         match t.depacketizer.push(&pkt) {
             Ok(()) => {}
@@ -140,13 +176,28 @@ impl Publishing {
         t.pending.push(pkt);
         while let Some(frame) = t.depacketizer.pull() {
             let packets = std::mem::take(&mut t.pending);
-            write(&self.stream, track, t, packets, Some(frame))?;
+            write(
+                &self.stream,
+                track,
+                t,
+                packets,
+                Some(frame),
+                &mut self.anomalies,
+            )?;
         }
         if t.pending.len() >= MAX_PACKETS_PER_UNIT {
             let packets = std::mem::take(&mut t.pending);
-            write(&self.stream, track, t, packets, None)?;
+            write(&self.stream, track, t, packets, None, &mut self.anomalies)?;
         }
         Ok(())
+    }
+
+    /// Publishes the mean interarrival jitter of the tracks (RTP time units) to the API.
+    pub fn update_jitter(&self) {
+        if !self.tracks.is_empty() {
+            let sum: f64 = self.tracks.iter().map(|t| t.receiver.jitter()).sum();
+            self.counters.set_jitter(sum / self.tracks.len() as f64);
+        }
     }
 
     /// The anomalies since the previous call.
@@ -177,10 +228,7 @@ impl Publishing {
 
     /// The receiver report of each track that received something, by track index.
     pub fn receiver_reports(&mut self, now: Instant) -> Vec<(usize, Bytes)> {
-        if !self.tracks.is_empty() {
-            let sum: f64 = self.tracks.iter().map(|t| t.receiver.jitter()).sum();
-            self.counters.set_jitter(sum / self.tracks.len() as f64);
-        }
+        self.update_jitter();
         let out: Vec<(usize, Bytes)> = self
             .tracks
             .iter_mut()
@@ -199,14 +247,25 @@ fn write(
     stream: &Stream,
     track: usize,
     t: &mut TrackIn,
-    rtp_packets: Vec<rtp::Packet>,
+    mut rtp_packets: Vec<rtp::Packet>,
     frame: Option<ferromtx_codec::Frame>,
+    anomalies: &mut Anomalies,
 ) -> Result<(), StreamError> {
     let ts = match (&frame, rtp_packets.first()) {
         (Some(f), _) => f.rtp_timestamp,
         (None, Some(p)) => p.timestamp,
         (None, None) => return Ok(()),
     };
+    if let Some(repacketizer) = t.repacketizer.as_mut() {
+        // Packets of a frame that did not complete cannot be cut down: they are dropped.
+        rtp_packets = match &frame {
+            Some(f) => repacketizer.packetize(f).unwrap_or_else(|e| {
+                anomalies.decode_error(e);
+                Vec::new()
+            }),
+            None => return Ok(()),
+        };
+    }
     let random_access = frame.as_ref().is_some_and(|f| f.random_access);
     stream.write(Unit {
         track,

@@ -30,6 +30,8 @@ const SCRATCH_BLOCK: usize = 64 * 1024;
 struct TrackOut {
     destination: Destination,
     sender: RtcpSender,
+    /// Packets the client says it lost (cumulative, from its last receiver report).
+    reported_lost: u64,
 }
 
 /// A reader session in the play state.
@@ -83,6 +85,7 @@ impl Playing {
                 *slot = Some(TrackOut {
                     destination,
                     sender: RtcpSender::new(f.clock_rate()),
+                    reported_lost: 0,
                 });
             }
         }
@@ -159,6 +162,48 @@ impl Playing {
         }
         RtpCounters::add(&self.counters.rtp_sent, packets.len() as u64);
         total
+    }
+
+    /// An RTCP packet from the client on an interleaved channel.
+    pub fn on_interleaved_rtcp(&mut self, channel: u8, data: &[u8]) {
+        let track = self.tracks.iter().position(|t| {
+            matches!(t, Some(TrackOut { destination: Destination::Interleaved { rtcp, .. }, .. })
+                if *rtcp == channel)
+        });
+        if let Some(track) = track {
+            self.on_rtcp(track, data);
+        }
+    }
+
+    /// An RTCP packet from the client about `track`: receiver reports give the packets
+    /// it lost.
+    pub fn on_rtcp(&mut self, track: usize, data: &[u8]) {
+        let Some(Some(t)) = self.tracks.get_mut(track) else {
+            return;
+        };
+        let packets = match rtcp::parse_compound(data) {
+            Ok(p) => p,
+            Err(_) => {
+                RtpCounters::add(&self.counters.rtcp_in_error, 1);
+                return;
+            }
+        };
+        RtpCounters::add(&self.counters.rtcp_received, 1);
+        let ssrc = t.sender.ssrc();
+        for p in &packets {
+            let blocks = match p {
+                RtcpPacket::ReceiverReport(rr) => &rr.reports,
+                RtcpPacket::SenderReport(sr) => &sr.reports,
+                _ => continue,
+            };
+            for b in blocks.iter().filter(|b| Some(b.ssrc) == ssrc) {
+                t.reported_lost = u64::try_from(b.cumulative_lost.max(0)).unwrap_or(0);
+            }
+        }
+        let total = self.tracks.iter().flatten().map(|t| t.reported_lost).sum();
+        self.counters
+            .rtp_reported_lost
+            .store(total, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Sender reports of the tracks that sent something, with their destinations.

@@ -12,6 +12,7 @@ use ferromtx_core::{PathError, PathRequest, ReaderHandle, Stream, Track};
 
 use super::conn::{Conn, ConnContext, Recording, Session};
 use super::info::SessionEntry;
+use super::multicast::interface_of;
 use super::publish::Publishing;
 use super::read::{Destination, Playing};
 use super::secret;
@@ -20,8 +21,8 @@ use crate::auth::{self, REALM};
 use crate::message::{Method, Request, Response, StatusCode};
 use crate::sdp::SessionDescription;
 use crate::server_session::{
-    Effect, ServerSession, SetupTrack, State, StreamInfo, TrackTransport, path_and_query,
-    path_and_track,
+    Effect, ServerSession, SetupTrack, State, StreamInfo, TrackTransport, TransportKind,
+    path_and_query, setup_target,
 };
 
 /// The description of a stream as served on DESCRIBE, with the parameter sets seen
@@ -183,11 +184,11 @@ impl Conn {
     fn path_request(&self, req: &Request, name: String, query: Option<String>) -> PathRequest {
         let who = match &self.session {
             Some(s) => Described {
-                kind: "rtspSession".into(),
+                kind: self.ctx.kind(true).into(),
                 id: s.uuid.clone(),
             },
             None => Described {
-                kind: "rtspConn".into(),
+                kind: self.ctx.kind(false).into(),
                 id: self.uuid.clone(),
             },
         };
@@ -208,7 +209,7 @@ impl Conn {
             let span = tracing::info_span!(
                 parent: None,
                 "rtsp_session",
-                component = "RTSP",
+                component = self.ctx.label(),
                 session = %&uuid[..8]
             );
             span.in_scope(|| tracing::info!("created by {}", self.peer));
@@ -222,6 +223,7 @@ impl Conn {
                 query: String::new(),
                 announced: None,
                 reader: None,
+                multicast: None,
             }
         })
     }
@@ -234,9 +236,20 @@ impl Conn {
         stream: Option<&SessionDescription>,
         now: Instant,
     ) -> Result<Response, (Response, String)> {
+        self.in_session_with(req, stream, &[], now)
+    }
+
+    /// [`Conn::in_session`] with the multicast groups of the stream's medias.
+    fn in_session_with(
+        &mut self,
+        req: &Request,
+        stream: Option<&SessionDescription>,
+        multicast_ips: &[String],
+        now: Instant,
+    ) -> Result<Response, (Response, String)> {
         let info = stream.map(|description| StreamInfo {
             description,
-            multicast_ip: None,
+            multicast_ips,
         });
         let reply = match self.session.as_mut() {
             Some(s) => s.machine.handle(req, info, now),
@@ -409,6 +422,7 @@ impl Conn {
         self.route_udp(tracks, Channel::Rtp);
         self.recording = Some(Recording {
             publishing: Publishing::new(stream, &formats, secret::random_u64() as u32)
+                .with_udp_max_payload_size(self.ctx.settings.udp_max_payload_size)
                 .with_counters(Arc::clone(&s.entry.counters)),
             channels,
             reports_to,
@@ -478,39 +492,77 @@ impl Conn {
         if state == Some(State::PreRecord) {
             return self.in_session(req, None, now);
         }
-        let Some((path, _)) = path_and_track(&req.uri) else {
+        let Some(target) = setup_target(&req.uri) else {
             return self.in_session(req, None, now);
         };
-        let query = path_and_query(&req.uri).and_then(|(_, q)| q);
         let held = self
             .session
             .as_ref()
             .and_then(|s| s.reader.as_ref())
-            .filter(|h| h.path_name() == path)
-            .map(|h| description_of(h.stream()));
-        if let Some(description) = held {
-            return self.in_session(req, Some(&description), now);
+            .filter(|h| h.path_name() == target.path)
+            .map(|h| Arc::clone(h.stream()));
+        if let Some(stream) = held {
+            let description = description_of(&stream);
+            let ips = self.multicast_groups(req, &stream);
+            return self.in_session_with(req, Some(&description), &ips, now);
         }
         self.ensure_session(now);
         let handle: ReaderHandle = match self
             .ctx
             .paths
-            .add_reader(self.path_request(req, path, query.clone()))
+            .add_reader(self.path_request(req, target.path, target.query.clone()))
             .await
         {
             Ok(h) => h,
             Err(e) => return path_error(&self.ctx, &self.nonce, req, e).await,
         };
-        let description = description_of(handle.stream());
-        let response = self.in_session(req, Some(&description), now)?;
+        let stream = Arc::clone(handle.stream());
+        let description = description_of(&stream);
+        let ips = self.multicast_groups(req, &stream);
+        let response = self.in_session_with(req, Some(&description), &ips, now)?;
         if response.status == StatusCode::OK
             && let Some(s) = self.session.as_mut()
             && s.reader.is_none()
         {
             s.reader = Some(handle);
-            s.query = query.unwrap_or_default();
+            s.query = target.query.unwrap_or_default();
         }
         Ok(response)
+    }
+
+    /// For a SETUP that asks for multicast, the groups of the stream's medias: the
+    /// session joins them (through the interface the connection came in on) the first
+    /// time. Empty when multicast is off or cannot be served (the SETUP then gets 461).
+    fn multicast_groups(
+        &mut self,
+        req: &Request,
+        stream: &Arc<ferromtx_core::Stream>,
+    ) -> Vec<String> {
+        let (Some(multicast), Some(session)) = (self.ctx.multicast.clone(), self.session.as_mut())
+        else {
+            return Vec::new();
+        };
+        if session.machine.requested_transport(req) != Some(TransportKind::Multicast) {
+            return Vec::new();
+        }
+        if let Some(m) = &session.multicast {
+            return m.ips();
+        }
+        let Some(iface) = self.local.map(|a| a.ip()).and_then(interface_of) else {
+            tracing::debug!("multicast needs an IPv4 connection");
+            return Vec::new();
+        };
+        match multicast.join(stream, iface) {
+            Ok(m) => {
+                let ips = m.ips();
+                session.multicast = Some(m);
+                ips
+            }
+            Err(e) => {
+                tracing::warn!("unable to set up multicast: {e}");
+                Vec::new()
+            }
+        }
     }
 }
 

@@ -24,8 +24,13 @@ pub struct RtspSettings {
     pub rtp_address: String,
     /// `rtcpAddress`; bound only when UDP is among the transports.
     pub rtcp_address: String,
-    /// `rtspTransports`, without multicast (not served yet).
+    /// `rtspTransports` (RTSPS: TCP only, UDP would need SRTP).
     pub transports: Vec<TransportKind>,
+    /// `multicastIPRange`, `multicastRTPPort`, `multicastRTCPPort`; used when multicast
+    /// is among the transports.
+    pub multicast_ip_range: String,
+    pub multicast_rtp_port: u16,
+    pub multicast_rtcp_port: u16,
     /// `rtspAuthMethods`.
     pub auth_methods: Vec<AuthMethod>,
     /// `readTimeout`: requests and publisher media must arrive within it.
@@ -54,7 +59,8 @@ impl RtspSettings {
             let kind = match t {
                 RtspTransport::Udp => Some(TransportKind::Udp),
                 RtspTransport::Tcp => Some(TransportKind::Tcp),
-                RtspTransport::Multicast | RtspTransport::Automatic => None,
+                RtspTransport::Multicast => Some(TransportKind::Multicast),
+                RtspTransport::Automatic => None,
             };
             if let Some(kind) = kind
                 && !transports.contains(&kind)
@@ -72,11 +78,15 @@ impl RtspSettings {
                 auth_methods.push(method);
             }
         }
+        let port = |p: i64| u16::try_from(p).unwrap_or(0);
         RtspSettings {
             rtsp_address: conf.rtsp_address.clone(),
             rtp_address: conf.rtp_address.clone(),
             rtcp_address: conf.rtcp_address.clone(),
             transports,
+            multicast_ip_range: conf.multicast_ip_range.clone(),
+            multicast_rtp_port: port(conf.multicast_rtp_port),
+            multicast_rtcp_port: port(conf.multicast_rtcp_port),
             auth_methods,
             read_timeout: conf.read_timeout,
             write_timeout: conf.write_timeout,
@@ -91,6 +101,15 @@ impl RtspSettings {
         }
     }
 
+    /// The RTSPS listener settings of a configuration (`rtspsAddress`): media over TCP
+    /// inside TLS only, since UDP and multicast would need SRTP, which is not built.
+    pub fn secure_from_conf(conf: &Conf) -> RtspSettings {
+        let mut s = RtspSettings::from_conf(conf);
+        s.rtsp_address = conf.rtsps_address.clone();
+        s.transports.retain(|t| *t == TransportKind::Tcp);
+        s
+    }
+
     /// Settings for tests and embedding: TCP and UDP on `127.0.0.1` with free ports,
     /// Basic authentication, MediaMTX's timeouts.
     pub fn loopback() -> RtspSettings {
@@ -99,6 +118,9 @@ impl RtspSettings {
             rtp_address: "127.0.0.1:0".into(),
             rtcp_address: "127.0.0.1:0".into(),
             transports: vec![TransportKind::Udp, TransportKind::Tcp],
+            multicast_ip_range: "224.1.0.0/16".into(),
+            multicast_rtp_port: 8002,
+            multicast_rtcp_port: 8003,
             auth_methods: vec![AuthMethod::Basic],
             read_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
@@ -114,6 +136,10 @@ impl RtspSettings {
 
     pub(crate) fn udp_enabled(&self) -> bool {
         self.transports.contains(&TransportKind::Udp)
+    }
+
+    pub(crate) fn multicast_enabled(&self) -> bool {
+        self.transports.contains(&TransportKind::Multicast)
     }
 }
 
@@ -131,10 +157,12 @@ mod tests {
         assert_eq!(s.rtsp_address, ":8554");
         assert_eq!(s.rtp_address, ":8000");
         assert_eq!(s.rtcp_address, ":8001");
-        // multicast is configured by default but not served yet
-        assert_eq!(s.transports.len(), 2);
+        assert_eq!(s.transports.len(), 3);
         assert!(s.transports.contains(&TransportKind::Udp));
         assert!(s.transports.contains(&TransportKind::Tcp));
+        assert!(s.multicast_enabled());
+        assert_eq!(s.multicast_ip_range, "224.1.0.0/16");
+        assert_eq!((s.multicast_rtp_port, s.multicast_rtcp_port), (8002, 8003));
         assert_eq!(s.auth_methods, vec![AuthMethod::Basic]);
         assert_eq!(s.read_timeout, Duration::from_secs(10));
         assert_eq!(s.write_timeout, Duration::from_secs(10));
@@ -153,5 +181,14 @@ mod tests {
         );
         assert_eq!(s.write_timeout, Duration::from_secs(3));
         assert!(!s.udp_enabled());
+    }
+
+    #[test]
+    fn rtsps_serves_tcp_only_on_its_own_address() {
+        let s = RtspSettings::secure_from_conf(&conf("rtspsAddress: 127.0.0.1:9322\n"));
+        assert_eq!(s.rtsp_address, "127.0.0.1:9322");
+        assert_eq!(s.transports, vec![TransportKind::Tcp]);
+        let s = RtspSettings::secure_from_conf(&conf("rtspTransports: [udp]\n"));
+        assert!(s.transports.is_empty());
     }
 }

@@ -2,6 +2,8 @@
 //! RTSP client built on this crate's own message types.
 #![allow(dead_code)]
 
+pub mod relay;
+
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,8 +14,13 @@ use ferromtx_auth as auth;
 use ferromtx_core::PathManager;
 use ferromtx_rtsp::message::{Decoder, Incoming, Message, Method, Request, Response};
 use ferromtx_rtsp::{Interleaved, RtspServer, RtspSettings};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::rustls;
+
+/// A connection to the server: plain TCP or TLS.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// Longest wait for any single step of a test.
 pub const STEP: Duration = Duration::from_secs(10);
@@ -51,9 +58,34 @@ pub async fn server_with(yaml: &str, settings: RtspSettings) -> (RtspServer, Arc
 
 pub const OPEN_CONF: &str = "paths:\n  all_others:\n";
 
+/// A self-signed certificate for `127.0.0.1` and `localhost`: the server's TLS
+/// configuration and the certificate's SHA-256 fingerprint (lowercase hex).
+pub fn self_signed() -> (Arc<rustls::ServerConfig>, String) {
+    use sha2::Digest;
+    let c =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .expect("certificate");
+    let der = c.cert.der().clone();
+    let fingerprint = sha2::Sha256::digest(der.as_ref())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        c.signing_key.serialize_der(),
+    ));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![der], key)
+        .expect("server config");
+    (Arc::new(config), fingerprint)
+}
+
 /// A raw RTSP client.
 pub struct Client {
-    stream: TcpStream,
+    stream: Box<dyn Io>,
     decoder: Decoder,
     cseq: u32,
     pub session: Option<String>,
@@ -66,6 +98,10 @@ impl Client {
             .await
             .expect("connect in time")
             .expect("connect");
+        Client::over(Box::new(stream))
+    }
+
+    fn over(stream: Box<dyn Io>) -> Client {
         Client {
             stream,
             decoder: Decoder::new(),
@@ -73,6 +109,22 @@ impl Client {
             session: None,
             frames: VecDeque::new(),
         }
+    }
+
+    /// Connects with TLS, accepting the certificate with this fingerprint only.
+    pub async fn connect_tls(addr: SocketAddr, fingerprint: &str) -> Client {
+        let stream = tokio::time::timeout(STEP, TcpStream::connect(addr))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        let config = auth::tls_client_config(fingerprint).expect("client config");
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("name");
+        let tls = tokio::time::timeout(STEP, connector.connect(name, stream))
+            .await
+            .expect("handshake in time")
+            .expect("handshake");
+        Client::over(Box::new(tls))
     }
 
     /// A client whose socket has a small receive buffer (to stall it on purpose).
@@ -83,17 +135,12 @@ impl Client {
             .await
             .expect("connect in time")
             .expect("connect");
-        Client {
-            stream,
-            decoder: Decoder::new(),
-            cseq: 0,
-            session: None,
-            frames: VecDeque::new(),
-        }
+        Client::over(Box::new(stream))
     }
 
     pub async fn send_raw(&mut self, data: &[u8]) {
         self.stream.write_all(data).await.expect("write");
+        self.stream.flush().await.expect("flush");
     }
 
     /// Sends a request (with CSeq and Session) and waits for its response.
@@ -212,4 +259,81 @@ pub fn require_tools(names: &[&str]) -> bool {
     );
     eprintln!("skipped: missing {missing:?} (apt-get install -y ffmpeg)");
     false
+}
+
+/// Two consecutive free UDP ports on 127.0.0.1, the first even (RTP/RTCP).
+pub fn free_udp_pair() -> (u16, u16) {
+    for _ in 0..100 {
+        let a = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let p = a.local_addr().expect("addr").port();
+        if p.is_multiple_of(2)
+            && p < u16::MAX
+            && std::net::UdpSocket::bind(("127.0.0.1", p + 1)).is_ok()
+        {
+            return (p, p + 1);
+        }
+    }
+    panic!("no free even/odd UDP port pair found");
+}
+
+/// An `authHTTPAddress` service that allows requests whose JSON body carries
+/// `"token":"<token>"`. Returns its URL and the bodies it received.
+pub async fn token_auth_server(
+    token: &str,
+) -> (
+    String,
+    Arc<std::sync::Mutex<Vec<String>>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/auth", listener.local_addr().expect("addr"));
+    let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&bodies);
+    let wanted = format!("\"token\":\"{token}\"");
+    let task = tokio::spawn(async move {
+        for _ in 0..1000 {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = Arc::clone(&seen);
+            let wanted = wanted.clone();
+            tokio::spawn(async move {
+                let mut data = Vec::new();
+                let mut buf = [0u8; 4096];
+                let body = loop {
+                    match tokio::time::timeout(STEP, socket.read(&mut buf)).await {
+                        Ok(Ok(n)) if n > 0 => data.extend_from_slice(&buf[..n]),
+                        _ => return,
+                    }
+                    let text = String::from_utf8_lossy(&data).to_string();
+                    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                        continue;
+                    };
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break body.to_string();
+                    }
+                    if data.len() > 1 << 20 {
+                        return;
+                    }
+                };
+                let ok = body.contains(&wanted);
+                seen.lock().expect("lock").push(body);
+                let status = if ok { "200 OK" } else { "401 Unauthorized" };
+                let res =
+                    format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = socket.write_all(res.as_bytes()).await;
+            });
+        }
+    });
+    (url, bodies, task)
 }

@@ -1,8 +1,11 @@
-//! The RTSP pull source (`source: rtsp://...`): a client that DESCRIBEs, SETUPs every
-//! media, PLAYs, and writes the RTP it receives into the path's stream through the same
-//! publish code the server uses for its publishers.
+//! The RTSP pull source (`source: rtsp://...` or `rtsps://...`): a client that
+//! DESCRIBEs, SETUPs every media, PLAYs, and writes the RTP it receives into the path's
+//! stream through the same publish code the server uses for its publishers.
 
-use std::net::SocketAddr;
+mod udp;
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,11 +22,13 @@ use tracing::Instrument;
 use crate::client::{Client, ClientError, ClientUrl};
 use crate::message::{Incoming, Message, Method, Request, StatusCode};
 use crate::sdp::{self, SessionDescription};
+use crate::server::multicast::interface_of;
 use crate::server::publish::Publishing;
 use crate::server::request::tracks_info;
 use crate::server::udp::{Channel, Datagram};
-use crate::server::{REPORT_PERIOD, random_ssrc};
+use crate::server::{DEFAULT_UDP_MAX_PAYLOAD_SIZE, REPORT_PERIOD, random_ssrc};
 use crate::transport::{self, Delivery, Lower, Profile, Transport};
+use udp::{Listening, UnicastPair};
 
 /// Bound of connecting and of every request (MediaMTX's default `readTimeout`).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,8 +44,24 @@ const CHECK_PERIOD: Duration = Duration::from_secs(1);
 const TEARDOWN_TIMEOUT: Duration = Duration::from_secs(1);
 /// Datagrams queued before they are dropped.
 const UDP_QUEUE: usize = 1024;
-/// Largest datagram read.
-const MAX_DATAGRAM: usize = 65_536;
+
+/// How media reach the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Udp,
+    Multicast,
+    Tcp,
+}
+
+impl fmt::Display for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Via::Udp => "UDP",
+            Via::Multicast => "UDP-multicast",
+            Via::Tcp => "TCP",
+        })
+    }
+}
 
 /// Why one attempt stopped.
 #[derive(Debug, thiserror::Error)]
@@ -55,12 +76,34 @@ enum Failure {
 }
 
 /// The `rtsp` / `rtsps` static source.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct RtspSource;
+#[derive(Debug, Clone, Copy)]
+pub struct RtspSource {
+    udp_max_payload_size: usize,
+}
+
+impl Default for RtspSource {
+    fn default() -> Self {
+        RtspSource::new(DEFAULT_UDP_MAX_PAYLOAD_SIZE)
+    }
+}
+
+impl RtspSource {
+    /// A source whose packets reach readers within `udpMaxPayloadSize` bytes.
+    pub fn new(udp_max_payload_size: usize) -> RtspSource {
+        RtspSource {
+            udp_max_payload_size,
+        }
+    }
+}
 
 /// Registers the RTSP source for the `rtsp` and `rtsps` schemes.
 pub fn register(registry: &mut SourceRegistry) {
-    let source = Arc::new(RtspSource);
+    register_with(registry, RtspSource::default());
+}
+
+/// [`register`] with given settings.
+pub fn register_with(registry: &mut SourceRegistry, source: RtspSource) {
+    let source = Arc::new(source);
     registry.register("rtsp", source.clone());
     registry.register("rtsps", source);
 }
@@ -72,32 +115,39 @@ impl StaticSource for RtspSource {
 
     fn run(&self, ctx: SourceContext) -> BoxFuture<'static, Result<(), SourceError>> {
         let span = tracing::info_span!("rtsp_source", component = "RTSP source");
-        Box::pin(run(ctx).instrument(span))
+        Box::pin(run(ctx, *self).instrument(span))
     }
 }
 
-async fn run(ctx: SourceContext) -> Result<(), SourceError> {
+/// The first way to try, from `rtspTransport` and the scheme. RTSPS carries media
+/// inside the TLS connection only: UDP and multicast would need SRTP.
+fn first_via(transport: RtspTransport, tls: bool) -> Result<Via, String> {
+    match (transport, tls) {
+        (RtspTransport::Tcp, _) | (RtspTransport::Automatic, true) => Ok(Via::Tcp),
+        (RtspTransport::Udp | RtspTransport::Multicast, true) => Err(format!(
+            "rtspTransport '{}' is not available with RTSPS (SRTP is not supported), use tcp",
+            match transport {
+                RtspTransport::Udp => "udp",
+                _ => "multicast",
+            }
+        )),
+        (RtspTransport::Udp | RtspTransport::Automatic, false) => Ok(Via::Udp),
+        (RtspTransport::Multicast, false) => Ok(Via::Multicast),
+    }
+}
+
+async fn run(ctx: SourceContext, source: RtspSource) -> Result<(), SourceError> {
     tracing::info!("started");
     let url = ClientUrl::parse(ctx.url()).map_err(|e| SourceError(e.to_string()))?;
-    if url.tls {
-        return Err(SourceError(ClientError::TlsUnsupported.to_string()));
-    }
     let conf = ctx.conf().clone();
-    let first = match conf.source_protocol.unwrap_or(conf.rtsp_transport) {
-        RtspTransport::Tcp => Lower::Tcp,
-        RtspTransport::Udp | RtspTransport::Automatic => Lower::Udp,
-        RtspTransport::Multicast => {
-            return Err(SourceError(
-                "multicast is not supported by the RTSP source yet".to_string(),
-            ));
-        }
-    };
-    let automatic = conf.source_protocol.unwrap_or(conf.rtsp_transport) == RtspTransport::Automatic;
+    let transport = conf.source_protocol.unwrap_or(conf.rtsp_transport);
+    let first = first_via(transport, url.tls).map_err(SourceError)?;
+    let automatic = transport == RtspTransport::Automatic && first == Via::Udp;
     let mut stream = None;
-    let res = match attempt(&ctx, &conf, &url, first, &mut stream).await {
+    let res = match attempt(&ctx, &conf, &url, first, &mut stream, source).await {
         Err(Failure::SwitchToTcp(why)) if automatic => {
             tracing::warn!("{why}, switching to TCP");
-            attempt(&ctx, &conf, &url, Lower::Tcp, &mut stream).await
+            attempt(&ctx, &conf, &url, Via::Tcp, &mut stream, source).await
         }
         other => other,
     };
@@ -108,7 +158,7 @@ async fn run(ctx: SourceContext) -> Result<(), SourceError> {
 struct SetUp {
     /// `(rtp, rtcp)` interleaved channels, over TCP.
     channels: Option<(u8, u8)>,
-    /// Client sockets and the server's RTCP address, over UDP.
+    /// The RTCP socket and where receiver reports go, over UDP.
     udp: Option<(Arc<UdpSocket>, SocketAddr)>,
 }
 
@@ -181,68 +231,36 @@ fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 /// The `Transport` of a SETUP request for media `i`.
-fn setup_transport(lower: Lower, i: usize, client_ports: Option<(u16, u16)>) -> String {
+fn setup_transport(via: Via, i: usize, client_ports: Option<(u16, u16)>) -> String {
+    let lower = if via == Via::Tcp {
+        Lower::Tcp
+    } else {
+        Lower::Udp
+    };
     let mut t = Transport::new(Profile::Avp, lower);
     t.delivery = Some(Delivery::Unicast);
-    match lower {
-        Lower::Tcp => {
+    match via {
+        Via::Tcp => {
             let ch = (i * 2) as u8;
             t.interleaved = Some((ch, ch.wrapping_add(1)));
         }
-        Lower::Udp => t.client_port = client_ports,
+        Via::Udp => t.client_port = client_ports,
+        Via::Multicast => t.delivery = Some(Delivery::Multicast),
     }
     transport::format(&[t])
 }
 
-async fn bind_udp(
-    peer: SocketAddr,
-    track: usize,
-    tasks: &mut JoinSet<()>,
-    tx: &mpsc::Sender<Datagram>,
-) -> Result<(Arc<UdpSocket>, (u16, u16)), Failure> {
-    let any: SocketAddr = if peer.is_ipv4() {
-        SocketAddr::from(([0, 0, 0, 0], 0))
-    } else {
-        SocketAddr::from(([0u16; 8], 0))
-    };
-    let rtp = Arc::new(UdpSocket::bind(any).await.map_err(ClientError::from)?);
-    let rtcp = Arc::new(UdpSocket::bind(any).await.map_err(ClientError::from)?);
-    let ports = (
-        rtp.local_addr().map_err(ClientError::from)?.port(),
-        rtcp.local_addr().map_err(ClientError::from)?.port(),
-    );
-    for (socket, channel) in [
-        (Arc::clone(&rtp), Channel::Rtp),
-        (Arc::clone(&rtcp), Channel::Rtcp),
-    ] {
-        let tx = tx.clone();
-        tasks.spawn(async move {
-            let mut buf = vec![0u8; MAX_DATAGRAM];
-            loop {
-                let (n, from) = match socket.recv_from(&mut buf).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tracing::debug!("UDP receive error: {e}");
-                        continue;
-                    }
-                };
-                // Packets from anyone but the server are ignored.
-                if from.ip() != peer.ip() {
-                    continue;
-                }
-                let data = Bytes::copy_from_slice(&buf[..n]);
-                if tx.is_closed() {
-                    return;
-                }
-                let _ = tx.try_send(Datagram {
-                    channel,
-                    track,
-                    data,
-                });
-            }
-        });
-    }
-    Ok((rtcp, ports))
+/// Ports of a Transport reply that can be used (gortsplib takes 0 and 1 for "any").
+fn usable_ports(ports: Option<(u16, u16)>) -> Option<(u16, u16)> {
+    ports.filter(|(a, b)| *a > 1 && *b > 1)
+}
+
+/// The address media come from: the reply's `source`, else the server's.
+fn media_source(reply: Option<&Transport>, server: IpAddr) -> IpAddr {
+    reply
+        .and_then(|t| t.source.as_deref())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(server)
 }
 
 /// One connection: DESCRIBE, SETUP, PLAY, then receive until the end or cancellation.
@@ -250,11 +268,12 @@ async fn attempt(
     ctx: &SourceContext,
     conf: &PathConf,
     url: &ClientUrl,
-    lower: Lower,
+    via: Via,
     stream: &mut Option<Arc<Stream>>,
+    source: RtspSource,
 ) -> Result<(), Failure> {
     tracing::debug!("connecting");
-    let mut client = Client::connect(url, REQUEST_TIMEOUT).await?;
+    let mut client = Client::connect(url, REQUEST_TIMEOUT, &conf.source_fingerprint).await?;
     let res = client
         .request(Request::new(Method::Options, url.request_url.clone()))
         .await;
@@ -299,21 +318,27 @@ async fn attempt(
             continue;
         };
         let track = formats.len();
-        let (rtcp_socket, ports) = match lower {
-            Lower::Udp => {
-                let (s, p) = bind_udp(client.peer(), track, &mut udp_tasks, &udp_tx).await?;
-                (Some(s), Some(p))
-            }
-            Lower::Tcp => (None, None),
+        let pair = match via {
+            Via::Udp => Some(
+                UnicastPair::bind(client.peer())
+                    .await
+                    .map_err(ClientError::from)?,
+            ),
+            Via::Multicast | Via::Tcp => None,
         };
+        let ports = pair
+            .as_ref()
+            .map(UnicastPair::ports)
+            .transpose()
+            .map_err(ClientError::from)?;
         let mut req = Request::new(
             Method::Setup,
             sdp::control_url(&base, media.control.as_deref()),
         );
         req.headers
-            .set("Transport", setup_transport(lower, track, ports));
+            .set("Transport", setup_transport(via, track, ports));
         let res = match client.request(req).await {
-            Err(ClientError::Status(StatusCode::UNSUPPORTED_TRANSPORT)) if lower == Lower::Udp => {
+            Err(ClientError::Status(StatusCode::UNSUPPORTED_TRANSPORT)) if via == Via::Udp => {
                 return Err(Failure::SwitchToTcp("server does not support UDP"));
             }
             other => other?,
@@ -324,8 +349,31 @@ async fn attempt(
             .map(Transport::parse)
             .transpose()
             .map_err(|e| Failure::Other(format!("invalid Transport header: {e}")))?;
-        let setup = match lower {
-            Lower::Tcp => {
+        let server = client.peer().ip();
+        let setup = match (via, pair) {
+            (Via::Udp, Some(pair)) => {
+                let server_ports = usable_ports(reply.as_ref().and_then(|t| t.server_port));
+                if server_ports.is_none() && !conf.rtsp_any_port {
+                    return Err(Failure::Other(
+                        "server ports have not been provided. Use AnyPortEnable to communicate with this server"
+                            .to_string(),
+                    ));
+                }
+                let l = pair.start(
+                    media_source(reply.as_ref(), server),
+                    server_ports,
+                    conf.rtsp_any_port,
+                    track,
+                    &udp_tx,
+                    &mut udp_tasks,
+                );
+                udp_setup(l)
+            }
+            (Via::Multicast, _) => {
+                let l = join_group(reply.as_ref(), &client, track, &udp_tx, &mut udp_tasks)?;
+                udp_setup(l)
+            }
+            _ => {
                 let ch = (track * 2) as u8;
                 SetUp {
                     channels: Some(
@@ -334,15 +382,6 @@ async fn attempt(
                             .unwrap_or((ch, ch.wrapping_add(1))),
                     ),
                     udp: None,
-                }
-            }
-            Lower::Udp => {
-                let server_rtcp = reply
-                    .and_then(|t| t.server_port)
-                    .map(|(_, rtcp)| SocketAddr::new(client.peer().ip(), rtcp));
-                SetUp {
-                    channels: None,
-                    udp: rtcp_socket.zip(server_rtcp),
                 }
             }
         };
@@ -377,9 +416,10 @@ async fn attempt(
     client.request(play).await?;
 
     let mut receiving = Receiving {
-        publishing: Publishing::new(stream, &formats, random_ssrc()),
+        publishing: Publishing::new(stream, &formats, random_ssrc())
+            .with_udp_max_payload_size(source.udp_max_payload_size),
         setups,
-        lower,
+        via,
     };
     let res = receiving
         .run(ctx, &mut client, &mut udp_rx, &base, keepalive_method)
@@ -388,10 +428,43 @@ async fn attempt(
     res
 }
 
+fn udp_setup(l: Listening) -> SetUp {
+    SetUp {
+        channels: None,
+        udp: l.report_to.map(|to| (l.rtcp, to)),
+    }
+}
+
+/// Joins the multicast group a SETUP reply names, through the interface of the RTSP
+/// connection.
+fn join_group(
+    reply: Option<&Transport>,
+    client: &Client,
+    track: usize,
+    tx: &mpsc::Sender<Datagram>,
+    tasks: &mut JoinSet<()>,
+) -> Result<Listening, Failure> {
+    let group = reply
+        .and_then(|t| t.destination.as_deref())
+        .and_then(|d| d.trim().parse::<std::net::Ipv4Addr>().ok())
+        .filter(std::net::Ipv4Addr::is_multicast)
+        .ok_or_else(|| {
+            Failure::Other("transport header does not contain a multicast destination".into())
+        })?;
+    let ports = reply
+        .and_then(|t| t.port)
+        .ok_or_else(|| Failure::Other("transport header does not contain ports".into()))?;
+    let iface = interface_of(client.local().ip())
+        .ok_or_else(|| Failure::Other("multicast needs an IPv4 connection".into()))?;
+    let server = media_source(reply, client.peer().ip());
+    udp::join_multicast(group, ports, iface, server, track, tx, tasks)
+        .map_err(|e| Failure::Other(format!("unable to join multicast group {group}: {e}")))
+}
+
 struct Receiving {
     publishing: Publishing,
     setups: Vec<SetUp>,
-    lower: Lower,
+    via: Via,
 }
 
 enum Event {
@@ -480,19 +553,13 @@ impl Receiving {
                         tracing::warn!("{line}");
                     }
                     let since = now.saturating_duration_since(last_packet.unwrap_or(started));
-                    if self.lower == Lower::Udp
-                        && last_packet.is_none()
-                        && since >= UDP_SWITCH_TIMEOUT
+                    if self.via == Via::Udp && last_packet.is_none() && since >= UDP_SWITCH_TIMEOUT
                     {
                         teardown(client, base).await;
                         return Err(Failure::SwitchToTcp("no UDP packets received"));
                     }
                     if since >= READ_TIMEOUT {
-                        let what = match self.lower {
-                            Lower::Udp => "UDP timeout",
-                            Lower::Tcp => "TCP timeout",
-                        };
-                        return Err(Failure::Other(what.to_string()));
+                        return Err(Failure::Other(format!("{} timeout", self.via)));
                     }
                 }
             }
@@ -580,12 +647,31 @@ mod tests {
     #[test]
     fn setup_transports() {
         assert_eq!(
-            setup_transport(Lower::Tcp, 1, None),
+            setup_transport(Via::Tcp, 1, None),
             "RTP/AVP/TCP;unicast;interleaved=2-3"
         );
         assert_eq!(
-            setup_transport(Lower::Udp, 0, Some((5000, 5001))),
+            setup_transport(Via::Udp, 0, Some((5000, 5001))),
             "RTP/AVP;unicast;client_port=5000-5001"
         );
+        assert_eq!(
+            setup_transport(Via::Multicast, 0, None),
+            "RTP/AVP;multicast"
+        );
+    }
+
+    #[test]
+    fn transports_with_and_without_tls() {
+        assert_eq!(first_via(RtspTransport::Automatic, false), Ok(Via::Udp));
+        assert_eq!(first_via(RtspTransport::Automatic, true), Ok(Via::Tcp));
+        assert_eq!(
+            first_via(RtspTransport::Multicast, false),
+            Ok(Via::Multicast)
+        );
+        assert_eq!(first_via(RtspTransport::Tcp, true), Ok(Via::Tcp));
+        assert!(first_via(RtspTransport::Udp, true).is_err());
+        assert!(first_via(RtspTransport::Multicast, true).is_err());
+        assert_eq!(usable_ports(Some((0, 1))), None);
+        assert_eq!(usable_ports(Some((8000, 8001))), Some((8000, 8001)));
     }
 }

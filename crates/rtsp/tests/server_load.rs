@@ -1,0 +1,124 @@
+//! Thousands of idle connections: the server keeps serving new clients, closes the idle
+//! ones after `readTimeout`, and gives back every connection and file descriptor.
+
+mod server_support;
+
+use std::time::Duration;
+
+use ferromtx_rtsp::RtspSettings;
+use ferromtx_rtsp::message::{Method, StatusCode};
+use server_support::{Client, OPEN_CONF, server_with};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+const IDLE: usize = 2000;
+
+/// Raises the soft limit of open files towards `wanted`; returns the limit in force.
+fn raise_nofile(wanted: u64) -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid resource and a pointer to a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 1024;
+        }
+        if lim.rlim_cur < wanted {
+            lim.rlim_cur = wanted.min(lim.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        }
+    }
+    lim.rlim_cur
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_idle_connections_are_served_then_closed() {
+    // Each connection costs two descriptors here (client and server in one process).
+    let limit = raise_nofile(2 * IDLE as u64 + 512);
+    assert!(
+        limit >= 2 * IDLE as u64 + 256,
+        "RLIMIT_NOFILE {limit} is too low for {IDLE} connections"
+    );
+    let settings = RtspSettings {
+        read_timeout: Duration::from_secs(3),
+        ..RtspSettings::loopback()
+    };
+    let (server, _paths) = server_with(OPEN_CONF, settings).await;
+    let addr = server.local_addrs().rtsp;
+    let baseline = open_fds();
+
+    let mut idle = Vec::with_capacity(IDLE);
+    for _ in 0..IDLE / 100 {
+        let batch = (0..100).map(|_| TcpStream::connect(addr));
+        for c in futures_join(batch).await {
+            idle.push(c.expect("connect"));
+        }
+    }
+    let mut all_open = false;
+    for _ in 0..500 {
+        if server.conns().len() >= IDLE {
+            all_open = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        all_open,
+        "{} of {IDLE} connections open",
+        server.conns().len()
+    );
+
+    // A new client is served while they sit there.
+    let mut c = Client::connect(addr).await;
+    let res = c
+        .request(Method::Options, &format!("rtsp://{addr}/x"), &[], None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    drop(c);
+
+    // After readTimeout the idle ones are closed by the server: each sees EOF.
+    let mut closed = 0;
+    for mut s in idle {
+        let mut buf = [0u8; 64];
+        match tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => closed += 1,
+            other => panic!("idle connection not closed: {other:?}"),
+        }
+    }
+    assert_eq!(closed, IDLE);
+    let mut gone = false;
+    for _ in 0..500 {
+        if server.conns().is_empty() && open_fds() <= baseline + 8 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        gone,
+        "left behind: {} connections, {} descriptors (baseline {baseline})",
+        server.conns().len(),
+        open_fds()
+    );
+    server.close().await;
+}
+
+/// Awaits futures concurrently (a tiny `join_all`).
+async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.expect("task"));
+    }
+    out
+}
