@@ -7,7 +7,7 @@ use ferromtx_core::PathManager;
 use ferromtx_webrtc::{AllowAll, CoreBackend, WebrtcConfig, WebrtcServer};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 use crate::backend::ServerBackend;
 use crate::listen::bind_tcp;
@@ -31,7 +31,11 @@ fn settings(conf: &Conf) -> impl PartialEq {
         conf.webrtc_server_key.clone(),
         conf.webrtc_server_cert.clone(),
         conf.webrtc_allow_origins.clone(),
-        conf.webrtc_local_udp_address.clone(),
+        (
+            conf.webrtc_local_udp_address.clone(),
+            conf.webrtc_local_tcp_address.clone(),
+            conf.webrtc_trusted_proxies.clone(),
+        ),
         conf.webrtc_ips_from_interfaces,
         conf.webrtc_ips_from_interfaces_list.clone(),
         conf.webrtc_additional_hosts.clone(),
@@ -56,9 +60,6 @@ pub async fn start(
     if !conf.webrtc {
         return Ok(None);
     }
-    if !conf.webrtc_local_tcp_address.is_empty() {
-        warn!("[WebRTC] webrtcLocalTCPAddress is not supported yet: ICE over TCP is off");
-    }
     let listener = bind_tcp(&conf.webrtc_address)
         .await
         .map_err(|e| format!("[WebRTC] unable to listen on {}: {e}", conf.webrtc_address))?;
@@ -69,12 +70,7 @@ pub async fn start(
         Arc::new(AllowAll),
     )
     .await
-    .map_err(|e| {
-        format!(
-            "[WebRTC] unable to listen on {} (ICE/UDP): {e}",
-            conf.webrtc_local_udp_address
-        )
-    })?;
+    .map_err(|e| format!("[WebRTC] unable to listen on the ICE sockets: {e}"))?;
     let server = Arc::new(server);
     // The shared HTTP server: TLS with webrtcEncryption, client addresses, graceful stop.
     let settings = http_settings(HttpServerKind::WebRtc, conf);
@@ -97,16 +93,22 @@ pub async fn start(
             error!("[WebRTC] {e}");
         }
     });
-    info!(
-        "[WebRTC] listener opened on {} ({}), {} (ICE/UDP)",
+    let mut listeners = format!(
+        "{} ({})",
         conf.webrtc_address,
         if conf.webrtc_encryption {
             "HTTPS"
         } else {
             "HTTP"
-        },
-        conf.webrtc_local_udp_address
+        }
     );
+    if !conf.webrtc_local_udp_address.is_empty() {
+        listeners.push_str(&format!(", {} (ICE/UDP)", conf.webrtc_local_udp_address));
+    }
+    if !conf.webrtc_local_tcp_address.is_empty() {
+        listeners.push_str(&format!(", {} (ICE/TCP)", conf.webrtc_local_tcp_address));
+    }
+    info!("[WebRTC] listener opened on {listeners}");
     Ok(Some(WebrtcComponent { server, stop, task }))
 }
 

@@ -143,6 +143,46 @@ fn chromium_plays_whep_over_https_with_webrtc_encryption() {
 }
 
 #[test]
+fn chromium_plays_whep_over_ice_tcp_when_udp_is_off() {
+    let (Some(ffmpeg), Some((node, dir))) = (tool("ffmpeg"), browser_scripts()) else {
+        return;
+    };
+    let (mut env, (rtsp, _, _)) = rtsp_env();
+    let (http, tcp) = (common::free_port(), common::free_port());
+    env.push(("MTX_WEBRTCADDRESS".into(), format!("127.0.0.1:{http}")));
+    let conf = format!(
+        "rtmp: no\nhls: no\nsrt: no\nmoq: no\nwebrtcIPsFromInterfaces: no\n\
+         webrtcAdditionalHosts: [127.0.0.1]\nwebrtcLocalUDPAddress: ''\n\
+         webrtcLocalTCPAddress: 127.0.0.1:{tcp}\npaths:\n  all_others:\n"
+    );
+    let mut s = Server::start(Some(&conf), &[], &env_refs(&env));
+    s.wait_line(&format!(
+        "[WebRTC] listener opened on 127.0.0.1:{http} (HTTP), 127.0.0.1:{tcp} (ICE/TCP)"
+    ));
+    let publisher = KillOnDrop(ffmpeg_publish(
+        &ffmpeg,
+        &format!("rtsp://127.0.0.1:{rtsp}/cam"),
+        true,
+        30,
+    ));
+    s.wait_line("is publishing to path 'cam'");
+    let r = run_browser_script(
+        &node,
+        &dir,
+        "whep.mjs",
+        &json!({ "url": format!("http://127.0.0.1:{http}/cam/whep"), "peers": 1, "seconds": 4 }),
+    );
+    drop(publisher);
+    let p = &r[0];
+    let half = u64_at(p, &["half", "video", "framesDecoded"]);
+    let end = u64_at(p, &["end", "video", "framesDecoded"]);
+    assert!(half > 0 && end > half, "decoded frames not growing: {p}");
+    s.wait_line(&format!(
+        "peer connection established, local candidate: host/tcp/127.0.0.1/{tcp}"
+    ));
+}
+
+#[test]
 fn the_player_page_plays_in_chromium() {
     let (Some(ffmpeg), Some((node, dir))) = (tool("ffmpeg"), browser_scripts()) else {
         return;

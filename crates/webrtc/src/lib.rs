@@ -1,6 +1,7 @@
 //! WebRTC: WHEP readers and WHIP publishers.
 //!
 //! - [`udp_mux`]: one UDP socket for every session, routed by STUN ufrag then address.
+//! - [`tcp_mux`]: optional ICE-TCP listener (RFC 6544, RFC 4571 framing in [`rfc4571`]).
 //! - [`session`]: one str0m `Rtc` per peer (sans-IO), RTP mode, ICE-lite.
 //! - [`server`]: the session tasks and the [`server::Backend`] the binary implements.
 //! - [`http`]: the WHIP/WHEP HTTP endpoints and the player/publisher pages.
@@ -17,14 +18,16 @@ pub mod keyframe;
 pub mod negotiation;
 pub mod outbox;
 pub mod page;
+pub mod rfc4571;
 pub mod server;
 pub mod session;
 pub mod source;
 pub mod stun;
+pub mod tcp_mux;
 pub mod udp_mux;
 
 pub use auth::{AccessRequest, AllowAll, AuthFailure, AuthHook, Credentials};
 pub use core_backend::{CoreBackend, CoreSink, CoreSource, EgressView, KeyframeHook};
 pub use server::{Backend, IceServer, OpenError, SessionInfo, WebrtcConfig, WebrtcServer};
-pub use session::{Session, SessionConfig, SessionError};
+pub use session::{LocalCandidates, Session, SessionConfig, SessionError};
 pub use source::{EgressItem, EgressPacket, EgressSource, IngestSink};

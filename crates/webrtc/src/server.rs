@@ -14,11 +14,14 @@ use tokio::task::JoinHandle;
 
 use crate::auth::{AccessRequest, AuthHook};
 use crate::outbox::Outbox;
+use crate::session::LocalCandidates;
 use crate::session::{
     CloseReason, Output, Session, SessionConfig, SessionEvent, SessionStats, candidate_label,
 };
 use crate::source::{EgressSource, IngestSink};
-use crate::udp_mux::{Datagram, MuxCounters, UdpMux};
+use crate::udp_mux::{Datagram, MuxCounters, Router, UdpMux};
+use str0m::net::Protocol;
+use tokio::net::TcpListener;
 
 /// Datagrams queued per session before the mux drops.
 const DATAGRAM_QUEUE: usize = 256;
@@ -26,14 +29,19 @@ const DATAGRAM_QUEUE: usize = 256;
 /// Units a session takes from its stream in one turn at most (more wait for the next turn).
 const MAX_UNITS_PER_TURN: usize = 16;
 
+/// ICE-TCP connections one session keeps at most.
+const MAX_TCP_CONNECTIONS: usize = 4;
+
 /// Sends and forgets what `outbox` holds.
-async fn send(mux: &UdpMux, outbox: &mut Outbox) {
+async fn send(udp: Option<&UdpMux>, outbox: &mut Outbox) {
     if outbox.is_empty() {
         return;
     }
-    for (group, bytes) in outbox.groups() {
-        mux.send(group.destination, group.source, bytes, group.segment)
-            .await;
+    if let Some(udp) = udp {
+        for (group, bytes) in outbox.groups() {
+            udp.send(group.destination, group.source, bytes, group.segment)
+                .await;
+        }
     }
     outbox.clear();
 }
@@ -52,10 +60,12 @@ pub struct IceServer {
 /// Server settings (from `mediamtx.yml`'s `webrtc*` keys).
 #[derive(Debug, Clone)]
 pub struct WebrtcConfig {
-    /// `webrtcLocalUDPAddress`.
-    pub local_udp_address: SocketAddr,
-    /// Addresses announced as host candidates. Empty: the UDP socket's own address
-    /// (which must then not be unspecified).
+    /// `webrtcLocalUDPAddress` (`None`: empty, no ICE/UDP).
+    pub local_udp_address: Option<SocketAddr>,
+    /// `webrtcLocalTCPAddress` (`None`: empty, no ICE-TCP).
+    pub local_tcp_address: Option<SocketAddr>,
+    /// Addresses announced as host candidates; each listener announces them with its own
+    /// port. Empty: the listeners' own addresses (which must then not be unspecified).
     pub candidate_addrs: Vec<SocketAddr>,
     pub ice_servers: Vec<IceServer>,
     /// `webrtcAllowOrigins`.
@@ -70,7 +80,8 @@ pub struct WebrtcConfig {
 impl Default for WebrtcConfig {
     fn default() -> Self {
         WebrtcConfig {
-            local_udp_address: SocketAddr::from(([0, 0, 0, 0], 8189)),
+            local_udp_address: Some(SocketAddr::from(([0, 0, 0, 0], 8189))),
+            local_tcp_address: None,
             candidate_addrs: Vec::new(),
             ice_servers: Vec::new(),
             allow_origins: vec!["*".into()],
@@ -88,15 +99,22 @@ impl WebrtcConfig {
     /// `webrtcLocalUDPAddress`, in the address family of that socket.
     pub fn from_conf(conf: &Conf) -> WebrtcConfig {
         let default = WebrtcConfig::default();
-        let local_udp_address = parse_listen_address(&conf.webrtc_local_udp_address)
-            .unwrap_or_else(|| {
-                tracing::warn!(
-                    "invalid webrtcLocalUDPAddress '{}', using {}",
-                    conf.webrtc_local_udp_address,
-                    default.local_udp_address
-                );
-                default.local_udp_address
-            });
+        let listen = |key: &str, value: &str| {
+            if value.is_empty() {
+                return None;
+            }
+            let parsed = parse_listen_address(value);
+            if parsed.is_none() {
+                tracing::warn!("invalid {key} '{value}', not listening");
+            }
+            parsed
+        };
+        let local_udp_address = listen("webrtcLocalUDPAddress", &conf.webrtc_local_udp_address);
+        let local_tcp_address = listen("webrtcLocalTCPAddress", &conf.webrtc_local_tcp_address);
+        // Candidates take the family of the listeners (UDP's, else TCP's).
+        let family_of = local_udp_address
+            .or(local_tcp_address)
+            .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 8189)));
         let mut ips: Vec<IpAddr> = Vec::new();
         if conf.webrtc_ips_from_interfaces {
             match crate::interfaces::interface_ips(&conf.webrtc_ips_from_interfaces_list) {
@@ -107,9 +125,9 @@ impl WebrtcConfig {
         for host in &conf.webrtc_additional_hosts {
             ips.extend(resolve_host(host));
         }
-        let port = local_udp_address.port();
+        let port = family_of.port();
         let family_ok = |ip: &IpAddr| {
-            let local = local_udp_address.ip();
+            let local = family_of.ip();
             // An unspecified IPv6 socket is dual-stack; anything else takes its family.
             (local.is_ipv6() && local.is_unspecified()) || ip.is_ipv4() == local.is_ipv4()
         };
@@ -132,6 +150,7 @@ impl WebrtcConfig {
             .collect();
         WebrtcConfig {
             local_udp_address,
+            local_tcp_address,
             candidate_addrs,
             ice_servers,
             allow_origins: conf.webrtc_allow_origins.clone(),
@@ -270,8 +289,10 @@ pub(crate) struct Shared<B> {
     pub backend: B,
     pub auth: Arc<dyn AuthHook>,
     pub config: WebrtcConfig,
-    pub candidates: Vec<SocketAddr>,
-    pub mux: Arc<UdpMux>,
+    pub candidates: LocalCandidates,
+    pub router: Arc<Router>,
+    pub udp: Option<Arc<UdpMux>>,
+    pub tcp_local: Option<SocketAddr>,
     /// Keyed by the secret in the session URL.
     pub sessions: Mutex<HashMap<String, SessionHandle>>,
 }
@@ -288,61 +309,118 @@ impl<B> Shared<B> {
 /// The WebRTC server. Serve [`WebrtcServer::router`] over HTTP.
 pub struct WebrtcServer<B> {
     pub(crate) shared: Arc<Shared<B>>,
-    mux_task: JoinHandle<()>,
+    /// The UDP receive loop and the ICE-TCP accept loop.
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl<B> Drop for WebrtcServer<B> {
     fn drop(&mut self) {
-        self.mux_task.abort();
+        for t in &self.tasks {
+            t.abort();
+        }
     }
 }
 
+/// `addrs` with `port`, or `bound` when there are none (it must then be a real address).
+fn candidates_on(
+    addrs: &[SocketAddr],
+    bound: SocketAddr,
+    what: &str,
+) -> io::Result<Vec<SocketAddr>> {
+    if addrs.is_empty() {
+        if bound.ip().is_unspecified() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("no candidate address for an unspecified {what}"),
+            ));
+        }
+        return Ok(vec![bound]);
+    }
+    Ok(addrs
+        .iter()
+        .map(|a| SocketAddr::new(a.ip(), bound.port()))
+        .collect())
+}
+
 impl<B: Backend> WebrtcServer<B> {
-    /// Binds the ICE/UDP socket and starts its receive loop.
+    /// Binds the ICE/UDP socket and the ICE-TCP listener (those configured) and starts
+    /// their loops.
     pub async fn start(
         config: WebrtcConfig,
         backend: B,
         auth: Arc<dyn AuthHook>,
     ) -> io::Result<Self> {
-        let mux = UdpMux::bind(config.local_udp_address).await?;
-        let local = mux.local_addr()?;
-        let candidates = if config.candidate_addrs.is_empty() {
-            if local.ip().is_unspecified() {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "no candidate address for an unspecified webrtcLocalUDPAddress",
-                ));
+        let router = Arc::new(Router::default());
+        let mut candidates = LocalCandidates::default();
+        let mut tasks = Vec::new();
+        let udp = match config.local_udp_address {
+            Some(addr) => {
+                let mux = UdpMux::bind(addr, Arc::clone(&router)).await?;
+                let local = mux.local_addr()?;
+                candidates.udp =
+                    candidates_on(&config.candidate_addrs, local, "webrtcLocalUDPAddress")?;
+                tasks.push(mux.start());
+                Some(mux)
             }
-            vec![local]
-        } else {
-            config.candidate_addrs.clone()
+            None => None,
         };
-        let mux_task = mux.start();
-        tracing::debug!("ICE/UDP listener opened on {local}");
+        let tcp_local = match config.local_tcp_address {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await?;
+                let local = listener.local_addr()?;
+                candidates.tcp =
+                    candidates_on(&config.candidate_addrs, local, "webrtcLocalTCPAddress")?;
+                let handshake = config.session.handshake_timeout;
+                tasks.push(crate::tcp_mux::start(
+                    listener,
+                    Arc::clone(&router),
+                    handshake,
+                ));
+                Some(local)
+            }
+            None => None,
+        };
+        if udp.is_none() && tcp_local.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "at least one of webrtcLocalUDPAddress and webrtcLocalTCPAddress must be set",
+            ));
+        }
         Ok(WebrtcServer {
             shared: Arc::new(Shared {
                 backend,
                 auth,
                 config,
                 candidates,
-                mux,
+                router,
+                udp,
+                tcp_local,
                 sessions: Mutex::new(HashMap::new()),
             }),
-            mux_task,
+            tasks,
         })
     }
 
+    /// The ICE/UDP socket's address.
     pub fn udp_local_addr(&self) -> io::Result<SocketAddr> {
-        self.shared.mux.local_addr()
+        match &self.shared.udp {
+            Some(u) => u.local_addr(),
+            None => Err(io::Error::new(io::ErrorKind::NotFound, "no ICE/UDP socket")),
+        }
+    }
+
+    /// The ICE-TCP listener's address.
+    pub fn tcp_local_addr(&self) -> Option<SocketAddr> {
+        self.shared.tcp_local
     }
 
     pub fn mux_counters(&self) -> &MuxCounters {
-        self.shared.mux.counters()
+        self.shared.router.counters()
     }
 
     /// Datagrams one send call carries at most (1 when the kernel has no UDP GSO).
     pub fn max_segments(&self) -> usize {
-        self.shared.mux.max_segments()
+        self.shared.udp.as_ref().map_or(1, |u| u.max_segments())
     }
 
     /// The live sessions.
@@ -405,7 +483,7 @@ pub(crate) fn spawn_session<B: Backend>(
     let (dgram_tx, dgram_rx) = mpsc::channel(DATAGRAM_QUEUE);
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
     let ufrag = session.local_ufrag().to_owned();
-    shared.mux.register(ufrag.clone(), dgram_tx);
+    shared.router.register(ufrag.clone(), dgram_tx);
     let stats = Arc::new(Mutex::new(SessionStats::default()));
     let SessionMeta {
         id,
@@ -436,7 +514,7 @@ pub(crate) fn spawn_session<B: Backend>(
     };
     shared.with_sessions(|s| s.insert(secret.clone(), handle));
     tokio::spawn(async move {
-        let mux = Arc::clone(&shared.mux);
+        let udp = shared.udp.clone();
         // Unregisters even if the task panics, so nothing routes to a dead session.
         let _registered = Registered {
             shared: &shared,
@@ -447,7 +525,7 @@ pub(crate) fn spawn_session<B: Backend>(
             id: short_id(&id),
             connected_line: &connected_line,
         };
-        let reason = run_session(session, media, dgram_rx, cmd_rx, mux, stats, &log).await;
+        let reason = run_session(session, media, dgram_rx, cmd_rx, udp, stats, &log).await;
         tracing::info!("[WebRTC] [session {}] closed: {reason}", log.id);
     });
 }
@@ -461,7 +539,7 @@ struct Registered<'a, B> {
 
 impl<B> Drop for Registered<'_, B> {
     fn drop(&mut self) {
-        self.shared.mux.unregister(self.ufrag);
+        self.shared.router.unregister(self.ufrag);
         self.shared.with_sessions(|s| s.remove(self.secret));
     }
 }
@@ -487,7 +565,8 @@ struct SessionLog<'a> {
 impl SessionLog<'_> {
     /// MediaMTX's lines once ICE and DTLS are up.
     fn connected(&self, stats: &SessionStats) {
-        let label = |a: Option<SocketAddr>| a.map_or_else(String::new, candidate_label);
+        let label =
+            |a: Option<SocketAddr>| a.map_or_else(String::new, |a| candidate_label(a, stats.tcp));
         tracing::info!(
             "[WebRTC] [session {}] peer connection established, local candidate: {}, remote candidate: {}",
             self.id,
@@ -503,11 +582,13 @@ async fn run_session<S: EgressSource, K: IngestSink>(
     mut media: Media<S, K>,
     mut dgrams: mpsc::Receiver<Datagram>,
     mut commands: mpsc::Receiver<Command>,
-    mux: Arc<UdpMux>,
+    udp: Option<Arc<UdpMux>>,
     stats: Arc<Mutex<SessionStats>>,
     log: &SessionLog<'_>,
 ) -> CloseReason {
-    let mut outbox = Outbox::new(mux.max_segments());
+    let mut outbox = Outbox::new(udp.as_ref().map_or(1, |u| u.max_segments()));
+    // ICE-TCP connections of this peer, by its address.
+    let mut tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let publish_stats = |s: &Session| match stats.lock() {
         Ok(mut g) => *g = s.stats(),
         Err(p) => *p.into_inner() = s.stats(),
@@ -521,10 +602,17 @@ async fn run_session<S: EgressSource, K: IngestSink>(
         }
         let deadline = loop {
             match session.poll_output(Instant::now()) {
+                Output::Transmit(t) if t.proto == Protocol::Tcp => {
+                    let framed = crate::rfc4571::frame(&t.contents);
+                    if let (Some(w), Some(f)) = (tcp.get(&t.destination), framed) {
+                        // A full connection drops like UDP would; NACK repairs video.
+                        let _ = w.try_send(f);
+                    }
+                }
                 Output::Transmit(t) => outbox.push(t.destination, t.source, &t.contents),
                 Output::Timeout(t) => break t,
                 Output::Event(SessionEvent::Closed(reason)) => {
-                    send(&mux, &mut outbox).await;
+                    send(udp.as_deref(), &mut outbox).await;
                     publish_stats(&session);
                     return reason;
                 }
@@ -542,7 +630,7 @@ async fn run_session<S: EgressSource, K: IngestSink>(
             }
         };
         // Everything this turn produced leaves together: one call per peer and size.
-        send(&mux, &mut outbox).await;
+        send(udp.as_deref(), &mut outbox).await;
         if let Media::Ingress(sink) = &mut media
             && sink.wants_keyframe()
         {
@@ -564,7 +652,15 @@ async fn run_session<S: EgressSource, K: IngestSink>(
         };
         tokio::select! {
             d = dgrams.recv() => match d {
-                Some(d) => session.handle_datagram(d.received, d.source, &d.data),
+                Some(d) => match d.tcp {
+                    Some(path) => {
+                        if tcp.len() < MAX_TCP_CONNECTIONS || tcp.contains_key(&d.source) {
+                            tcp.insert(d.source, path.writer);
+                        }
+                        session.handle_receive(d.received, Protocol::Tcp, d.source, path.local, &d.data);
+                    }
+                    None => session.handle_udp(d.received, d.source, d.destination, &d.data),
+                },
                 None => session.close(CloseReason::Local),
             },
             c = commands.recv() => match c {
@@ -632,8 +728,9 @@ mod tests {
         let w = WebrtcConfig::from_conf(&c);
         assert_eq!(
             w.local_udp_address,
-            SocketAddr::from(([127, 0, 0, 1], 8200))
+            Some(SocketAddr::from(([127, 0, 0, 1], 8200)))
         );
+        assert_eq!(w.local_tcp_address, None);
         // IPv4 socket: IPv4 candidates only, on its port, without duplicates.
         assert!(
             w.candidate_addrs
@@ -674,13 +771,31 @@ mod tests {
         let w = WebrtcConfig::from_conf(&conf(
             "webrtcIPsFromInterfaces: false\nwebrtcAdditionalHosts: [192.0.2.9]\n",
         ));
-        assert_eq!(w.local_udp_address, SocketAddr::from(([0, 0, 0, 0], 8189)));
+        assert_eq!(
+            w.local_udp_address,
+            Some(SocketAddr::from(([0, 0, 0, 0], 8189)))
+        );
         assert_eq!(
             w.candidate_addrs,
             vec![SocketAddr::from(([192, 0, 2, 9], 8189))]
         );
         assert_eq!(w.allow_origins, vec!["*".to_owned()]);
         assert_eq!(w.session.handshake_timeout, Duration::from_secs(10));
+
+        // ICE-TCP only: no UDP listener, candidates on the TCP listener's family.
+        let w = WebrtcConfig::from_conf(&conf(
+            "webrtcLocalUDPAddress: ''\nwebrtcLocalTCPAddress: 127.0.0.1:8190\n\
+             webrtcIPsFromInterfaces: false\nwebrtcAdditionalHosts: [127.0.0.1, '::1']\n",
+        ));
+        assert_eq!(w.local_udp_address, None);
+        assert_eq!(
+            w.local_tcp_address,
+            Some(SocketAddr::from(([127, 0, 0, 1], 8190)))
+        );
+        assert_eq!(
+            w.candidate_addrs,
+            vec![SocketAddr::from(([127, 0, 0, 1], 8190))]
+        );
     }
 
     #[test]

@@ -52,8 +52,9 @@ pub fn binding_request_local_ufrag(data: &[u8]) -> Option<&str> {
     None
 }
 
-#[cfg(test)]
-pub(crate) fn binding_request(username: &str) -> Vec<u8> {
+/// A minimal binding request naming `username` (no integrity, no fingerprint): what tests
+/// and probes send to see how the server routes.
+pub fn binding_request(username: &str) -> Vec<u8> {
     let mut attrs = Vec::new();
     attrs.extend_from_slice(&ATTR_USERNAME.to_be_bytes());
     attrs.extend_from_slice(&(username.len() as u16).to_be_bytes());

@@ -83,7 +83,7 @@ impl<K: Clone> Demux<K> {
     }
 }
 
-/// A datagram handed to a session.
+/// A packet handed to a session: a UDP datagram or an ICE-TCP frame.
 #[derive(Debug)]
 pub struct Datagram {
     pub received: Instant,
@@ -92,6 +92,8 @@ pub struct Datagram {
     /// unspecified address serves several candidate addresses).
     pub destination: Option<IpAddr>,
     pub data: Vec<u8>,
+    /// Set when it came on an ICE-TCP connection: where the session writes back.
+    pub tcp: Option<crate::tcp_mux::TcpPath>,
 }
 
 /// Counters of the mux.
@@ -105,12 +107,88 @@ pub struct MuxCounters {
     /// Send calls (one carries several datagrams to one peer with GSO) and datagrams sent.
     pub send_calls: AtomicU64,
     pub datagrams_sent: AtomicU64,
+    /// ICE-TCP connections that opened with a binding request for a live session, and
+    /// those closed for not doing so.
+    pub tcp_connections: AtomicU64,
+    pub tcp_refused: AtomicU64,
 }
 
 /// Receive buffers handed to the kernel per call (recvmmsg).
 const RECV_BATCH: usize = 8;
 
-/// The shared ICE/UDP socket and its routing table (the driver).
+/// Where packets of every transport find their session: the live sessions by ufrag and
+/// the UDP peers bound to them.
+#[derive(Debug, Default)]
+pub struct Router {
+    demux: Mutex<Demux<mpsc::Sender<Datagram>>>,
+    counters: MuxCounters,
+}
+
+impl Router {
+    pub fn counters(&self) -> &MuxCounters {
+        &self.counters
+    }
+
+    pub fn register(&self, ufrag: String, tx: mpsc::Sender<Datagram>) {
+        self.with_demux(|d| d.register(ufrag, tx));
+    }
+
+    pub fn unregister(&self, ufrag: &str) {
+        self.with_demux(|d| d.unregister(ufrag));
+    }
+
+    pub fn session_count(&self) -> usize {
+        self.with_demux(|d| d.session_count())
+    }
+
+    /// The session whose local ufrag this is (ICE-TCP connections are routed once, by the
+    /// binding request that opens them).
+    pub fn session(&self, ufrag: &str) -> Option<mpsc::Sender<Datagram>> {
+        self.with_demux(|d| d.by_ufrag.get(ufrag).cloned())
+    }
+
+    fn with_demux<R>(&self, f: impl FnOnce(&mut Demux<mpsc::Sender<Datagram>>) -> R) -> R {
+        match self.demux.lock() {
+            Ok(mut d) => f(&mut d),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+
+    fn dispatch(&self, now: Instant, source: SocketAddr, dst: Option<IpAddr>, data: &[u8]) {
+        self.counters.received.fetch_add(1, Ordering::Relaxed);
+        // A v4 peer of a dual-stack socket shows as ::ffff:a.b.c.d.
+        let source = match source {
+            SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+                Some(v4) => SocketAddr::new(IpAddr::V4(v4), v6.port()),
+                None => source,
+            },
+            v4 => v4,
+        };
+        match self.with_demux(|d| d.route(source, data)) {
+            Route::Session(tx) => {
+                let dgram = Datagram {
+                    received: now,
+                    source,
+                    destination: dst,
+                    data: data.to_vec(),
+                    tcp: None,
+                };
+                if tx.try_send(dgram).is_err() {
+                    self.counters
+                        .dropped_queue_full
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Route::Unroutable => {
+                self.counters
+                    .dropped_unroutable
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// The shared ICE/UDP socket (the driver).
 #[derive(Debug)]
 pub struct UdpMux {
     socket: Arc<UdpSocket>,
@@ -118,20 +196,18 @@ pub struct UdpMux {
     state: UdpSocketState,
     /// The socket is bound to an unspecified address: sends name their source.
     unspecified: bool,
-    demux: Mutex<Demux<mpsc::Sender<Datagram>>>,
-    counters: MuxCounters,
+    router: Arc<Router>,
 }
 
 impl UdpMux {
-    pub async fn bind(addr: SocketAddr) -> io::Result<Arc<UdpMux>> {
+    pub async fn bind(addr: SocketAddr, router: Arc<Router>) -> io::Result<Arc<UdpMux>> {
         let socket = UdpSocket::bind(addr).await?;
         let state = UdpSocketState::new((&socket).into())?;
         Ok(Arc::new(UdpMux {
             socket: Arc::new(socket),
             state,
             unspecified: addr.ip().is_unspecified(),
-            demux: Mutex::new(Demux::default()),
-            counters: MuxCounters::default(),
+            router,
         }))
     }
 
@@ -139,8 +215,8 @@ impl UdpMux {
         self.socket.local_addr()
     }
 
-    pub fn counters(&self) -> &MuxCounters {
-        &self.counters
+    fn counters(&self) -> &MuxCounters {
+        &self.router.counters
     }
 
     /// How many datagrams of one size one send call may carry to one peer (1 without GSO).
@@ -173,8 +249,8 @@ impl UdpMux {
             });
             match sent {
                 Ok(()) => {
-                    self.counters.send_calls.fetch_add(1, Ordering::Relaxed);
-                    self.counters
+                    self.counters().send_calls.fetch_add(1, Ordering::Relaxed);
+                    self.counters()
                         .datagrams_sent
                         .fetch_add(count as u64, Ordering::Relaxed);
                     return;
@@ -190,25 +266,6 @@ impl UdpMux {
                     return;
                 }
             }
-        }
-    }
-
-    pub fn register(&self, ufrag: String, tx: mpsc::Sender<Datagram>) {
-        self.with_demux(|d| d.register(ufrag, tx));
-    }
-
-    pub fn unregister(&self, ufrag: &str) {
-        self.with_demux(|d| d.unregister(ufrag));
-    }
-
-    pub fn session_count(&self) -> usize {
-        self.with_demux(|d| d.session_count())
-    }
-
-    fn with_demux<R>(&self, f: impl FnOnce(&mut Demux<mpsc::Sender<Datagram>>) -> R) -> R {
-        match self.demux.lock() {
-            Ok(mut d) => f(&mut d),
-            Err(poisoned) => f(&mut poisoned.into_inner()),
         }
     }
 
@@ -249,45 +306,13 @@ impl UdpMux {
             for (m, buf) in meta.iter().zip(bufs.iter()).take(n) {
                 if m.len == 0 {
                     // An empty datagram is still one (and garbage).
-                    self.dispatch(now, m.addr, m.dst_ip, &[]);
+                    self.router.dispatch(now, m.addr, m.dst_ip, &[]);
                     continue;
                 }
                 let stride = if m.stride == 0 { m.len } else { m.stride };
                 for data in buf[..m.len].chunks(stride) {
-                    self.dispatch(now, m.addr, m.dst_ip, data);
+                    self.router.dispatch(now, m.addr, m.dst_ip, data);
                 }
-            }
-        }
-    }
-
-    fn dispatch(&self, now: Instant, source: SocketAddr, dst: Option<IpAddr>, data: &[u8]) {
-        self.counters.received.fetch_add(1, Ordering::Relaxed);
-        // A v4 peer of a dual-stack socket shows as ::ffff:a.b.c.d.
-        let source = match source {
-            SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
-                Some(v4) => SocketAddr::new(IpAddr::V4(v4), v6.port()),
-                None => source,
-            },
-            v4 => v4,
-        };
-        match self.with_demux(|d| d.route(source, data)) {
-            Route::Session(tx) => {
-                let dgram = Datagram {
-                    received: now,
-                    source,
-                    destination: dst,
-                    data: data.to_vec(),
-                };
-                if tx.try_send(dgram).is_err() {
-                    self.counters
-                        .dropped_queue_full
-                        .fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            Route::Unroutable => {
-                self.counters
-                    .dropped_unroutable
-                    .fetch_add(1, Ordering::Relaxed);
             }
         }
     }

@@ -10,13 +10,13 @@ use std::time::Instant;
 use bytes::Bytes;
 use common::{aac, opus};
 use ferromtx_codec::Format;
-use ferromtx_webrtc::{Session, SessionConfig};
+use ferromtx_webrtc::{LocalCandidates, Session, SessionConfig};
 
 const WHEP_OFFER: &str = include_str!("data/chromium156_whep_offer.sdp");
 const WHIP_OFFER: &str = include_str!("data/chromium156_whip_offer.sdp");
 
-fn local() -> Vec<SocketAddr> {
-    vec![SocketAddr::from(([127, 0, 0, 1], 8189))]
+fn local() -> LocalCandidates {
+    LocalCandidates::udp(vec![SocketAddr::from(([127, 0, 0, 1], 8189))])
 }
 
 fn h264_with_sps(sps: &'static [u8]) -> Format {

@@ -37,7 +37,7 @@ async fn core_server(yaml: &str) -> CoreServer {
     let auth = Arc::new(ferromtx_auth::Manager::new(&conf));
     let paths = Arc::new(PathManager::new(conf, auth));
     let config = WebrtcConfig {
-        local_udp_address: SocketAddr::from(([127, 0, 0, 1], 0)),
+        local_udp_address: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         ..Default::default()
     };
     let server = WebrtcServer::start(
@@ -249,7 +249,7 @@ async fn two_whep_viewers_play_a_core_stream() {
         assert_eq!(
             s.stats
                 .local_candidate
-                .map(ferromtx_webrtc::session::candidate_label),
+                .map(|a| ferromtx_webrtc::session::candidate_label(a, s.stats.tcp)),
             Some(format!(
                 "host/udp/127.0.0.1/{}",
                 server.server.udp_local_addr().unwrap().port()

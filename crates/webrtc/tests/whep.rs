@@ -487,3 +487,60 @@ async fn a_client_stalled_mid_dtls_is_dropped_while_others_are_served() {
         "the connected viewer was dropped instead"
     );
 }
+
+#[tokio::test]
+async fn ice_tcp_connections_without_a_valid_binding_request_are_closed_and_counted() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let config = ferromtx_webrtc::WebrtcConfig {
+        local_udp_address: None,
+        local_tcp_address: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+        session: SessionConfig {
+            handshake_timeout: Duration::from_secs(1),
+            ..SessionConfig::default()
+        },
+        ..Default::default()
+    };
+    let (ingest, _ingested) = tokio::sync::mpsc::unbounded_channel();
+    let backend = Arc::new(TestBackend {
+        tracks: vec![h264()],
+        readers: std::sync::Mutex::new(Vec::new()),
+        keyframe_requests: Arc::new(std::sync::Mutex::new(0)),
+        ingest,
+        published: std::sync::Mutex::new(Vec::new()),
+    });
+    let server = ferromtx_webrtc::WebrtcServer::start(config, backend, Arc::new(AllowAll))
+        .await
+        .unwrap();
+    assert!(server.udp_local_addr().is_err(), "UDP was meant to be off");
+    let tcp = server.tcp_local_addr().expect("ICE-TCP listener");
+    // A frame that is no STUN, a binding request for nobody, and silence.
+    let garbage: [&[u8]; 3] = [
+        &[0, 4, 0xde, 0xad, 0xbe, 0xef],
+        &ferromtx_webrtc::rfc4571::frame(&ferromtx_webrtc::stun::binding_request("nobody:x"))
+            .unwrap(),
+        &[],
+    ];
+    for bytes in garbage {
+        let mut c = tokio::net::TcpStream::connect(tcp).await.unwrap();
+        c.write_all(bytes).await.unwrap();
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf))
+            .await
+            .expect("the server closes the connection")
+            .unwrap_or(0);
+        assert_eq!(n, 0, "the server answered garbage");
+    }
+    let counters = server.mux_counters();
+    assert_eq!(
+        counters
+            .tcp_refused
+            .load(std::sync::atomic::Ordering::Relaxed),
+        3
+    );
+    assert_eq!(
+        counters
+            .tcp_connections
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+}

@@ -16,7 +16,10 @@ pub fn session(s: &SessionInfo) -> dto::WebRTCSession {
         inbound_rtp_packets: st.rtp_packets_received,
         inbound_rtp_packets_jitter: st.rtp_packets_jitter,
         inbound_rtp_packets_lost: st.rtp_packets_lost,
-        local_candidate: st.local_candidate.map(candidate_label).unwrap_or_default(),
+        local_candidate: st
+            .local_candidate
+            .map(|a| candidate_label(a, st.tcp))
+            .unwrap_or_default(),
         outbound_bytes: st.bytes_sent,
         outbound_frames_discarded: 0,
         outbound_rtcp_packets: st.rtcp_packets_sent,
@@ -25,7 +28,10 @@ pub fn session(s: &SessionInfo) -> dto::WebRTCSession {
         peer_connection_established: st.peer_connection_established,
         query: s.query.clone(),
         remote_addr: s.remote.map(|r| r.to_string()).unwrap_or_default(),
-        remote_candidate: st.remote_candidate.map(candidate_label).unwrap_or_default(),
+        remote_candidate: st
+            .remote_candidate
+            .map(|a| candidate_label(a, st.tcp))
+            .unwrap_or_default(),
         rtcp_packets_received: st.rtcp_packets_received,
         rtcp_packets_sent: st.rtcp_packets_sent,
         rtp_packets_jitter: st.rtp_packets_jitter,

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use ferromtx_codec::{Format, rtp};
 use ferromtx_webrtc::session::{Output, SessionEvent};
 use ferromtx_webrtc::{
-    AccessRequest, AllowAll, AuthHook, Backend, EgressItem, EgressSource, IngestSink, OpenError,
-    Session, SessionConfig, WebrtcConfig, WebrtcServer,
+    AccessRequest, AllowAll, AuthHook, Backend, EgressItem, EgressSource, IngestSink,
+    LocalCandidates, OpenError, Session, SessionConfig, WebrtcConfig, WebrtcServer,
 };
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind, Mid};
@@ -109,7 +109,14 @@ impl Pair {
         let client_addr = SocketAddr::from(([10, 0, 0, 2], port));
         let mut client = client_rtc(now);
         let (offer, pending) = whep_offer(&mut client, client_addr);
-        let accepted = Session::accept_whep(now, &offer, tracks, &[server_addr], config).unwrap();
+        let accepted = Session::accept_whep(
+            now,
+            &offer,
+            tracks,
+            &LocalCandidates::udp(vec![server_addr]),
+            config,
+        )
+        .unwrap();
         accept_answer(&mut client, pending, &accepted.answer);
         Pair {
             server: accepted.session,
@@ -130,8 +137,13 @@ impl Pair {
         let client_addr = SocketAddr::from(([10, 0, 0, 2], port));
         let mut client = client_rtc(now);
         let (offer, pending, mid) = whip_offer(&mut client, client_addr);
-        let accepted =
-            Session::accept_whip(now, &offer, &[server_addr], SessionConfig::default()).unwrap();
+        let accepted = Session::accept_whip(
+            now,
+            &offer,
+            &LocalCandidates::udp(vec![server_addr]),
+            SessionConfig::default(),
+        )
+        .unwrap();
         accept_answer(&mut client, pending, &accepted.answer);
         let pair = Pair {
             server: accepted.session,
@@ -353,7 +365,7 @@ pub async fn start_server_with(
         published: Mutex::new(Vec::new()),
     });
     let config = WebrtcConfig {
-        local_udp_address: SocketAddr::from(([127, 0, 0, 1], 0)),
+        local_udp_address: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         session,
         ..Default::default()
     };

@@ -133,6 +133,8 @@ pub struct SessionStats {
     pub local_candidate: Option<SocketAddr>,
     /// The peer's address (`remoteCandidate`).
     pub remote_candidate: Option<SocketAddr>,
+    /// The pair is ICE-TCP rather than UDP.
+    pub tcp: bool,
     /// RTCP datagrams (compound packets) received and sent.
     pub rtcp_packets_received: u64,
     pub rtcp_packets_sent: u64,
@@ -150,9 +152,11 @@ pub struct SessionStats {
     pub rejected_datagrams: u64,
 }
 
-/// A selected candidate as MediaMTX labels it: `host/udp/<ip>/<port>`.
-pub fn candidate_label(addr: SocketAddr) -> String {
-    format!("host/udp/{}/{}", addr.ip(), addr.port())
+/// A selected candidate as MediaMTX labels it: `host/udp/<ip>/<port>` (`host/tcp/...` for
+/// ICE-TCP).
+pub fn candidate_label(addr: SocketAddr, tcp: bool) -> String {
+    let proto = if tcp { "tcp" } else { "udp" };
+    format!("host/{proto}/{}/{}", addr.ip(), addr.port())
 }
 
 /// Whether a datagram is RTCP (RFC 5761 demultiplexing; SRTCP keeps the header clear).
@@ -190,11 +194,11 @@ pub struct Session {
     dir: Direction2,
     config: SessionConfig,
     local_ufrag: String,
-    local_addrs: Vec<SocketAddr>,
+    local: LocalCandidates,
     created: Instant,
     last_received: Instant,
-    /// Source of the last accepted datagram.
-    last_source: Option<SocketAddr>,
+    /// Remote and local address of the last accepted packet, and whether over ICE-TCP.
+    last_path: Option<(SocketAddr, SocketAddr, bool)>,
     connected: bool,
     closed: Option<CloseReason>,
     close_reported: bool,
@@ -206,310 +210,11 @@ pub struct Session {
     stats: SessionStats,
 }
 
-fn random_string(len: usize) -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
-}
+mod accept;
 
-fn install_crypto() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| str0m::crypto::from_feature_flags().install_process_default());
-}
-
-/// One DTLS certificate for the whole process: generating a key pair per session
-/// costs CPU at every connection and gains nothing (peers pin the fingerprint from SDP).
-fn shared_dtls_cert() -> Option<DtlsCert> {
-    static CERT: OnceLock<Option<DtlsCert>> = OnceLock::new();
-    CERT.get_or_init(|| {
-        str0m::crypto::from_feature_flags()
-            .dtls_provider
-            .generate_certificate()
-    })
-    .clone()
-}
-
-fn base_config(config: &SessionConfig, ufrag: &str) -> RtcConfig {
-    install_crypto();
-    let mut rtc = RtcConfig::new();
-    if let Some(cert) = shared_dtls_cert() {
-        rtc = rtc.set_dtls_cert(cert);
-    }
-    rtc.set_ice_lite(true)
-        .set_rtp_mode(true)
-        .set_local_ice_credentials(IceCreds {
-            ufrag: ufrag.to_owned(),
-            pass: random_string(32),
-        })
-        .set_stats_interval(None)
-        .set_rtcp_report_interval_video(config.report_interval)
-        .set_rtcp_report_interval_audio(config.report_interval)
-        .set_send_buffer_video(config.rtx_cache_packets)
-        .set_send_buffer_audio(config.rtx_cache_packets)
-}
-
-fn parse_offer(offer: &str) -> Result<SdpOffer, SessionError> {
-    contain_panic(|| SdpOffer::from_sdp_string(offer))?
-        .map_err(|e| SessionError::InvalidSdp(e.to_string()))
-}
-
-/// Answers `offer` with `rtc`. str0m asserts on some inconsistent offers instead of
-/// returning an error: such an offer is refused like any other bad one.
-fn answer_offer(rtc: &mut Rtc, offer: SdpOffer) -> Result<String, SessionError> {
-    contain_panic(|| rtc.sdp_api().accept_offer(offer))?
-        .map(|a| a.to_sdp_string())
-        .map_err(|e| SessionError::Negotiation(e.to_string()))
-}
-
-/// Runs `f`; a panic inside becomes an error (the offer came from the network).
-fn contain_panic<T>(f: impl FnOnce() -> T) -> Result<T, SessionError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
-        let what = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        tracing::warn!("offer refused: str0m failed on it: {what}");
-        SessionError::Negotiation("the offer cannot be negotiated".into())
-    })
-}
-
-/// The `a=mid:` values of an SDP, in m-line order.
-fn mids_of(sdp: &str) -> Vec<Mid> {
-    sdp.lines()
-        .filter_map(|l| l.trim_end().strip_prefix("a=mid:"))
-        .map(Mid::from)
-        .collect()
-}
-
-/// Result of accepting an offer.
-#[derive(Debug)]
-pub struct Accepted {
-    pub session: Session,
-    pub answer: String,
-    /// Egress: for each stream track, whether it is sent. Ingress: the publisher's tracks.
-    pub tracks: Vec<Option<Format>>,
-}
+pub use accept::{Accepted, LocalCandidates};
 
 impl Session {
-    /// Accepts a WHEP offer to play `tracks`. Tracks a browser can't take are left out
-    /// (with a warning); at least one must remain.
-    pub fn accept_whep(
-        now: Instant,
-        offer: &str,
-        tracks: &[Format],
-        local_addrs: &[SocketAddr],
-        config: SessionConfig,
-    ) -> Result<Accepted, SessionError> {
-        let offer = parse_offer(offer)?;
-        let mut playable: Vec<Option<&Format>> = Vec::with_capacity(tracks.len());
-        for (i, f) in tracks.iter().enumerate() {
-            match negotiation::check_playable(f) {
-                Ok(()) => playable.push(Some(f)),
-                Err(e) => {
-                    tracing::warn!("skipping track {} ({}): {e}", i + 1, f.codec_name());
-                    playable.push(None);
-                }
-            }
-        }
-        let wanted: Vec<&Format> = playable.iter().flatten().copied().collect();
-        if wanted.is_empty() {
-            return Err(SessionError::NoSupportedCodecs);
-        }
-        let ufrag = random_string(16);
-        let rtc_config = base_config(&config, &ufrag)
-            .clear_extension_map()
-            .set_extension(4, Extension::RtpMid);
-        let rtc_config = negotiation::configure_egress(rtc_config, &wanted);
-        let mut rtc = rtc_config.build(now);
-        add_candidates(&mut rtc, local_addrs)?;
-        let answer = answer_offer(&mut rtc, offer)?;
-
-        let mut used: Vec<Mid> = Vec::new();
-        let mut outs: Vec<Option<TrackOut>> = Vec::with_capacity(tracks.len());
-        let mut sent: Vec<Option<Format>> = Vec::with_capacity(tracks.len());
-        let mut rtx_pts = Vec::new();
-        let mut rng = rand::thread_rng();
-        for maybe in &playable {
-            let Some(format) = maybe else {
-                outs.push(None);
-                sent.push(None);
-                continue;
-            };
-            let kind = if format.is_video() {
-                MediaKind::Video
-            } else {
-                MediaKind::Audio
-            };
-            let found = mids_of(&answer).into_iter().find_map(|mid| {
-                if used.contains(&mid) {
-                    return None;
-                }
-                let media = rtc.media(mid)?;
-                if media.kind() != kind
-                    || !matches!(media.direction(), Direction::SendOnly | Direction::SendRecv)
-                {
-                    return None;
-                }
-                let remote = media.remote_pts();
-                let params = rtc
-                    .codec_config()
-                    .params()
-                    .iter()
-                    .filter(|p| remote.contains(&p.pt()));
-                let p = negotiation::pick_payload(format, params)?;
-                Some((mid, p.pt(), p.resend()))
-            });
-            let Some((mid, pt, rtx_pt)) = found else {
-                tracing::warn!(
-                    "skipping track ({}): codec not accepted by the client",
-                    format.codec_name()
-                );
-                outs.push(None);
-                sent.push(None);
-                continue;
-            };
-            let mut api = rtc.direct_api();
-            let Some(tx) = api.stream_tx_by_mid(mid, None) else {
-                outs.push(None);
-                sent.push(None);
-                continue;
-            };
-            let video = format.is_video();
-            if video {
-                tx.set_rtx_cache(config.rtx_cache_packets, config.rtx_cache_age, Some(0.15));
-            } else {
-                // Browsers don't NACK audio: keep no cache.
-                tx.set_rtx_cache(1, Duration::ZERO, None);
-            }
-            if let Some(rtx) = rtx_pt {
-                rtx_pts.push(*rtx);
-            }
-            used.push(mid);
-            outs.push(Some(TrackOut {
-                ssrc: tx.ssrc(),
-                pt,
-                video,
-                next_seq: u64::from(rng.gen_range(0..0x7fffu16)),
-                ts_offset: rng.r#gen(),
-            }));
-            sent.push(Some((*format).clone()));
-        }
-        if outs.iter().all(Option::is_none) {
-            return Err(SessionError::CodecsNotSupportedByClient);
-        }
-        let session = Session::new(
-            rtc,
-            Direction2::Egress { tracks: outs },
-            config,
-            ufrag,
-            local_addrs,
-            now,
-            rtx_pts,
-        );
-        Ok(Accepted {
-            session,
-            answer,
-            tracks: sent,
-        })
-    }
-
-    /// Accepts a WHIP offer. The publisher's tracks are in [`Accepted::tracks`]
-    /// (all `Some`), indexed as [`SessionEvent::Rtp`] refers to them.
-    pub fn accept_whip(
-        now: Instant,
-        offer: &str,
-        local_addrs: &[SocketAddr],
-        config: SessionConfig,
-    ) -> Result<Accepted, SessionError> {
-        let choices = negotiation::ingest_choices(offer);
-        let offer = parse_offer(offer)?;
-        let ufrag = random_string(16);
-        let rtc_config = negotiation::configure_ingest(base_config(&config, &ufrag), &choices);
-        let mut rtc = rtc_config.build(now);
-        add_candidates(&mut rtc, local_addrs)?;
-        let answer = answer_offer(&mut rtc, offer)?;
-        let mut mids = Vec::new();
-        let mut formats = Vec::new();
-        let (mut videos, mut audios) = (0, 0);
-        for mid in mids_of(&answer) {
-            let Some(media) = rtc.media(mid) else {
-                continue;
-            };
-            if !matches!(media.direction(), Direction::RecvOnly | Direction::SendRecv) {
-                continue;
-            }
-            let remote = media.remote_pts();
-            let first = remote
-                .iter()
-                .find_map(|pt| rtc.codec_config().params().iter().find(|p| p.pt() == *pt));
-            // The offer's own description (with its fmtp) when str0m kept its payload type.
-            let offered = first.and_then(|p| choices.iter().find(|c| c.pt == *p.pt()));
-            let Some(format) = offered
-                .map(|c| c.format.clone())
-                .or_else(|| first.and_then(negotiation::format_from_params))
-            else {
-                continue;
-            };
-            if format.is_video() {
-                videos += 1;
-            } else {
-                audios += 1;
-            }
-            if videos > 1 || audios > 1 {
-                return Err(SessionError::Negotiation(
-                    "only a single video and a single audio track are supported".into(),
-                ));
-            }
-            mids.push(mid);
-            formats.push(Some(format));
-        }
-        if mids.is_empty() {
-            return Err(SessionError::NoValidTracks);
-        }
-        let dir = Direction2::Ingress {
-            mids,
-            by_ssrc: HashMap::new(),
-            last_seq: HashMap::new(),
-        };
-        let session = Session::new(rtc, dir, config, ufrag, local_addrs, now, Vec::new());
-        Ok(Accepted {
-            session,
-            answer,
-            tracks: formats,
-        })
-    }
-
-    fn new(
-        rtc: Rtc,
-        dir: Direction2,
-        config: SessionConfig,
-        local_ufrag: String,
-        local_addrs: &[SocketAddr],
-        now: Instant,
-        rtx_pts: Vec<u8>,
-    ) -> Session {
-        Session {
-            rtc,
-            dir,
-            keyframes: KeyframeGate::new(config.keyframe_interval),
-            next_publisher_keyframe: None,
-            config,
-            local_ufrag,
-            local_addrs: local_addrs.to_vec(),
-            created: now,
-            last_received: now,
-            last_source: None,
-            connected: false,
-            closed: None,
-            close_reported: false,
-            rtx_pts,
-            stats: SessionStats::default(),
-        }
-    }
-
     /// Our ICE ufrag: the UDP mux routes binding requests by it.
     pub fn local_ufrag(&self) -> &str {
         &self.local_ufrag
@@ -536,8 +241,36 @@ impl Session {
         Ok(())
     }
 
-    /// One datagram from the peer.
+    /// One UDP datagram from the peer.
     pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, data: &[u8]) {
+        self.handle_udp(now, source, None, data);
+    }
+
+    /// One UDP datagram from the peer, sent to our address `to` when the socket tells
+    /// (a socket bound to an unspecified address serves several candidates).
+    pub fn handle_udp(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        to: Option<std::net::IpAddr>,
+        data: &[u8],
+    ) {
+        let destination = to
+            .and_then(|ip| self.local.udp.iter().find(|a| a.ip() == ip).copied())
+            .unwrap_or_else(|| self.local.destination_for(source, false));
+        self.handle_receive(now, Protocol::Udp, source, destination, data);
+    }
+
+    /// One packet from the peer: a UDP datagram, or an ICE-TCP frame (RFC 4571) of the
+    /// connection from `source` to our `destination`.
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) {
         if self.closed.is_some() {
             return;
         }
@@ -546,11 +279,10 @@ impl Session {
             self.stats.rejected_datagrams += 1;
             return;
         };
-        let destination = self.destination_for(source);
         let input = Input::Receive(
             now,
             Receive {
-                proto: Protocol::Udp,
+                proto,
                 source,
                 destination,
                 contents,
@@ -564,8 +296,9 @@ impl Session {
         if is_rtcp(data) {
             self.stats.rtcp_packets_received += 1;
         }
-        if self.last_source != Some(source) {
-            self.last_source = Some(source);
+        let path = (source, destination, proto == Protocol::Tcp);
+        if self.last_path != Some(path) {
+            self.last_path = Some(path);
             if self.connected {
                 self.note_candidates();
             }
@@ -577,19 +310,11 @@ impl Session {
     }
 
     fn note_candidates(&mut self) {
-        if let Some(source) = self.last_source {
-            self.stats.remote_candidate = Some(source);
-            self.stats.local_candidate = Some(self.destination_for(source));
+        if let Some((remote, local, tcp)) = self.last_path {
+            self.stats.remote_candidate = Some(remote);
+            self.stats.local_candidate = Some(local);
+            self.stats.tcp = tcp;
         }
-    }
-
-    fn destination_for(&self, source: SocketAddr) -> SocketAddr {
-        self.local_addrs
-            .iter()
-            .find(|a| a.is_ipv4() == source.is_ipv4())
-            .or(self.local_addrs.first())
-            .copied()
-            .unwrap_or(source)
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -815,13 +540,4 @@ impl Session {
             _ => None,
         }
     }
-}
-
-fn add_candidates(rtc: &mut Rtc, addrs: &[SocketAddr]) -> Result<(), SessionError> {
-    for a in addrs {
-        let c = Candidate::host(*a, "udp")
-            .map_err(|e| SessionError::InvalidCandidate(e.to_string()))?;
-        rtc.add_local_candidate(c);
-    }
-    Ok(())
 }
