@@ -161,6 +161,7 @@ async fn run(viewers: usize) -> Report {
             let item = source.next().await.unwrap();
             let now = p.now;
             p.server.write(now, &item);
+            p.server.handle_timeout(now);
             let mut out = Vec::new();
             loop {
                 match p.server.poll_output(now) {

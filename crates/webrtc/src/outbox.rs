@@ -4,6 +4,9 @@
 
 use std::net::SocketAddr;
 
+/// Buffer kept between turns: a few packets' worth (audio, a P-frame).
+pub const KEPT_BYTES: usize = 8 * 1024;
+
 /// Upper bound of one GSO call (the kernel takes at most 64 KiB of UDP payload).
 const MAX_GROUP_BYTES: usize = 60 * 1024;
 
@@ -86,9 +89,11 @@ impl Outbox {
         self.groups.iter().map(|g| (g, &self.buf[g.start..g.end]))
     }
 
-    /// Forgets what was queued, keeping the buffer's memory for the next turn.
+    /// Forgets what was queued, keeping the buffer's memory for the next turn, up to
+    /// [`KEPT_BYTES`]: a keyframe's turn must not leave every viewer holding its size.
     pub fn clear(&mut self) {
         self.buf.clear();
+        self.buf.shrink_to(KEPT_BYTES);
         self.groups.clear();
     }
 }
@@ -141,6 +146,12 @@ mod tests {
         );
         o.clear();
         assert!(o.is_empty());
+        // A big turn's buffer is not kept.
+        for _ in 0..40 {
+            o.push(addr(4), local, &[0; 1200]);
+        }
+        o.clear();
+        assert!(o.buf.capacity() <= KEPT_BYTES);
         o.push(addr(3), local, &[0; 10]);
         assert_eq!(sizes(&o), [(3, 10, 1, 10)]);
     }

@@ -686,6 +686,7 @@ async fn run_session<S: EgressSource, K: IngestSink>(
                             session.write(now, &item);
                         }
                     }
+                    session.handle_timeout(now);
                 }
                 MediaEvent::Ended => {
                     let reason = match &media {

@@ -48,7 +48,7 @@ impl Default for SessionConfig {
         SessionConfig {
             handshake_timeout: Duration::from_secs(10),
             ice_timeout: Duration::from_secs(10),
-            rtx_cache_packets: 256,
+            rtx_cache_packets: 128,
             rtx_cache_age: Duration::from_secs(1),
             report_interval: Duration::from_secs(1),
             keyframe_interval: Duration::from_secs(1),
@@ -340,8 +340,10 @@ impl Session {
         }
     }
 
-    /// Egress: sends one unit to the viewer. Only SSRC, sequence number, timestamp
+    /// Egress: queues one unit for the viewer. Only SSRC, sequence number, timestamp
     /// offset and payload type change; payloads are shared. Dropped before connection.
+    /// The packets leave at the next [`Session::handle_timeout`] (one call for all the units
+    /// written in a turn).
     pub fn write(&mut self, now: Instant, item: &EgressItem) {
         if !self.connected || self.closed.is_some() {
             return;
@@ -371,8 +373,6 @@ impl Session {
             tx.write_rtp(write);
             self.stats.rtp_packets_written += 1;
         }
-        // Queued packets leave on the next time step.
-        self.handle_timeout(now);
     }
 
     /// Ingress: asks the publisher for a keyframe (PLI) on every video track.
