@@ -10,6 +10,11 @@
 //! Nothing here decodes media: the viewers must cost far less than the server they load.
 
 pub mod keyframe;
+pub mod load;
 pub mod process;
 pub mod reception;
+pub mod report;
+pub mod rtsp;
 pub mod udp;
+pub mod webrtc;
+pub mod whep;
