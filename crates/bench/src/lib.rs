@@ -9,8 +9,10 @@
 //!
 //! Nothing here decodes media: the viewers must cost far less than the server they load.
 
+pub mod check;
 pub mod keyframe;
 pub mod load;
+pub mod pprof;
 pub mod process;
 pub mod reception;
 pub mod report;
