@@ -9,7 +9,9 @@
 //!
 //! Nothing here decodes media: the viewers must cost far less than the server they load.
 
+pub mod chart;
 pub mod check;
+pub mod glyphs;
 pub mod keyframe;
 pub mod load;
 pub mod pprof;
