@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::glyphs::GlyphBackend;
-use crate::report::Report;
+use crate::report::{self, Report};
 
 /// Why a chart could not be drawn.
 #[derive(Debug, thiserror::Error)]
@@ -61,8 +61,19 @@ pub fn series(reports: &[Report]) -> Vec<Series> {
     out
 }
 
-/// The targets of the performance budget: `(viewers, RSS MB, CPU %)`.
-pub const TARGETS: [(f64, f64, f64); 2] = [(64.0, 32.0, 5.0), (1000.0, 128.0, 60.0)];
+/// The targets of the performance budget as `(viewers, RSS MB, CPU %)`.
+const TARGETS: [(f64, f64, f64); 2] = [
+    (
+        report::TARGETS[0].0 as f64,
+        report::TARGETS[0].1,
+        report::TARGETS[0].2,
+    ),
+    (
+        report::TARGETS[1].0 as f64,
+        report::TARGETS[1].1,
+        report::TARGETS[1].2,
+    ),
+];
 
 const COLORS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),

@@ -61,10 +61,13 @@ enum Command {
         out: PathBuf,
         files: Vec<PathBuf>,
     },
-    /// A markdown table of JSON reports; with --compare, two labels side by side.
+    /// A markdown table of JSON reports; with --compare, two labels side by side; with
+    /// --targets, the performance budget met or missed.
     Table {
         #[arg(long, num_args = 2, value_names = ["BASE", "OTHER"])]
         compare: Option<Vec<String>>,
+        #[arg(long, conflicts_with = "compare")]
+        targets: bool,
         files: Vec<PathBuf>,
     },
 }
@@ -302,12 +305,18 @@ async fn run(command: Command) -> Result<bool, String> {
             chart::write_png(&reports, &out).map_err(|e| e.to_string())?;
             Ok(true)
         }
-        Command::Table { compare, files } => {
-            let reports = read_reports(&files)?;
+        Command::Table {
+            compare,
+            targets,
+            files,
+        } => {
+            let mut reports = read_reports(&files)?;
+            report::sort(&mut reports);
             match compare.as_deref() {
                 Some([base, other]) => {
                     print!("{}", report::comparison_table(&reports, base, other))
                 }
+                _ if targets => print!("{}", report::target_lines(&reports)),
                 _ => print!("{}", report::markdown_table(&reports)),
             }
             Ok(true)

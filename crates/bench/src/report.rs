@@ -239,6 +239,61 @@ pub fn markdown_table(reports: &[Report]) -> String {
     s
 }
 
+/// Orders reports by label, protocol, mode, then number of readers.
+pub fn sort(reports: &mut [Report]) {
+    reports.sort_by(|a, b| {
+        (&a.label, &a.protocol, &a.mode, a.readers).cmp(&(
+            &b.label,
+            &b.protocol,
+            &b.mode,
+            b.readers,
+        ))
+    });
+}
+
+/// The performance budget: `(viewers, RSS MB, CPU % of one core)`, loss 0.
+pub const TARGETS: [(usize, f64, f64); 2] = [(64, 32.0, 5.0), (1000, 128.0, 60.0)];
+
+fn versus(value: f64, target: f64) -> String {
+    if value <= target {
+        format!("met ({value:.1} <= {target})")
+    } else {
+        format!(
+            "missed by {:.0} % ({value:.1} > {target})",
+            (value / target - 1.0) * 100.0
+        )
+    }
+}
+
+/// One line per WebRTC NACK report at a target's viewer count: RSS, CPU and loss against it.
+pub fn target_lines(reports: &[Report]) -> String {
+    let mut s = String::new();
+    for (viewers, rss, cpu) in TARGETS {
+        for r in reports
+            .iter()
+            .filter(|r| r.protocol == "webrtc" && r.mode == "nack" && r.readers == viewers)
+        {
+            let Some(u) = r.server else {
+                continue;
+            };
+            let _ = writeln!(
+                s,
+                "- {} at {viewers} viewers: RSS {}; CPU {}; loss {:.3} %{}",
+                r.label.as_deref().unwrap_or("server"),
+                versus(u.rss_mean_mb, rss),
+                versus(u.cpu_percent, cpu),
+                r.loss_percent(),
+                if r.connected < r.readers {
+                    format!(" (only {} of {} viewers connected)", r.connected, r.readers)
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    s
+}
+
 fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     match (a, b) {
         (Some(a), Some(b)) if a > 0.0 => format!("{:.1}x", b / a),
@@ -388,6 +443,45 @@ mod tests {
             rows[0].contains("| 64 | 20.0 | 360.0 | 18.0x | 4.0 | 32.0 | 8.0x |"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn targets_met_or_missed() {
+        let mk = |readers: usize, rss: f64, cpu: f64, connected: usize| Report {
+            label: Some("ferromtx".into()),
+            protocol: "webrtc".into(),
+            mode: "nack".into(),
+            readers,
+            connected,
+            server: Some(Usage {
+                rss_mean_mb: rss,
+                rss_max_mb: rss,
+                cpu_percent: cpu,
+                samples: 2,
+                window_s: 1.0,
+            }),
+            ..Default::default()
+        };
+        let mut reports = vec![
+            mk(1000, 192.0, 30.0, 600),
+            mk(16, 1.0, 1.0, 16),
+            mk(64, 30.0, 10.0, 64),
+        ];
+        let t = target_lines(&reports);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 2, "{t}");
+        assert!(
+            lines[0].contains("64 viewers: RSS met (30.0 <= 32); CPU missed by 100 % (10.0 > 5)"),
+            "{t}"
+        );
+        assert!(lines[1].contains("RSS missed by 50 % (192.0 > 128)"), "{t}");
+        assert!(
+            lines[1].contains("only 600 of 1000 viewers connected"),
+            "{t}"
+        );
+        sort(&mut reports);
+        let order: Vec<usize> = reports.iter().map(|r| r.readers).collect();
+        assert_eq!(order, vec![16, 64, 1000]);
     }
 
     #[test]
