@@ -1,0 +1,349 @@
+//! The tool against the real server: ffmpeg publishes H264 + Opus over RTSP to a `ferromtx`
+//! process; WHEP viewers and RTSP readers (TCP and UDP) of the bench library connect, receive
+//! and lose nothing on loopback; the post-deploy check reads the server's pprof profiles.
+//!
+//! The `ferromtx` binary is the one `cargo test --workspace` builds next to this test
+//! (`target/<profile>/ferromtx`). Missing: skipped locally, a failure with `CI=true`.
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use ferromtx_bench::check::{self, CheckOptions};
+use ferromtx_bench::load::{self, LoadOptions, LoadResult};
+use ferromtx_bench::report::ViewerReport;
+use ferromtx_bench::rtsp::{self, RtspOptions};
+use ferromtx_bench::webrtc::{self, Viewers, WebrtcOptions};
+use ferromtx_rtsp::transport::Lower;
+use reqwest::Url;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn in_ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// A tool on PATH; missing: a failure under CI=true, else None (the test skips).
+fn tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            !in_ci(),
+            "{name} is required in CI (scripts/test installs it)"
+        );
+        eprintln!("skipping: {name} not found on PATH");
+    }
+    found
+}
+
+/// `target/<profile>/ferromtx`, next to `target/<profile>/deps/<this test>`.
+fn server_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let found = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("ferromtx"))
+        .filter(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            !in_ci(),
+            "the ferromtx binary is not built next to {} (cargo test --workspace builds it)",
+            exe.display()
+        );
+        eprintln!("skipping: build the server first (cargo build -p ferromtx)");
+    }
+    found
+}
+
+fn free_tcp() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+fn free_udp() -> u16 {
+    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    s.local_addr().expect("addr").port()
+}
+
+/// Two consecutive free UDP ports, the first even.
+fn free_udp_pair() -> (u16, u16) {
+    for _ in 0..100 {
+        let a = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let p = a.local_addr().expect("addr").port();
+        if p.is_multiple_of(2) && p < u16::MAX && UdpSocket::bind(("127.0.0.1", p + 1)).is_ok() {
+            return (p, p + 1);
+        }
+    }
+    panic!("no free even/odd UDP port pair");
+}
+
+struct Ports {
+    rtsp: u16,
+    rtp: u16,
+    rtcp: u16,
+    whep: u16,
+    ice: u16,
+    pprof: u16,
+    metrics: u16,
+}
+
+struct Server {
+    child: Child,
+    _dir: tempfile::TempDir,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Server {
+    fn start(bin: &Path, p: &Ports) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conf = format!(
+            "logLevel: info\n\
+             rtspAddress: 127.0.0.1:{}\nrtpAddress: 127.0.0.1:{}\nrtcpAddress: 127.0.0.1:{}\n\
+             rtmp: no\nhls: no\nsrt: no\nmoq: no\napi: no\n\
+             webrtcAddress: 127.0.0.1:{}\nwebrtcLocalUDPAddress: 127.0.0.1:{}\n\
+             webrtcIPsFromInterfaces: no\nwebrtcAdditionalHosts: [127.0.0.1]\n\
+             pprof: yes\npprofAddress: 127.0.0.1:{}\n\
+             metrics: yes\nmetricsAddress: 127.0.0.1:{}\n\
+             paths:\n  all_others:\n",
+            p.rtsp, p.rtp, p.rtcp, p.whep, p.ice, p.pprof, p.metrics
+        );
+        std::fs::write(dir.path().join("mediamtx.yml"), conf).expect("write config");
+        let mut cmd = Command::new(bin);
+        cmd.current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("MTX_") {
+                cmd.env_remove(k);
+            }
+        }
+        let mut child = cmd.spawn().expect("spawn ferromtx");
+        let (tx, lines) = channel();
+        let outs: Vec<Box<dyn std::io::Read + Send>> = vec![
+            Box::new(child.stdout.take().expect("stdout")),
+            Box::new(child.stderr.take().expect("stderr")),
+        ];
+        for out in outs {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Server {
+            child,
+            _dir: dir,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    fn wait_line(&mut self, needle: &str) {
+        if self.seen.iter().any(|l| l.contains(needle)) {
+            return;
+        }
+        let deadline = Instant::now() + WAIT;
+        while let Ok(l) = self
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            let hit = l.contains(needle);
+            self.seen.push(l);
+            if hit {
+                return;
+            }
+        }
+        panic!("no line containing {needle:?}; seen: {:#?}", self.seen);
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// ffmpeg publishing a synthetic H264 (keyframe every second, no B-frames) + Opus stream
+/// over RTSP/TCP for `seconds`, in real time.
+fn publish(ffmpeg: &Path, url: &str, seconds: u32) -> Child {
+    Command::new(ffmpeg)
+        .args(["-hide_banner", "-loglevel", "error", "-re"])
+        .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+        ])
+        .args(["-g", "25", "-bf", "0", "-c:a", "libopus"])
+        .args(["-t", &seconds.to_string()])
+        .args(["-f", "rtsp", "-rtsp_transport", "tcp", url])
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn ffmpeg")
+}
+
+struct Publisher(Child);
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn assert_received_everything(what: &str, viewers: &[ViewerReport], n: usize) {
+    assert_eq!(viewers.len(), n, "{what}: {viewers:#?}");
+    for v in viewers {
+        assert!(v.connected, "{what} viewer {}: {v:#?}", v.id);
+        assert_eq!(v.error, None, "{what} viewer {}", v.id);
+        let kinds: Vec<&str> = v.tracks.iter().map(|t| t.kind.as_str()).collect();
+        assert!(
+            kinds.contains(&"video") && kinds.contains(&"audio"),
+            "{what}: {kinds:?}"
+        );
+        for t in &v.tracks {
+            assert!(t.reception.packets > 0, "{what} viewer {}: {t:#?}", v.id);
+            assert_eq!(t.reception.lost, 0, "{what} viewer {}: {t:#?}", v.id);
+        }
+        assert!(
+            v.time_to_first_keyframe_ms.is_some(),
+            "{what} viewer {}: no keyframe seen",
+            v.id
+        );
+    }
+}
+
+fn load_opts(readers: usize, pid: u32) -> LoadOptions {
+    LoadOptions {
+        readers,
+        ramp_rate: 20.0,
+        duration: Duration::from_secs(4),
+        server_pid: Some(pid),
+        ..Default::default()
+    }
+}
+
+fn usage_was_sampled(what: &str, r: &LoadResult) {
+    let u = r
+        .server
+        .unwrap_or_else(|| panic!("{what}: no server usage"));
+    assert!(u.samples >= 2, "{what}: {u:?}");
+    assert!(u.rss_mean_mb > 1.0, "{what}: {u:?}");
+    assert!(r.bench.is_some(), "{what}: no bench usage");
+}
+
+#[test]
+fn viewers_readers_and_the_check_against_a_real_server() {
+    let Some(ffmpeg) = tool("ffmpeg") else {
+        return;
+    };
+    let Some(bin) = server_binary() else {
+        return;
+    };
+    let (rtp, rtcp) = free_udp_pair();
+    let ports = Ports {
+        rtsp: free_tcp(),
+        rtp,
+        rtcp,
+        whep: free_tcp(),
+        ice: free_udp(),
+        pprof: free_tcp(),
+        metrics: free_tcp(),
+    };
+    let mut server = Server::start(&bin, &ports);
+    server.wait_line("[WebRTC] listener opened on");
+    server.wait_line("[pprof] listener opened on");
+    let _publisher = Publisher(publish(
+        &ffmpeg,
+        &format!("rtsp://127.0.0.1:{}/bench", ports.rtsp),
+        60,
+    ));
+    server.wait_line("is publishing to path 'bench'");
+    let pid = server.pid();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let whep = Url::parse(&format!("http://127.0.0.1:{}/bench/whep", ports.whep)).expect("url");
+
+    // Four WHEP viewers.
+    let viewers = Arc::new(Viewers::new(WebrtcOptions::new(whep.clone())).expect("viewers"));
+    let result = rt.block_on(load::run(&load_opts(4, pid), |id, stop, progress| {
+        webrtc::viewer(id, Arc::clone(&viewers), stop, progress)
+    }));
+    assert_received_everything("WHEP", &result.viewers, 4);
+    for v in &result.viewers {
+        let video = v.tracks.iter().find(|t| t.kind == "video").expect("video");
+        assert_eq!(video.codec, "H264");
+        assert!(v.time_to_connect_ms.is_some());
+    }
+    usage_was_sampled("WHEP", &result);
+
+    // RTSP readers over TCP and UDP.
+    for lower in [Lower::Tcp, Lower::Udp] {
+        let url = format!("rtsp://127.0.0.1:{}/bench", ports.rtsp);
+        let opts = Arc::new(RtspOptions::new(&url, lower).expect("rtsp options"));
+        let result = rt.block_on(load::run(&load_opts(2, pid), |id, stop, progress| {
+            rtsp::reader(id, Arc::clone(&opts), stop, progress)
+        }));
+        assert_received_everything(&format!("RTSP {lower:?}"), &result.viewers, 2);
+        usage_was_sampled("RTSP", &result);
+    }
+
+    // The post-deploy check: RSS from the metrics, CPU and heap from pprof.
+    let outcome = rt
+        .block_on(check::run(CheckOptions {
+            webrtc: WebrtcOptions::new(whep),
+            readers: 4,
+            ramp_rate: 20.0,
+            pprof: Url::parse(&format!("http://127.0.0.1:{}", ports.pprof)).expect("url"),
+            max_rss_mb: 1024.0,
+            max_loss: 0.5,
+            server_pid: None,
+            metrics: Some(Url::parse(&format!("http://127.0.0.1:{}", ports.metrics)).expect("url")),
+            cpu_seconds: 2,
+            top: 10,
+        }))
+        .expect("check");
+    let lines: Vec<String> = outcome.verdicts.iter().map(|v| v.line()).collect();
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("PASS 4/4 viewers connected"),
+        "{lines:#?}"
+    );
+    assert!(lines[1].starts_with("PASS packet loss"), "{lines:#?}");
+    assert!(lines[2].starts_with("PASS server RSS"), "{lines:#?}");
+    assert!(
+        !lines[3].contains("CPU profile:"),
+        "the CPU profile was not read: {lines:#?}"
+    );
+    assert!(!outcome.top_cpu.is_empty(), "no CPU entries");
+    let rss = outcome.rss_mb.expect("RSS from the metrics");
+    assert!(rss > 1.0 && rss < 1024.0, "{rss}");
+    let heap = outcome.heap_inuse_bytes.expect("heap profile");
+    assert!(heap > 0, "{heap}");
+}
