@@ -42,10 +42,9 @@ pub struct RtspOptions {
 
 impl RtspOptions {
     pub fn new(url: &str, transport: Lower) -> Result<RtspOptions, ClientError> {
+        // rtsps:// works too (TCP only, the server's certificate checked against the
+        // well-known authorities).
         let url = ClientUrl::parse(url)?;
-        if url.tls {
-            return Err(ClientError::TlsUnsupported);
-        }
         Ok(RtspOptions {
             url,
             transport,
@@ -279,7 +278,7 @@ async fn open(
     udp_tx: &mpsc::Sender<Datagram>,
 ) -> Result<Reader, ReaderError> {
     let url = &opts.url;
-    let mut client = Client::connect(url, opts.timeout).await?;
+    let mut client = Client::connect(url, opts.timeout, "").await?;
     let keepalive = match client
         .request(Request::new(Method::Options, url.request_url.clone()))
         .await

@@ -160,7 +160,7 @@ async fn run(viewers: usize) -> Report {
             let t0 = thread_cpu();
             let item = source.next().await.unwrap();
             let now = p.now;
-            p.server.write(now, &item);
+            p.server.write(&item);
             p.server.handle_timeout(now);
             let mut out = Vec::new();
             loop {

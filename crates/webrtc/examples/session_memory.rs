@@ -106,8 +106,7 @@ fn busy_session(config: &SessionConfig) -> (isize, usize) {
             packets: Arc::from(packets),
         };
         for p in &mut pairs {
-            let now = p.now;
-            p.server.write(now, &item);
+            p.server.write(&item);
             p.advance(step);
         }
         // The stream's shared view keeps payloads alive; they are not per viewer.

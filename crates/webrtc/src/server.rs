@@ -594,6 +594,10 @@ async fn run_session<S: EgressSource, K: IngestSink>(
         Err(p) => *p.into_inner() = s.stats(),
     };
     let mut last_publish = Instant::now();
+    // One timer for the session's life, moved to each turn's deadline (cheaper than a new
+    // one per turn).
+    let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+    tokio::pin!(timer);
     loop {
         let now = Instant::now();
         if now.saturating_duration_since(last_publish) >= STATS_PERIOD {
@@ -601,7 +605,7 @@ async fn run_session<S: EgressSource, K: IngestSink>(
             last_publish = now;
         }
         let deadline = loop {
-            match session.poll_output(Instant::now()) {
+            match session.poll_output(now) {
                 Output::Transmit(t) if t.proto == Protocol::Tcp => {
                     let framed = crate::rfc4571::frame(&t.contents);
                     if let (Some(w), Some(f)) = (tcp.get(&t.destination), framed) {
@@ -635,6 +639,10 @@ async fn run_session<S: EgressSource, K: IngestSink>(
             && sink.wants_keyframe()
         {
             session.request_keyframe();
+        }
+        let deadline = tokio::time::Instant::from_std(deadline);
+        if timer.deadline() != deadline {
+            timer.as_mut().reset(deadline);
         }
         let connected = session.is_connected();
         let next_media = async {
@@ -676,14 +684,14 @@ async fn run_session<S: EgressSource, K: IngestSink>(
             m = next_media => match m {
                 MediaEvent::Item(item) => {
                     let now = Instant::now();
-                    session.write(now, &item);
+                    session.write(&item);
                     // Units already waiting (audio next to video) go in the same turn.
                     if let Media::Egress(source) = &mut media {
                         for _ in 0..MAX_UNITS_PER_TURN {
                             let Some(item) = source.try_next() else {
                                 break;
                             };
-                            session.write(now, &item);
+                            session.write(&item);
                         }
                     }
                     session.handle_timeout(now);
@@ -696,7 +704,7 @@ async fn run_session<S: EgressSource, K: IngestSink>(
                     session.close(reason.map_or(CloseReason::Local, CloseReason::Error));
                 }
             },
-            () = tokio::time::sleep_until(deadline.into()) => {
+            () = &mut timer => {
                 session.handle_timeout(Instant::now());
             }
         }

@@ -113,6 +113,9 @@ pub struct MuxCounters {
     pub tcp_refused: AtomicU64,
 }
 
+/// Socket buffer sizes asked for (the kernel may give less).
+const SOCKET_BUFFER: usize = 8 * 1024 * 1024;
+
 /// Receive buffers handed to the kernel per call (recvmmsg).
 const RECV_BATCH: usize = 8;
 
@@ -203,6 +206,23 @@ impl UdpMux {
     pub async fn bind(addr: SocketAddr, router: Arc<Router>) -> io::Result<Arc<UdpMux>> {
         let socket = UdpSocket::bind(addr).await?;
         let state = UdpSocketState::new((&socket).into())?;
+        // Hundreds of peers handshaking at once arrive in bursts; the default buffers
+        // (~200 KiB) overflow before the receive loop runs. The kernel caps these at
+        // net.core.rmem_max / wmem_max.
+        for (what, result) in [
+            (
+                "receive",
+                state.set_recv_buffer_size((&socket).into(), SOCKET_BUFFER),
+            ),
+            (
+                "send",
+                state.set_send_buffer_size((&socket).into(), SOCKET_BUFFER),
+            ),
+        ] {
+            if let Err(e) = result {
+                tracing::debug!("ICE/UDP {what} buffer not enlarged: {e}");
+            }
+        }
         Ok(Arc::new(UdpMux {
             socket: Arc::new(socket),
             state,

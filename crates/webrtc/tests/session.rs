@@ -101,8 +101,7 @@ fn keyframe_requests_are_coalesced() {
                 payload: payload(n as usize, 100),
             }]),
         };
-        let now = p.now;
-        p.server.write(now, &item);
+        p.server.write(&item);
         p.advance(Duration::from_millis(20));
     }
     let mut ssrcs = Vec::new();
@@ -168,8 +167,7 @@ fn garbage_datagrams_do_not_break_a_connected_session() {
             payload: payload(1, 300),
         }]),
     };
-    let now = p.now;
-    p.server.write(now, &item);
+    p.server.write(&item);
     p.advance(Duration::from_millis(10));
     let got: Vec<_> = p
         .client_events
@@ -205,8 +203,7 @@ fn payloads_are_shared_not_copied_per_viewer() {
         }]),
     };
     for p in &mut viewers {
-        let now = p.now;
-        p.server.write(now, &item);
+        p.server.write(&item);
         p.advance(Duration::from_millis(10));
     }
     drop(item);

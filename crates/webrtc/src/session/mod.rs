@@ -344,7 +344,7 @@ impl Session {
     /// offset and payload type change; payloads are shared. Dropped before connection.
     /// The packets leave at the next [`Session::handle_timeout`] (one call for all the units
     /// written in a turn).
-    pub fn write(&mut self, now: Instant, item: &EgressItem) {
+    pub fn write(&mut self, item: &EgressItem) {
         if !self.connected || self.closed.is_some() {
             return;
         }
