@@ -81,7 +81,7 @@ impl Reader {
     /// Returns the next unit if one is ready. `now` rate-limits the "too slow" warning.
     pub fn try_next(&mut self, now: Instant) -> TryNext {
         let res = self.cursor.poll(&self.stream);
-        self.cursor.report(&self.stream, || now);
+        self.cursor.report(|| now);
         res
     }
 
@@ -91,7 +91,7 @@ impl Reader {
         loop {
             match self.cursor.poll(&self.stream) {
                 TryNext::Unit(unit) => {
-                    self.cursor.report(&self.stream, Instant::now);
+                    self.cursor.report(Instant::now);
                     return Some(unit);
                 }
                 TryNext::Closed => return None,
@@ -103,7 +103,7 @@ impl Reader {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let res = self.cursor.poll(&self.stream);
-            self.cursor.report(&self.stream, Instant::now);
+            self.cursor.report(Instant::now);
             match res {
                 TryNext::Unit(unit) => return Some(unit),
                 TryNext::Closed => return None,
@@ -146,7 +146,7 @@ impl Cursor {
     }
 
     /// Logs the frames discarded since the last report, at most once per period.
-    fn report(&mut self, stream: &Stream, now: impl FnOnce() -> Instant) {
+    fn report(&mut self, now: impl FnOnce() -> Instant) {
         if self.unreported == 0 {
             return;
         }
@@ -158,8 +158,8 @@ impl Cursor {
             return;
         }
         let n = self.unreported;
+        // The reader's own span (its session or connection) prefixes the line.
         tracing::warn!(
-            path = stream.label(),
             "reader is too slow, discarding {n} {}",
             if n == 1 { "frame" } else { "frames" }
         );

@@ -15,7 +15,7 @@ use rand::Rng;
 use crate::auth::{AccessRequest, AuthFailure, Credentials};
 use crate::page;
 use crate::server::{
-    Backend, Command, IceServer, Media, OpenError, SessionMeta, Shared, WebrtcServer, short_id,
+    Backend, Command, IceServer, Media, OpenError, SessionMeta, Shared, WebrtcServer, session_span,
     spawn_session,
 };
 use crate::session::Session;
@@ -408,11 +408,13 @@ async fn post<B: Backend>(
         )
     };
     let codecs: Vec<&str> = tracks.iter().map(|t| t.codec_name()).collect();
-    tracing::info!(
-        "[WebRTC] [session {}] created by {}",
-        short_id(&id),
-        remote.map_or_else(|| "unknown".to_owned(), |r| r.to_string())
-    );
+    let span = session_span(&id);
+    span.in_scope(|| {
+        tracing::info!(
+            "created by {}",
+            remote.map_or_else(|| "unknown".to_owned(), |r| r.to_string())
+        );
+    });
     let meta = SessionMeta {
         id: id.clone(),
         secret: secret.clone(),
@@ -420,6 +422,7 @@ async fn post<B: Backend>(
         query: query.to_owned(),
         publish: access.publish,
         remote,
+        span,
         tracks_info: format!(
             "{} {} ({})",
             tracks.len(),

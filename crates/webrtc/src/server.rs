@@ -22,6 +22,7 @@ use crate::source::{EgressSource, IngestSink};
 use crate::udp_mux::{Datagram, MuxCounters, Router, UdpMux};
 use str0m::net::Protocol;
 use tokio::net::TcpListener;
+use tracing::Instrument as _;
 
 /// Datagrams queued per session before the mux drops.
 const DATAGRAM_QUEUE: usize = 256;
@@ -470,6 +471,19 @@ pub(crate) struct SessionMeta {
     pub remote: Option<SocketAddr>,
     /// `2 tracks (H264, Opus)`, for the log line once connected.
     pub tracks_info: String,
+    /// `[WebRTC] [session 1a2b3c4d]`: what the session's log lines (and those of the core
+    /// on its behalf, like a slow reader's) are prefixed with.
+    pub span: tracing::Span,
+}
+
+/// The span of a session's log lines, as MediaMTX prefixes them.
+pub(crate) fn session_span(id: &str) -> tracing::Span {
+    tracing::info_span!(
+        parent: None,
+        "webrtc_session",
+        component = "WebRTC",
+        session = short_id(id)
+    )
 }
 
 /// Registers `session` with the mux and the session table, and spawns the task that
@@ -493,6 +507,7 @@ pub(crate) fn spawn_session<B: Backend>(
         publish,
         remote,
         tracks_info,
+        span,
     } = meta;
     let connected_line = format!(
         "is {} path '{path}', {tracks_info}",
@@ -513,21 +528,23 @@ pub(crate) fn spawn_session<B: Backend>(
         stats: Arc::clone(&stats),
     };
     shared.with_sessions(|s| s.insert(secret.clone(), handle));
-    tokio::spawn(async move {
-        let udp = shared.udp.clone();
-        // Unregisters even if the task panics, so nothing routes to a dead session.
-        let _registered = Registered {
-            shared: &shared,
-            ufrag: &ufrag,
-            secret: &secret,
-        };
-        let log = SessionLog {
-            id: short_id(&id),
-            connected_line: &connected_line,
-        };
-        let reason = run_session(session, media, dgram_rx, cmd_rx, udp, stats, &log).await;
-        tracing::info!("[WebRTC] [session {}] closed: {reason}", log.id);
-    });
+    tokio::spawn(
+        async move {
+            let udp = shared.udp.clone();
+            // Unregisters even if the task panics, so nothing routes to a dead session.
+            let _registered = Registered {
+                shared: &shared,
+                ufrag: &ufrag,
+                secret: &secret,
+            };
+            let log = SessionLog {
+                connected_line: &connected_line,
+            };
+            let reason = run_session(session, media, dgram_rx, cmd_rx, udp, stats, &log).await;
+            tracing::info!("closed: {reason}");
+        }
+        .instrument(span),
+    );
 }
 
 /// A session's entries in the mux and the session table, removed on drop.
@@ -557,7 +574,6 @@ enum MediaEvent {
 
 /// What a session task logs about itself.
 struct SessionLog<'a> {
-    id: &'a str,
     /// `is reading from path 'x', 2 tracks (H264, Opus)`.
     connected_line: &'a str,
 }
@@ -568,12 +584,11 @@ impl SessionLog<'_> {
         let label =
             |a: Option<SocketAddr>| a.map_or_else(String::new, |a| candidate_label(a, stats.tcp));
         tracing::info!(
-            "[WebRTC] [session {}] peer connection established, local candidate: {}, remote candidate: {}",
-            self.id,
+            "peer connection established, local candidate: {}, remote candidate: {}",
             label(stats.local_candidate),
             label(stats.remote_candidate)
         );
-        tracing::info!("[WebRTC] [session {}] {}", self.id, self.connected_line);
+        tracing::info!("{}", self.connected_line);
     }
 }
 
