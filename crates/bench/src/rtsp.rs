@@ -451,9 +451,10 @@ mod tests {
     }
 
     #[test]
-    fn options_refuse_other_schemes() {
+    fn options_take_rtsp_and_rtsps_only() {
         assert!(RtspOptions::new("rtsp://127.0.0.1:8554/cam", Lower::Tcp).is_ok());
-        assert!(RtspOptions::new("rtsps://127.0.0.1:8322/cam", Lower::Tcp).is_err());
+        let tls = RtspOptions::new("rtsps://127.0.0.1:8322/cam", Lower::Tcp).unwrap();
+        assert!(tls.url.tls);
         assert!(RtspOptions::new("http://127.0.0.1/cam", Lower::Tcp).is_err());
     }
 }
