@@ -19,6 +19,7 @@ pub mod lpcm;
 pub mod mpeg4audio;
 pub mod opus;
 pub mod packetizer;
+pub mod reorder;
 pub mod rtp;
 pub mod sdp;
 pub mod vp8;

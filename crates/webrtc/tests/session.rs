@@ -87,6 +87,60 @@ fn publishers_are_asked_for_a_keyframe_every_two_seconds() {
 }
 
 #[test]
+fn a_publishers_lost_packets_are_nacked_and_put_back_in_order() {
+    let (mut p, mid) = Pair::whip(Instant::now(), 5004);
+    p.connect();
+    let pt = p.client.media(mid).unwrap().remote_pts()[0];
+    // Every 20th RTP datagram from the publisher is lost (retransmissions included).
+    let lost = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let mut rtp_seen = 0u32;
+    let counted = Arc::clone(&lost);
+    p.lose_to_server = Some(Box::new(move |d: &[u8]| {
+        let rtp = d.len() > 12 && d[0] >> 6 == 2 && !(192..=223).contains(&d[1]);
+        if rtp {
+            rtp_seen += 1;
+        }
+        let drop = rtp && rtp_seen.is_multiple_of(20);
+        if drop {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        drop
+    }));
+    for n in 0..200u32 {
+        let now = p.now;
+        let mut api = p.client.direct_api();
+        let tx = api.stream_tx_by_mid(mid, None).unwrap();
+        tx.write_rtp(
+            str0m::rtp::RtpWrite::new(
+                pt,
+                u64::from(n).into(),
+                n * 3600,
+                now,
+                payload(n as usize, 900),
+            )
+            .marker(true)
+            .nackable(true),
+        );
+        p.advance(Duration::from_millis(10));
+    }
+    for _ in 0..50 {
+        p.advance(Duration::from_millis(20));
+    }
+    let got: Vec<u16> = p
+        .server_events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::Rtp { packet, .. } => Some(packet.sequence_number),
+            _ => None,
+        })
+        .collect();
+    // All 200, in order, although ten never arrived the first time.
+    assert_eq!(got, (0..200u16).collect::<Vec<_>>());
+    assert_eq!(p.server.stats().rtp_packets_lost, 0);
+    assert!(lost.load(std::sync::atomic::Ordering::Relaxed) >= 10);
+}
+
+#[test]
 fn keyframe_requests_are_coalesced() {
     let mut p = Pair::whep(Instant::now(), &[h264()], 5002);
     p.connect();

@@ -20,6 +20,17 @@ try {
       const body = await res.text();
       if (res.status !== 201) { throw new Error(`WHEP answered ${res.status}: ${body}`); }
       await pc.setRemoteDescription({ type: 'answer', sdp: body });
+      // The measured time starts once connected (ICE and DTLS may take a while on a busy
+      // machine), within a bound.
+      await new Promise((resolve, reject) => {
+        const check = () => {
+          if (pc.connectionState === 'connected') { resolve(); }
+          if (pc.connectionState === 'failed') { reject(new Error('peer connection failed')); }
+        };
+        pc.addEventListener('connectionstatechange', check);
+        check();
+        setTimeout(() => reject(new Error(`not connected after 20 s: ${pc.connectionState}`)), 20000);
+      });
       return { pc, location: res.headers.get('Location') };
     };
     const stats = async (pc) => {

@@ -2,12 +2,13 @@
 //! per-viewer header rewrite for egress and the track mapping for ingress.
 //! Sockets and clocks belong to the driver; every call takes `now`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use ferromtx_codec::reorder::Reorderer;
 use ferromtx_codec::{Format, rtp};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
@@ -21,6 +22,10 @@ use str0m::{Candidate, Event, IceConnectionState, IceCreds, Input, Rtc, RtcConfi
 use crate::keyframe::KeyframeGate;
 use crate::negotiation::{self, NO_SUPPORTED_CODECS};
 use crate::source::EgressItem;
+
+/// How long a WHIP publisher's missing packet is waited for (its retransmission, after our
+/// NACK) before the packets behind it go on without it.
+const REORDER_WAIT: Duration = Duration::from_millis(200);
 
 /// Timeouts and cache sizes of a session.
 #[derive(Debug, Clone)]
@@ -182,8 +187,10 @@ enum Direction2 {
     Ingress {
         mids: Vec<Mid>,
         by_ssrc: HashMap<Ssrc, usize>,
-        /// Last sequence number seen per SSRC (loss counting).
-        last_seq: HashMap<Ssrc, u16>,
+        /// Per SSRC: packets back in order, retransmissions in their place.
+        reorder: HashMap<Ssrc, Reorderer<(usize, rtp::Packet)>>,
+        /// Packets released in order, waiting to be reported.
+        ready: VecDeque<SessionEvent>,
     },
 }
 
@@ -321,6 +328,14 @@ impl Session {
         if self.closed.is_some() {
             return;
         }
+        if let Direction2::Ingress { reorder, ready, .. } = &mut self.dir {
+            for buffer in reorder.values_mut() {
+                while let Some((track, packet)) = buffer.pop(now) {
+                    ready.push_back(SessionEvent::Rtp { track, packet });
+                }
+            }
+            self.stats.rtp_packets_lost = reorder.values().map(Reorderer::lost).sum();
+        }
         if let Some(due) = self.next_publisher_keyframe
             && now >= due
         {
@@ -421,6 +436,11 @@ impl Session {
             self.close(reason);
             return self.poll_output(now);
         }
+        if let Direction2::Ingress { ready, .. } = &mut self.dir
+            && let Some(ev) = ready.pop_front()
+        {
+            return Output::Event(ev);
+        }
         loop {
             let out = match self.rtc.poll_output() {
                 Ok(o) => o,
@@ -435,8 +455,16 @@ impl Session {
                         self.close(CloseReason::PeerClosed);
                         return self.poll_output(now);
                     }
-                    let t = t.min(self.liveness_deadline());
-                    return Output::Timeout(self.next_publisher_keyframe.map_or(t, |k| t.min(k)));
+                    let mut t = t.min(self.liveness_deadline());
+                    if let Some(k) = self.next_publisher_keyframe {
+                        t = t.min(k);
+                    }
+                    if let Direction2::Ingress { reorder, .. } = &self.dir
+                        && let Some(r) = reorder.values().filter_map(Reorderer::deadline).min()
+                    {
+                        t = t.min(r);
+                    }
+                    return Output::Timeout(t);
                 }
                 str0m::Output::Transmit(t) => {
                     self.count_transmit(&t);
@@ -494,50 +522,53 @@ impl Session {
                 .keyframes
                 .allow(now)
                 .then_some(SessionEvent::KeyframeRequest),
-            Event::RtpPacket(p) => {
-                let Direction2::Ingress {
-                    mids,
-                    by_ssrc,
-                    last_seq,
-                } = &mut self.dir
-                else {
-                    return None;
-                };
-                let ssrc = p.header.ssrc;
-                let (track, first) = match by_ssrc.get(&ssrc) {
-                    Some(t) => (*t, false),
-                    None => {
-                        let mid = self.rtc.direct_api().stream_rx(&ssrc).map(|s| s.mid())?;
-                        let t = mids.iter().position(|m| *m == mid)?;
-                        by_ssrc.insert(ssrc, t);
-                        (t, true)
-                    }
-                };
-                let seq = p.header.sequence_number;
-                if let Some(last) = last_seq.insert(ssrc, seq) {
-                    let step = seq.wrapping_sub(last);
-                    if (2..0x8000).contains(&step) {
-                        self.stats.rtp_packets_lost += u64::from(step - 1);
-                    }
-                }
-                if first {
-                    // The receive stream exists now: ask for a keyframe to start decoding.
-                    self.request_keyframe();
-                }
-                self.stats.rtp_packets_received += 1;
-                let packet = rtp::Packet {
-                    marker: p.header.marker,
-                    payload_type: *p.header.payload_type,
-                    sequence_number: p.header.sequence_number,
-                    timestamp: p.header.timestamp,
-                    ssrc: *ssrc,
-                    csrc: Vec::new(),
-                    extension: None,
-                    payload: Bytes::from_owner(p.payload),
-                };
-                Some(SessionEvent::Rtp { track, packet })
-            }
+            Event::RtpPacket(p) => self.on_rtp(now, p),
             _ => None,
         }
+    }
+
+    /// Ingress: one packet from the publisher, put back in order with the others.
+    fn on_rtp(&mut self, now: Instant, p: str0m::rtp::RtpPacket) -> Option<SessionEvent> {
+        let Direction2::Ingress { mids, by_ssrc, .. } = &mut self.dir else {
+            return None;
+        };
+        let ssrc = p.header.ssrc;
+        let (track, first) = match by_ssrc.get(&ssrc) {
+            Some(t) => (*t, false),
+            None => {
+                let mid = self.rtc.direct_api().stream_rx(&ssrc).map(|s| s.mid())?;
+                let t = mids.iter().position(|m| *m == mid)?;
+                by_ssrc.insert(ssrc, t);
+                (t, true)
+            }
+        };
+        if first {
+            // The receive stream exists now: ask for a keyframe to start decoding.
+            self.request_keyframe();
+        }
+        self.stats.rtp_packets_received += 1;
+        let seq = p.header.sequence_number;
+        let packet = rtp::Packet {
+            marker: p.header.marker,
+            payload_type: *p.header.payload_type,
+            sequence_number: seq,
+            timestamp: p.header.timestamp,
+            ssrc: *ssrc,
+            csrc: Vec::new(),
+            extension: None,
+            payload: Bytes::from_owner(p.payload),
+        };
+        let Direction2::Ingress { reorder, ready, .. } = &mut self.dir else {
+            return None;
+        };
+        let buffer = reorder
+            .entry(ssrc)
+            .or_insert_with(|| Reorderer::new(REORDER_WAIT));
+        buffer.push(now, seq, (track, packet));
+        while let Some((track, packet)) = buffer.pop(now) {
+            ready.push_back(SessionEvent::Rtp { track, packet });
+        }
+        self.stats.rtp_packets_lost = reorder.values().map(Reorderer::lost).sum();
+        ready.pop_front()
     }
 }

@@ -97,6 +97,8 @@ pub struct Pair {
     pub cut: bool,
     /// Drops every datagram from client to server when true (a vanished peer).
     pub mute_client: bool,
+    /// Drops the client's datagrams for which it returns true (loss on the way in).
+    pub lose_to_server: Option<DropFilter>,
 }
 
 impl Pair {
@@ -128,6 +130,7 @@ impl Pair {
             server_events: Vec::new(),
             cut: false,
             mute_client: false,
+            lose_to_server: None,
         }
     }
 
@@ -155,6 +158,7 @@ impl Pair {
             server_events: Vec::new(),
             cut: false,
             mute_client: false,
+            lose_to_server: None,
         };
         (pair, mid)
     }
@@ -218,6 +222,11 @@ impl Pair {
             }
             for data in std::mem::take(&mut to_server) {
                 if self.mute_client {
+                    continue;
+                }
+                if let Some(lose) = self.lose_to_server.as_mut()
+                    && lose(&data)
+                {
                     continue;
                 }
                 self.server
