@@ -196,18 +196,3 @@ fn editing_the_file_reloads_it_and_a_bad_edit_keeps_the_old_config() {
     assert!(s.wait_exit().success());
     assert_eq!(s.count("ERR "), 1, "{:#?}", s.seen);
 }
-
-#[test]
-fn sighup_reloads_the_file() {
-    let mut s = Server::start(Some(&quiet_config("logLevel: info")), &[], &[]);
-    s.wait_line("configuration loaded from");
-    s.signal(libc::SIGHUP);
-    let l = s.wait_line("reloading configuration (SIGHUP)");
-    assert!(body(&l).starts_with("INF "), "{l}");
-    assert!(
-        s.child.try_wait().expect("try_wait").is_none(),
-        "server exited on SIGHUP"
-    );
-    s.signal(libc::SIGTERM);
-    assert!(s.wait_exit().success());
-}
