@@ -16,8 +16,8 @@ RUN cargo build --release --locked -p ferromtx \
 # The binary needs only glibc, libgcc_s and libm, all in the slim image (checked with ldd,
 # see docs/deploy.md); TLS roots are built in, so no ca-certificates.
 FROM debian:bookworm-slim
-RUN groupadd --system --gid 10001 ferromtx \
- && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+RUN groupadd --gid 10001 ferromtx \
+ && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin ferromtx \
  && install -d -o ferromtx -g ferromtx -m 0750 /recordings
 COPY --from=build /out/ferromtx /ferromtx
