@@ -74,7 +74,7 @@ pub async fn run(loaded: Loaded) -> Result<(), AppError> {
     for w in &loaded.warnings {
         warn!("{w}");
     }
-    info!("ferromtx {}", crate::cli::version());
+    info!("ferromtx {}", crate::version::long());
     match &loaded.file {
         Some(p) => info!("configuration loaded from {}", p.display()),
         None => {

@@ -31,17 +31,13 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, CliErro
     Ok(Command::Run { conf_path })
 }
 
-pub fn version() -> String {
-    format!("v{}", env!("CARGO_PKG_VERSION"))
-}
-
 pub fn help() -> String {
     format!(
         "Usage: ferromtx [<confpath>] [flags]\n\n\
          ferromtx {}, a real-time media server compatible with MediaMTX.\n\n\
          Arguments:\n  [<confpath>]    path to a config file. The default is mediamtx.yml.\n\n\
-         Flags:\n  -h, --help       Show context-sensitive help.\n  -v, --version    print version\n",
-        version()
+         Flags:\n  -h, --help       Show context-sensitive help.\n  -v, --version    print version, git commit and target\n",
+        crate::version::VERSION
     )
 }
 

@@ -7,8 +7,14 @@ mod http;
 mod listen;
 mod logger;
 mod rtsp;
+mod version;
 mod watcher;
 mod webrtc;
+
+/// The build script's choice of commit, unit-tested against real repositories.
+#[cfg(test)]
+#[path = "../build/commit.rs"]
+mod build_commit;
 
 use std::process::ExitCode;
 
@@ -35,7 +41,7 @@ fn main() -> ExitCode {
     };
     let conf_path = match cmd {
         Command::Version => {
-            println!("{}", cli::version());
+            println!("ferromtx {}", version::long());
             return ExitCode::SUCCESS;
         }
         Command::Help => {

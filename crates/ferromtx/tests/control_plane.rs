@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Server, body, free_port, get_json, http, quiet_config, write};
+use common::{Server, body, free_port, get_json, http, quiet_config, version_line, write};
 
 fn conf(api: u16, metrics: u16, pprof: u16, extra: &str) -> String {
     quiet_config(&format!(
@@ -28,7 +28,14 @@ fn listeners_open_with_mediamtx_lines_and_answer() {
     }
 
     let info = get_json(api, "/v3/info");
-    assert_eq!(info["version"], format!("v{}", env!("CARGO_PKG_VERSION")));
+    // The version clients parse, with the commit of the build as semver build metadata;
+    // the same build as `--version` and the startup line name.
+    let long = version_line();
+    let (v, rest) = long.split_once(" (commit ").expect("long form");
+    let commit = rest.split_once(", ").expect("commit, target").0;
+    assert_eq!(info["version"], format!("{v}+{commit}"));
+    let l = s.wait_line("INF ferromtx v");
+    assert_eq!(body(&l), format!("INF ferromtx {long}"));
     let global = get_json(api, "/v3/config/global/get");
     assert_eq!(global["apiAddress"], format!("127.0.0.1:{api}"));
     assert_eq!(

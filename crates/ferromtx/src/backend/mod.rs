@@ -113,7 +113,7 @@ impl Backend for ServerBackend {
     fn info(&self) -> dto::Info {
         dto::Info {
             started: dto::timestamp(self.started),
-            version: crate::cli::version(),
+            version: crate::version::api(),
         }
     }
 

@@ -409,6 +409,55 @@ pub fn run_browser_script(
     serde_json::from_str(last).unwrap_or_else(|e| panic!("{script} printed {stdout:?}: {e}"))
 }
 
+/// The short commit of the checkout the tests run from (what the build script embeds), or
+/// None when they do not run from a git checkout. Git missing under CI=true is a failure.
+pub fn checkout_commit() -> Option<String> {
+    tool("git")?;
+    let out = Command::new("git")
+        .args([
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "rev-parse",
+            "--short=7",
+            "HEAD",
+        ])
+        .stderr(Stdio::null())
+        .output()
+        .expect("run git");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// What `ferromtx --version` prints after the program name, checked against the build:
+/// `v0.1.0 (commit <checkout's HEAD>, <target>)`.
+pub fn version_line() -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferromtx"))
+        .arg("--version")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .strip_suffix('\n')
+        .and_then(|l| l.strip_prefix("ferromtx "))
+        .unwrap_or_else(|| panic!("{stdout:?}"));
+    let (version, rest) = line.split_once(" (commit ").expect("commit");
+    assert_eq!(version, format!("v{}", env!("CARGO_PKG_VERSION")));
+    let (commit, target) = rest
+        .strip_suffix(')')
+        .and_then(|r| r.split_once(", "))
+        .unwrap_or_else(|| panic!("{line:?}"));
+    match checkout_commit() {
+        Some(head) => assert_eq!(commit, head, "the commit of the checkout built from"),
+        None => assert!(!commit.is_empty()),
+    }
+    let arch = std::env::consts::ARCH;
+    assert!(target.starts_with(arch), "{target} is not a {arch} triple");
+    assert!(target.contains("-linux"), "{target}");
+    line.to_string()
+}
+
 /// A child process killed and reaped when dropped (also when the test panics).
 pub struct KillOnDrop(pub Child);
 
