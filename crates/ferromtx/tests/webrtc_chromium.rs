@@ -41,35 +41,64 @@ fn u64_at(v: &Value, path: &[&str]) -> u64 {
         .unwrap_or_else(|| panic!("no number at {path:?} in {v}"))
 }
 
+/// ffmpeg publishing a 320x240 H264 (and Opus with `audio`) stream to `cam` for `seconds`,
+/// once the server says it is published.
+fn publish_cam(
+    s: &mut Server,
+    ffmpeg: &std::path::Path,
+    rtsp: u16,
+    audio: bool,
+    seconds: u32,
+) -> KillOnDrop {
+    let publisher = KillOnDrop(ffmpeg_publish(
+        ffmpeg,
+        &format!("rtsp://127.0.0.1:{rtsp}/cam"),
+        audio,
+        seconds,
+    ));
+    s.wait_line("is publishing to path 'cam'");
+    publisher
+}
+
+/// `whep.mjs` with `peers` peer connections to `url` measured over `seconds`.
+fn play(
+    node: &std::path::Path,
+    dir: &std::path::Path,
+    url: &str,
+    peers: u32,
+    seconds: u32,
+) -> Value {
+    run_browser_script(
+        node,
+        dir,
+        "whep.mjs",
+        &json!({ "url": url, "peers": peers, "seconds": seconds }),
+    )
+}
+
+/// One peer's statistics show decoded video frames growing between the two samples.
+fn assert_decoding(p: &Value) {
+    let half = u64_at(p, &["half", "video", "framesDecoded"]);
+    let end = u64_at(p, &["end", "video", "framesDecoded"]);
+    assert!(half > 0 && end > half, "decoded frames not growing: {p}");
+}
+
 #[test]
 fn chromium_plays_whep_with_sixteen_peer_connections_in_one_page() {
     let (Some(ffmpeg), Some((node, dir))) = (tool("ffmpeg"), browser_scripts()) else {
         return;
     };
     let (mut s, rtsp, http, _) = start("webrtcAdditionalHosts: [127.0.0.1]");
-    let publisher = KillOnDrop(ffmpeg_publish(
-        &ffmpeg,
-        &format!("rtsp://127.0.0.1:{rtsp}/cam"),
-        true,
-        40,
-    ));
-    s.wait_line("is publishing to path 'cam'");
+    let publisher = publish_cam(&mut s, &ffmpeg, rtsp, true, 40);
 
     let url = format!("http://127.0.0.1:{http}/cam/whep");
-    let peers = run_browser_script(
-        &node,
-        &dir,
-        "whep.mjs",
-        &json!({ "url": url, "peers": 16, "seconds": 8 }),
-    );
+    let peers = play(&node, &dir, &url, 16, 8);
     drop(publisher);
     let peers = peers.as_array().expect("one result per peer");
     assert_eq!(peers.len(), 16);
     for p in peers {
         assert_eq!(p["end"]["state"], "connected", "{p}");
-        let half = u64_at(p, &["half", "video", "framesDecoded"]);
-        let end = u64_at(p, &["end", "video", "framesDecoded"]);
-        assert!(half > 0 && end > half, "decoded frames not growing: {p}");
+        assert_decoding(p);
         assert_eq!(u64_at(p, &["end", "video", "frameWidth"]), 320, "{p}");
         assert_eq!(u64_at(p, &["end", "video", "frameHeight"]), 240, "{p}");
         assert_eq!(u64_at(p, &["end", "video", "packetsLost"]), 0, "{p}");
@@ -129,17 +158,16 @@ fn chromium_plays_whep_over_https_with_webrtc_encryption() {
         !plain.as_deref().unwrap_or_default().starts_with(b"HTTP/1."),
         "plain HTTP answered: {plain:?}"
     );
-    let r = run_browser_script(
+    let r = play(
         &node,
         &dir,
-        "whep.mjs",
-        &json!({ "url": format!("https://127.0.0.1:{http}/cam/whep"), "peers": 1, "seconds": 4 }),
+        &format!("https://127.0.0.1:{http}/cam/whep"),
+        1,
+        4,
     );
     drop(publisher);
     let p = &r[0];
-    let half = u64_at(p, &["half", "video", "framesDecoded"]);
-    let end = u64_at(p, &["end", "video", "framesDecoded"]);
-    assert!(half > 0 && end > half, "decoded frames not growing: {p}");
+    assert_decoding(p);
 }
 
 #[test]
@@ -159,24 +187,17 @@ fn chromium_plays_whep_over_ice_tcp_when_udp_is_off() {
     s.wait_line(&format!(
         "[WebRTC] listener opened on 127.0.0.1:{http} (HTTP), 127.0.0.1:{tcp} (ICE/TCP)"
     ));
-    let publisher = KillOnDrop(ffmpeg_publish(
-        &ffmpeg,
-        &format!("rtsp://127.0.0.1:{rtsp}/cam"),
-        true,
-        30,
-    ));
-    s.wait_line("is publishing to path 'cam'");
-    let r = run_browser_script(
+    let publisher = publish_cam(&mut s, &ffmpeg, rtsp, true, 30);
+    let r = play(
         &node,
         &dir,
-        "whep.mjs",
-        &json!({ "url": format!("http://127.0.0.1:{http}/cam/whep"), "peers": 1, "seconds": 4 }),
+        &format!("http://127.0.0.1:{http}/cam/whep"),
+        1,
+        4,
     );
     drop(publisher);
     let p = &r[0];
-    let half = u64_at(p, &["half", "video", "framesDecoded"]);
-    let end = u64_at(p, &["end", "video", "framesDecoded"]);
-    assert!(half > 0 && end > half, "decoded frames not growing: {p}");
+    assert_decoding(p);
     s.wait_line(&format!(
         "peer connection established, local candidate: host/tcp/127.0.0.1/{tcp}"
     ));
@@ -188,13 +209,7 @@ fn the_player_page_plays_in_chromium() {
         return;
     };
     let (mut s, rtsp, http, _) = start("webrtcAdditionalHosts: [127.0.0.1]");
-    let publisher = KillOnDrop(ffmpeg_publish(
-        &ffmpeg,
-        &format!("rtsp://127.0.0.1:{rtsp}/cam"),
-        true,
-        30,
-    ));
-    s.wait_line("is publishing to path 'cam'");
+    let publisher = publish_cam(&mut s, &ffmpeg, rtsp, true, 30);
     let r = run_browser_script(
         &node,
         &dir,
@@ -361,20 +376,9 @@ fn nack_recovers_every_twentieth_video_packet_lost_on_the_way_to_chromium() {
         SocketAddr::from(([127, 0, 0, 2], udp)),
         SocketAddr::from(([127, 0, 0, 1], udp)),
     );
-    let publisher = KillOnDrop(ffmpeg_publish(
-        &ffmpeg,
-        &format!("rtsp://127.0.0.1:{rtsp}/cam"),
-        false,
-        40,
-    ));
-    s.wait_line("is publishing to path 'cam'");
+    let publisher = publish_cam(&mut s, &ffmpeg, rtsp, false, 40);
     let url = format!("http://127.0.0.1:{http}/cam/whep");
-    let r = run_browser_script(
-        &node,
-        &dir,
-        "whep.mjs",
-        &json!({ "url": url, "peers": 1, "seconds": 10 }),
-    );
+    let r = play(&node, &dir, &url, 1, 10);
     drop(publisher);
     let dropped = relay.dropped.load(Ordering::Relaxed);
     drop(relay);
@@ -383,9 +387,7 @@ fn nack_recovers_every_twentieth_video_packet_lost_on_the_way_to_chromium() {
         dropped >= 5,
         "the relay dropped only {dropped} packets: {p}"
     );
-    let half = u64_at(p, &["half", "video", "framesDecoded"]);
-    let end = u64_at(p, &["end", "video", "framesDecoded"]);
-    assert!(half > 0 && end > half, "decoded frames not growing: {p}");
+    assert_decoding(p);
     // In the second half, with the first frames behind (a start on a loaded machine may
     // stutter whatever the network does), packets still go missing and come back: the
     // browser asks for each one, gets it again, and the picture never freezes.

@@ -73,7 +73,13 @@ fn main() {
     println!("sessions measured: {SESSIONS} (Rust heap only; aws-lc's C heap is not counted)");
     let idle = per_session(connected_pairs(&SessionConfig::default()));
     println!("bytes per connected idle session: {idle}");
-    for (packets, age_ms) in [(128, 1000), (64, 1000), (64, 500), (256, 1000), (1024, 3000)] {
+    for (packets, age_ms) in [
+        (128, 1000),
+        (64, 1000),
+        (64, 500),
+        (256, 1000),
+        (1024, 3000),
+    ] {
         let config = SessionConfig {
             rtx_cache_packets: packets,
             rtx_cache_age: Duration::from_millis(age_ms),
