@@ -156,19 +156,7 @@ async fn loss_jitter_and_reported_loss_are_shown() {
     let mut publisher = publish(&url, addr).await;
 
     let mut reader = Client::connect(addr).await;
-    let res = reader.request(Method::Describe, &url, &[], None).await;
-    assert_eq!(res.status, StatusCode::OK);
-    let res = reader
-        .request(
-            Method::Setup,
-            &format!("{url}/trackID=0"),
-            &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
-            None,
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK);
-    let res = reader.request(Method::Play, &url, &[], None).await;
-    assert_eq!(res.status, StatusCode::OK);
+    reader.play_first_track_tcp(&url).await;
 
     // Sequence numbers 3 and 4 never come; the timestamps say 40 ms apart but the
     // packets come in bursts, which is jitter.

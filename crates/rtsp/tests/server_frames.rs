@@ -53,19 +53,7 @@ async fn frames_only_units_are_packetized_for_rtsp_readers() {
 
     let url = format!("rtsp://{addr}/frames");
     let mut reader = Client::connect(addr).await;
-    let res = reader.request(Method::Describe, &url, &[], None).await;
-    assert_eq!(res.status, StatusCode::OK);
-    let res = reader
-        .request(
-            Method::Setup,
-            &format!("{url}/trackID=0"),
-            &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
-            None,
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK);
-    let res = reader.request(Method::Play, &url, &[], None).await;
-    assert_eq!(res.status, StatusCode::OK);
+    reader.play_first_track_tcp(&url).await;
 
     // A 5000-byte IDR slice (needs fragmenting) and a small non-IDR slice.
     let mut idr = vec![0x65u8];

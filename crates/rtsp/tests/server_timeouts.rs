@@ -80,19 +80,7 @@ async fn reader_that_stops_reading_is_dropped_after_write_timeout() {
     assert_eq!(res.status, StatusCode::OK);
 
     let mut reader = Client::connect_small_buffer(addr).await;
-    let res = reader.request(Method::Describe, &url, &[], None).await;
-    assert_eq!(res.status, StatusCode::OK);
-    let res = reader
-        .request(
-            Method::Setup,
-            &format!("{url}/trackID=0"),
-            &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
-            None,
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK);
-    let res = reader.request(Method::Play, &url, &[], None).await;
-    assert_eq!(res.status, StatusCode::OK);
+    reader.play_first_track_tcp(&url).await;
     let readers = || paths.path_info("stall").map_or(0, |p| p.readers.len());
     assert_eq!(readers(), 1);
 
@@ -159,19 +147,7 @@ async fn udp_publisher_is_relayed_then_times_out() {
     assert_eq!(res.status, StatusCode::OK);
 
     let mut reader = Client::connect(addrs.rtsp).await;
-    let res = reader.request(Method::Describe, &url, &[], None).await;
-    assert_eq!(res.status, StatusCode::OK);
-    let res = reader
-        .request(
-            Method::Setup,
-            &format!("{url}/trackID=0"),
-            &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
-            None,
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK);
-    let res = reader.request(Method::Play, &url, &[], None).await;
-    assert_eq!(res.status, StatusCode::OK);
+    reader.play_first_track_tcp(&url).await;
 
     // Packets from the announced client port reach the reader in order.
     let mut sent = Vec::new();

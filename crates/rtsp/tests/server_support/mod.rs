@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use ferromtx_auth as auth;
 use ferromtx_core::PathManager;
-use ferromtx_rtsp::message::{Decoder, Incoming, Message, Method, Request, Response};
+use ferromtx_rtsp::message::{Decoder, Incoming, Message, Method, Request, Response, StatusCode};
 use ferromtx_rtsp::{Interleaved, RtspServer, RtspSettings};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -174,6 +174,24 @@ impl Client {
     }
 
     /// The next response; interleaved frames met on the way are kept.
+    /// DESCRIBE, SETUP of the first track over TCP (channels 0-1) and PLAY, each answered
+    /// 200.
+    pub async fn play_first_track_tcp(&mut self, url: &str) {
+        let res = self.request(Method::Describe, url, &[], None).await;
+        assert_eq!(res.status, StatusCode::OK, "DESCRIBE {url}");
+        let res = self
+            .request(
+                Method::Setup,
+                &format!("{url}/trackID=0"),
+                &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "SETUP {url}");
+        let res = self.request(Method::Play, url, &[], None).await;
+        assert_eq!(res.status, StatusCode::OK, "PLAY {url}");
+    }
+
     pub async fn response(&mut self) -> Response {
         for _ in 0..100_000 {
             match self.pull().await {
