@@ -337,11 +337,12 @@ fn viewers_readers_and_the_check_against_a_real_server() {
     );
     assert!(lines[1].starts_with("PASS packet loss"), "{lines:#?}");
     assert!(lines[2].starts_with("PASS server RSS"), "{lines:#?}");
+    // The CPU profile was fetched and decoded (a 2 s profile of 4 viewers may hold no
+    // sample at all on a fast machine, so its entries are not required).
     assert!(
-        !lines[3].contains("CPU profile:"),
+        lines[3].starts_with("PASS no NACK/retransmission function"),
         "the CPU profile was not read: {lines:#?}"
     );
-    assert!(!outcome.top_cpu.is_empty(), "no CPU entries");
     let rss = outcome.rss_mb.expect("RSS from the metrics");
     assert!(rss > 1.0 && rss < 1024.0, "{rss}");
     let heap = outcome.heap_inuse_bytes.expect("heap profile");
