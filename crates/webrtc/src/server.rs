@@ -528,6 +528,10 @@ pub(crate) fn spawn_session<B: Backend>(
         stats: Arc::clone(&stats),
     };
     shared.with_sessions(|s| s.insert(secret.clone(), handle));
+    // Boxed, the session (about 11 KB, most of it str0m's `Rtc`) lives once on the heap;
+    // held by value, the task's future kept it two or three times over (the spawned block's
+    // capture, `run_session`'s argument and its local), about 30 KB more per viewer.
+    let session = Box::new(session);
     tokio::spawn(
         async move {
             let udp = shared.udp.clone();
@@ -593,7 +597,7 @@ impl SessionLog<'_> {
 }
 
 async fn run_session<S: EgressSource, K: IngestSink>(
-    mut session: Session,
+    mut session: Box<Session>,
     mut media: Media<S, K>,
     mut dgrams: mpsc::Receiver<Datagram>,
     mut commands: mpsc::Receiver<Command>,
