@@ -3,9 +3,37 @@
 //! last, which may be shorter). Sans-IO: the driver takes the groups and sends them.
 
 use std::net::SocketAddr;
+use std::sync::Mutex;
 
-/// Buffer kept between turns: a few packets' worth (audio, a P-frame).
-pub const KEPT_BYTES: usize = 8 * 1024;
+/// Buffer a turn starts with: a few packets' worth (audio, a P-frame).
+const START_BYTES: usize = 8 * 1024;
+
+/// Turn buffers kept for reuse at most, and the largest kept (a keyframe's turn).
+const POOLED_BUFFERS: usize = 32;
+const POOLED_BYTES: usize = 64 * 1024;
+
+/// The datagram buffers of every session's turns. A turn takes one when it queues its first
+/// datagram and gives it back once they have left, so the memory follows the turns in
+/// progress (a few at a time), not the viewers: a buffer kept by each session was 8 KB of
+/// every viewer's memory, and allocating one per turn would cost an allocation per turn.
+static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+fn take_buffer() -> Vec<u8> {
+    let pooled = POOL.lock().ok().and_then(|mut p| p.pop());
+    pooled.unwrap_or_else(|| Vec::with_capacity(START_BYTES))
+}
+
+fn give_buffer(mut buf: Vec<u8>) {
+    if buf.capacity() == 0 || buf.capacity() > POOLED_BYTES {
+        return;
+    }
+    buf.clear();
+    if let Ok(mut p) = POOL.lock()
+        && p.len() < POOLED_BUFFERS
+    {
+        p.push(buf);
+    }
+}
 
 /// Upper bound of one GSO call (the kernel takes at most 64 KiB of UDP payload).
 const MAX_GROUP_BYTES: usize = 60 * 1024;
@@ -55,6 +83,9 @@ impl Outbox {
     /// Queues one datagram.
     pub fn push(&mut self, destination: SocketAddr, source: SocketAddr, data: &[u8]) {
         let len = data.len();
+        if self.buf.capacity() == 0 {
+            self.buf = take_buffer();
+        }
         let start = self.buf.len();
         self.buf.extend_from_slice(data);
         let max = self.max_segments;
@@ -89,12 +120,16 @@ impl Outbox {
         self.groups.iter().map(|g| (g, &self.buf[g.start..g.end]))
     }
 
-    /// Forgets what was queued, keeping the buffer's memory for the next turn, up to
-    /// [`KEPT_BYTES`]: a keyframe's turn must not leave every viewer holding its size.
+    /// Forgets what was queued and gives the buffer back to the pool (see [`POOL`]).
     pub fn clear(&mut self) {
-        self.buf.clear();
-        self.buf.shrink_to(KEPT_BYTES);
+        give_buffer(std::mem::take(&mut self.buf));
         self.groups.clear();
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        give_buffer(std::mem::take(&mut self.buf));
     }
 }
 
@@ -146,12 +181,13 @@ mod tests {
         );
         o.clear();
         assert!(o.is_empty());
-        // A big turn's buffer is not kept.
+        // No session keeps a turn's buffer, a big one's least of all.
         for _ in 0..40 {
             o.push(addr(4), local, &[0; 1200]);
         }
+        assert!(o.buf.capacity() >= 40 * 1200);
         o.clear();
-        assert!(o.buf.capacity() <= KEPT_BYTES);
+        assert_eq!(o.buf.capacity(), 0);
         o.push(addr(3), local, &[0; 10]);
         assert_eq!(sizes(&o), [(3, 10, 1, 10)]);
     }
