@@ -270,3 +270,66 @@ fn payloads_are_shared_not_copied_per_viewer() {
         )));
     }
 }
+
+#[test]
+fn a_turn_larger_than_a_feed_leaves_whole_and_in_order() {
+    // A 40-packet keyframe and an audio frame written in one turn: str0m is handed them a few
+    // at a time, and the turn still sends every packet, in order, before it ends.
+    let mut p = Pair::whep(Instant::now(), &[h264(), opus()], 5200);
+    p.connect();
+    p.client_events.clear();
+    let video: Vec<EgressPacket> = (0..40)
+        .map(|i| EgressPacket {
+            marker: i == 39,
+            timestamp: 9000,
+            payload: payload(i, 1100),
+        })
+        .collect();
+    let unit = |track, packets: Vec<EgressPacket>| EgressItem {
+        track,
+        wallclock: p.now,
+        packets: Arc::from(packets),
+    };
+    let keyframe = unit(0, video);
+    let audio = unit(
+        1,
+        vec![EgressPacket {
+            marker: true,
+            timestamp: 960,
+            payload: payload(99, 120),
+        }],
+    );
+    p.server.write(&keyframe);
+    p.server.write(&audio);
+    p.advance(Duration::from_millis(1));
+    let received: Vec<&str0m::rtp::RtpPacket> = p
+        .client_events
+        .iter()
+        .filter_map(|e| match e {
+            str0m::Event::RtpPacket(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    let video: Vec<_> = received
+        .iter()
+        .filter(|r| r.payload.len() == 1100)
+        .collect();
+    assert_eq!(video.len(), 40);
+    for (i, r) in video.iter().enumerate() {
+        assert_eq!(
+            r.payload[..],
+            payload(i, 1100)[..],
+            "packet {i} out of order"
+        );
+        assert_eq!(*r.seq_no, *video[0].seq_no + i as u64);
+    }
+    assert!(video[39].header.marker);
+    assert_eq!(
+        received
+            .iter()
+            .filter(|r| r.payload[..] == payload(99, 120)[..])
+            .count(),
+        1
+    );
+    assert_eq!(p.server.stats().rtp_packets_written, 41);
+}

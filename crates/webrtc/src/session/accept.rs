@@ -201,7 +201,11 @@ impl Session {
         }
         let session = Session::new(
             rtc,
-            Direction2::Egress { tracks: outs },
+            Direction2::Egress {
+                tracks: outs,
+                pending: VecDeque::new(),
+                fed: 0,
+            },
             config,
             ufrag,
             local,

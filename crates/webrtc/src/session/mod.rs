@@ -27,6 +27,15 @@ use crate::source::EgressItem;
 /// NACK) before the packets behind it go on without it.
 const REORDER_WAIT: Duration = Duration::from_millis(200);
 
+/// Egress packets handed to str0m between two of its timeout passes at most. str0m queues
+/// what it is handed until it is polled out, in a queue that keeps its largest size; fed all
+/// at once, a keyframe (tens of packets of ~450 bytes each in that queue) left every viewer
+/// holding its size. A turn of audio and a P-frame fits in one feed.
+const FEED_PACKETS: usize = 8;
+
+/// Units a viewer keeps room for between turns.
+const KEPT_PENDING: usize = 4;
+
 /// Timeouts and cache sizes of a session.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -183,6 +192,10 @@ struct TrackOut {
 enum Direction2 {
     Egress {
         tracks: Vec<Option<TrackOut>>,
+        /// Units written but not yet handed to str0m, and how many of the first one's packets
+        /// have been (see [`FEED_PACKETS`]).
+        pending: VecDeque<EgressItem>,
+        fed: usize,
     },
     Ingress {
         mids: Vec<Mid>,
@@ -342,6 +355,7 @@ impl Session {
             self.request_keyframe();
             self.next_publisher_keyframe = Some(now + self.config.publisher_keyframe_interval);
         }
+        self.feed();
         if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
             self.close(CloseReason::Error(e.to_string()));
         }
@@ -353,41 +367,75 @@ impl Session {
             self.rtc.disconnect();
             self.closed = Some(reason);
         }
+        if let Direction2::Egress { pending, fed, .. } = &mut self.dir {
+            *pending = VecDeque::new();
+            *fed = 0;
+        }
     }
 
     /// Egress: queues one unit for the viewer. Only SSRC, sequence number, timestamp
     /// offset and payload type change; payloads are shared. Dropped before connection.
     /// The packets leave at the next [`Session::handle_timeout`] (one call for all the units
-    /// written in a turn).
+    /// written in a turn) and the [`Session::poll_output`] calls after it.
     pub fn write(&mut self, item: &EgressItem) {
         if !self.connected || self.closed.is_some() {
             return;
         }
-        let Direction2::Egress { tracks } = &mut self.dir else {
-            return;
-        };
-        let Some(Some(t)) = tracks.get_mut(item.track) else {
-            return;
-        };
-        let mut api = self.rtc.direct_api();
-        let Some(tx) = api.stream_tx(&t.ssrc) else {
-            return;
-        };
-        for p in item.packets.iter() {
-            let seq = t.next_seq;
-            t.next_seq += 1;
-            let write = RtpWrite::new(
-                t.pt,
-                seq.into(),
-                p.timestamp.wrapping_add(t.ts_offset),
-                item.wallclock,
-                p.payload.clone(),
-            )
-            .marker(p.marker)
-            .nackable(t.video);
-            tx.write_rtp(write);
-            self.stats.rtp_packets_written += 1;
+        if let Direction2::Egress { pending, .. } = &mut self.dir {
+            pending.push_back(item.clone());
         }
+    }
+
+    /// Hands str0m the next [`FEED_PACKETS`] pending packets at most; false if there were none.
+    fn feed(&mut self) -> bool {
+        let Direction2::Egress {
+            tracks,
+            pending,
+            fed,
+        } = &mut self.dir
+        else {
+            return false;
+        };
+        let mut budget = FEED_PACKETS;
+        let mut any = false;
+        while budget > 0
+            && let Some(item) = pending.front()
+        {
+            let end = item.packets.len().min(*fed + budget);
+            let packets = &item.packets[*fed..end];
+            budget -= packets.len();
+            any |= !packets.is_empty();
+            let mut api = self.rtc.direct_api();
+            if let Some(Some(t)) = tracks.get_mut(item.track)
+                && let Some(tx) = api.stream_tx(&t.ssrc)
+            {
+                for p in packets {
+                    let seq = t.next_seq;
+                    t.next_seq += 1;
+                    let write = RtpWrite::new(
+                        t.pt,
+                        seq.into(),
+                        p.timestamp.wrapping_add(t.ts_offset),
+                        item.wallclock,
+                        p.payload.clone(),
+                    )
+                    .marker(p.marker)
+                    .nackable(t.video);
+                    tx.write_rtp(write);
+                    self.stats.rtp_packets_written += 1;
+                }
+            }
+            if end == item.packets.len() {
+                pending.pop_front();
+                *fed = 0;
+            } else {
+                *fed = end;
+            }
+        }
+        if pending.is_empty() && pending.capacity() > KEPT_PENDING {
+            pending.shrink_to(KEPT_PENDING);
+        }
+        any
     }
 
     /// Ingress: asks the publisher for a keyframe (PLI) on every video track.
@@ -451,6 +499,14 @@ impl Session {
             };
             match out {
                 str0m::Output::Timeout(t) => {
+                    // The rest of a turn's packets, a feed at a time.
+                    if self.feed() {
+                        if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
+                            self.close(CloseReason::Error(e.to_string()));
+                            return self.poll_output(now);
+                        }
+                        continue;
+                    }
                     if !self.rtc.is_alive() {
                         self.close(CloseReason::PeerClosed);
                         return self.poll_output(now);
