@@ -19,7 +19,7 @@ use crate::session::{
     CloseReason, Output, Session, SessionConfig, SessionEvent, SessionStats, candidate_label,
 };
 use crate::source::{EgressSource, IngestSink};
-use crate::udp_mux::{Datagram, MuxCounters, Router, UdpMux};
+use crate::udp_mux::{DatagramRx, MuxCounters, Router, UdpMux};
 use str0m::net::Protocol;
 use tokio::net::TcpListener;
 use tracing::Instrument as _;
@@ -599,7 +599,7 @@ impl SessionLog<'_> {
 async fn run_session<S: EgressSource, K: IngestSink>(
     mut session: Box<Session>,
     mut media: Media<S, K>,
-    mut dgrams: mpsc::Receiver<Datagram>,
+    mut dgrams: DatagramRx,
     mut commands: mpsc::Receiver<Command>,
     udp: Option<Arc<UdpMux>>,
     stats: Arc<Mutex<SessionStats>>,

@@ -109,13 +109,13 @@ async fn serve(
     // Bounded by the connection: every round consumes a frame; it ends with the stream
     // or with the session.
     while let Some(data) = next.take() {
-        let dgram = Datagram {
+        let dgram = Box::new(Datagram {
             received: Instant::now(),
             source: peer,
             destination: Some(local.ip()),
             data,
             tcp: Some(path.clone()),
-        };
+        });
         match session.try_send(dgram) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
