@@ -40,10 +40,9 @@ async fn dump(debug: u64) -> Result<Vec<u8>, PprofError> {
             return Err(PprofError::HeapProfilingInactive);
         }
         if debug == 0 {
-            let raw = ctl
-                .dump_pprof()
-                .map_err(|e| PprofError::HeapProfile(e.to_string()))?;
-            with_allocator_frames_dropped(raw)
+            let raw = ctl.dump_pprof();
+            super::release_symbolizer_memory();
+            with_allocator_frames_dropped(raw.map_err(|e| PprofError::HeapProfile(e.to_string()))?)
         } else {
             let mut file = ctl
                 .dump()

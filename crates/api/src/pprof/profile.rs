@@ -92,10 +92,11 @@ fn collect(duration: Duration, cancelled: &mpsc::Receiver<()>) -> Result<Vec<u8>
             return Err(PprofError::CpuProfile("request cancelled".into()));
         }
     }
-    let report = guard.report().build().map_err(failed)?;
+    let report = guard.report().build();
     drop(guard);
-    let profile = report.pprof().map_err(failed)?;
-    Ok(gzip(&profile.encode_to_vec())?)
+    let profile = report.and_then(|r| r.pprof());
+    super::release_symbolizer_memory();
+    Ok(gzip(&profile.map_err(failed)?.encode_to_vec())?)
 }
 
 #[cfg(test)]

@@ -55,9 +55,13 @@ pub(crate) fn lookup(input: &[u8]) -> String {
 
 async fn answer(input: Vec<u8>) -> Result<Response, PprofError> {
     // Symbolization reads debug info from disk.
-    let text = tokio::task::spawn_blocking(move || lookup(&input))
-        .await
-        .map_err(|e| PprofError::Encode(std::io::Error::other(e.to_string())))?;
+    let text = tokio::task::spawn_blocking(move || {
+        let text = lookup(&input);
+        super::release_symbolizer_memory();
+        text
+    })
+    .await
+    .map_err(|e| PprofError::Encode(std::io::Error::other(e.to_string())))?;
     Ok(text_response(text))
 }
 
