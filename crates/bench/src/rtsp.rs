@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ferromtx_codec::{Format, rtp};
-use ferromtx_rtsp::client::{Client, ClientError, ClientUrl};
+use ferromtx_rtsp::client::{Client, ClientError, ClientUrl, media_base};
 use ferromtx_rtsp::message::{Incoming, Message, Method, Request};
 use ferromtx_rtsp::rtcp::{self, RtcpReceiver};
 use ferromtx_rtsp::sdp::{self, SessionDescription};
-use ferromtx_rtsp::transport::{self, Delivery, Lower, Profile, Transport};
+use ferromtx_rtsp::transport::{self, ClientSetup, Lower, Transport};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -93,19 +93,6 @@ struct Datagram {
     track: usize,
     data: Bytes,
     at: Instant,
-}
-
-fn setup_transport(lower: Lower, track: usize, ports: Option<(u16, u16)>) -> String {
-    let mut t = Transport::new(Profile::Avp, lower);
-    t.delivery = Some(Delivery::Unicast);
-    match lower {
-        Lower::Tcp => {
-            let ch = (track * 2) as u8;
-            t.interleaved = Some((ch, ch.wrapping_add(1)));
-        }
-        Lower::Udp => t.client_port = ports,
-    }
-    transport::format(&[t])
 }
 
 /// Binds the RTP and RTCP sockets of one track; a task forwards RTP datagrams from the
@@ -279,36 +266,11 @@ async fn open(
 ) -> Result<Reader, ReaderError> {
     let url = &opts.url;
     let mut client = Client::connect(url, opts.timeout, "").await?;
-    let keepalive = match client
-        .request(Request::new(Method::Options, url.request_url.clone()))
-        .await
-    {
-        Ok(r)
-            if r.headers.get("Public").is_some_and(|p| {
-                p.split(',')
-                    .any(|m| m.trim().eq_ignore_ascii_case("GET_PARAMETER"))
-            }) =>
-        {
-            Method::GetParameter
-        }
-        // Some servers refuse OPTIONS; what matters is DESCRIBE.
-        Ok(_) | Err(ClientError::Status(_)) => Method::Options,
-        Err(e) => return Err(e.into()),
-    };
-    let mut describe = Request::new(Method::Describe, url.request_url.clone());
-    describe.headers.set("Accept", "application/sdp");
-    let res = client.request(describe).await?;
+    let keepalive = client.keepalive_method(&url.request_url).await?;
+    let res = client.describe(&url.request_url).await?;
     let desc = SessionDescription::parse(&String::from_utf8_lossy(&res.body))
         .map_err(|e| ReaderError::Sdp(e.to_string()))?;
-    let base = res
-        .headers
-        .get("Content-Base")
-        .or_else(|| res.headers.get("Content-Location"))
-        .map_or_else(|| url.request_url.clone(), |b| b.trim().to_string());
-    let base = match desc.control.as_deref() {
-        Some(c) if c.trim() != "*" && !c.trim().is_empty() => sdp::control_url(&base, Some(c)),
-        _ => base,
-    };
+    let base = media_base(&res, &desc, &url.request_url);
     let local_ssrc = 0x6265_6e63 ^ (std::process::id() << 8);
     let mut tracks = Vec::new();
     let mut local_ports = Vec::new();
@@ -317,7 +279,7 @@ async fn open(
             continue;
         };
         let i = tracks.len();
-        let (rtcp_socket, ports) = match opts.transport {
+        let (rtcp_socket, setup) = match opts.transport {
             Lower::Udp => {
                 let (s, p) = bind_udp(
                     opts.bind,
@@ -329,16 +291,16 @@ async fn open(
                 )
                 .await?;
                 local_ports.push(p.0);
-                (Some(s), Some(p))
+                (Some(s), ClientSetup::Udp(Some(p)))
             }
-            Lower::Tcp => (None, None),
+            Lower::Tcp => (None, ClientSetup::Tcp),
         };
         let mut req = Request::new(
             Method::Setup,
             sdp::control_url(&base, media.control.as_deref()),
         );
         req.headers
-            .set("Transport", setup_transport(opts.transport, i, ports));
+            .set("Transport", transport::client_setup(i, setup));
         let res = client.request(req).await?;
         let reply = res
             .headers
@@ -346,10 +308,9 @@ async fn open(
             .and_then(|t| Transport::parse(t).ok());
         let (channels, udp_rtcp) = match opts.transport {
             Lower::Tcp => {
-                let ch = (i * 2) as u8;
                 let chans = reply
                     .and_then(|t| t.interleaved)
-                    .unwrap_or((ch, ch.wrapping_add(1)));
+                    .unwrap_or_else(|| transport::default_channels(i));
                 (Some(chans), None)
             }
             Lower::Udp => {
@@ -437,18 +398,6 @@ pub async fn reader(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn setup_transports() {
-        assert_eq!(
-            setup_transport(Lower::Tcp, 1, None),
-            "RTP/AVP/TCP;unicast;interleaved=2-3"
-        );
-        assert_eq!(
-            setup_transport(Lower::Udp, 0, Some((5000, 5001))),
-            "RTP/AVP;unicast;client_port=5000-5001"
-        );
-    }
 
     #[test]
     fn options_take_rtsp_and_rtsps_only() {

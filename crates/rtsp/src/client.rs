@@ -15,7 +15,10 @@ use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::auth;
 use crate::interleaved::Interleaved;
-use crate::message::{Decoder, Incoming, Message, MessageError, Request, Response, StatusCode};
+use crate::message::{
+    Decoder, Incoming, Message, MessageError, Method, Request, Response, StatusCode,
+};
+use crate::sdp::{self, SessionDescription};
 use crate::session::SessionHeader;
 
 /// Bytes read from the socket at once.
@@ -44,6 +47,20 @@ pub enum ClientError {
     Status(StatusCode),
     #[error("authentication failed: {0}")]
     Auth(String),
+}
+
+/// The URL the media controls of a DESCRIBE reply are relative to: its `Content-Base`
+/// (else `Content-Location`, else the request's `url`), with the SDP's session-level control.
+pub fn media_base(reply: &Response, desc: &SessionDescription, url: &str) -> String {
+    let base = reply
+        .headers
+        .get("Content-Base")
+        .or_else(|| reply.headers.get("Content-Location"))
+        .map_or_else(|| url.to_owned(), |b| b.trim().to_string());
+    match desc.control.as_deref() {
+        Some(c) if c.trim() != "*" && !c.trim().is_empty() => sdp::control_url(&base, Some(c)),
+        _ => base,
+    }
 }
 
 /// A parsed `rtsp://` or `rtsps://` URL.
@@ -257,6 +274,34 @@ impl Client {
             self.session = Some(h.id);
         }
         Ok(res)
+    }
+
+    /// OPTIONS, and the keep-alive method the server takes: GET_PARAMETER when its reply
+    /// lists it in `Public`, else OPTIONS. A server that refuses OPTIONS (some do) gets
+    /// OPTIONS keep-alives; authentication and I/O errors are errors.
+    pub async fn keepalive_method(&mut self, url: &str) -> Result<Method, ClientError> {
+        match self
+            .request(Request::new(Method::Options, url.to_owned()))
+            .await
+        {
+            Ok(r)
+                if r.headers.get("Public").is_some_and(|p| {
+                    p.split(',')
+                        .any(|m| m.trim().eq_ignore_ascii_case("GET_PARAMETER"))
+                }) =>
+            {
+                Ok(Method::GetParameter)
+            }
+            Ok(_) | Err(ClientError::Status(_)) => Ok(Method::Options),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// DESCRIBE: the reply, whose body is the SDP.
+    pub async fn describe(&mut self, url: &str) -> Result<Response, ClientError> {
+        let mut describe = Request::new(Method::Describe, url.to_owned());
+        describe.headers.set("Accept", "application/sdp");
+        self.request(describe).await
     }
 
     async fn response(&mut self) -> Result<Response, ClientError> {

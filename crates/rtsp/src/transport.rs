@@ -229,9 +229,56 @@ impl fmt::Display for Transport {
     }
 }
 
+/// How a client asks for one media in SETUP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientSetup {
+    /// Interleaved on the RTSP connection, channels [`default_channels`].
+    Tcp,
+    /// UDP unicast to the client's RTP and RTCP ports.
+    Udp(Option<(u16, u16)>),
+    Multicast,
+}
+
+/// The interleaved channels of media `i` a client asks for, and assumes when the server's
+/// reply names none: `2i` for RTP, `2i + 1` for RTCP.
+pub fn default_channels(i: usize) -> (u8, u8) {
+    let ch = (i * 2) as u8;
+    (ch, ch.wrapping_add(1))
+}
+
+/// The `Transport` header of a client's SETUP for media `i`.
+pub fn client_setup(i: usize, how: ClientSetup) -> String {
+    let lower = if how == ClientSetup::Tcp {
+        Lower::Tcp
+    } else {
+        Lower::Udp
+    };
+    let mut t = Transport::new(Profile::Avp, lower);
+    t.delivery = Some(Delivery::Unicast);
+    match how {
+        ClientSetup::Tcp => t.interleaved = Some(default_channels(i)),
+        ClientSetup::Udp(ports) => t.client_port = ports,
+        ClientSetup::Multicast => t.delivery = Some(Delivery::Multicast),
+    }
+    format(&[t])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_setups() {
+        assert_eq!(
+            client_setup(1, ClientSetup::Tcp),
+            "RTP/AVP/TCP;unicast;interleaved=2-3"
+        );
+        assert_eq!(
+            client_setup(0, ClientSetup::Udp(Some((5000, 5001)))),
+            "RTP/AVP;unicast;client_port=5000-5001"
+        );
+        assert_eq!(client_setup(0, ClientSetup::Multicast), "RTP/AVP;multicast");
+    }
 
     #[test]
     fn ffmpeg_udp_play() {

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::client::{Client, ClientError, ClientUrl};
+use crate::client::{Client, ClientError, ClientUrl, media_base};
 use crate::message::{Incoming, Message, Method, Request, StatusCode};
 use crate::sdp::{self, SessionDescription};
 use crate::server::multicast::interface_of;
@@ -27,7 +27,7 @@ use crate::server::publish::Publishing;
 use crate::server::request::tracks_info;
 use crate::server::udp::{Channel, Datagram};
 use crate::server::{DEFAULT_UDP_MAX_PAYLOAD_SIZE, REPORT_PERIOD, random_ssrc};
-use crate::transport::{self, Delivery, Lower, Profile, Transport};
+use crate::transport::{self, ClientSetup, Transport};
 use udp::{Listening, UnicastPair};
 
 /// Bound of connecting and of every request (MediaMTX's default `readTimeout`).
@@ -230,24 +230,13 @@ fn parse_duration(s: &str) -> Option<Duration> {
     Some(Duration::from_secs_f64(total))
 }
 
-/// The `Transport` of a SETUP request for media `i`.
-fn setup_transport(via: Via, i: usize, client_ports: Option<(u16, u16)>) -> String {
-    let lower = if via == Via::Tcp {
-        Lower::Tcp
-    } else {
-        Lower::Udp
-    };
-    let mut t = Transport::new(Profile::Avp, lower);
-    t.delivery = Some(Delivery::Unicast);
+/// How a SETUP asks for media over `via` (`ports`: the client's, over UDP).
+fn client_setup(via: Via, ports: Option<(u16, u16)>) -> ClientSetup {
     match via {
-        Via::Tcp => {
-            let ch = (i * 2) as u8;
-            t.interleaved = Some((ch, ch.wrapping_add(1)));
-        }
-        Via::Udp => t.client_port = client_ports,
-        Via::Multicast => t.delivery = Some(Delivery::Multicast),
+        Via::Tcp => ClientSetup::Tcp,
+        Via::Udp => ClientSetup::Udp(ports),
+        Via::Multicast => ClientSetup::Multicast,
     }
-    transport::format(&[t])
 }
 
 /// Ports of a Transport reply that can be used (gortsplib takes 0 and 1 for "any").
@@ -274,40 +263,11 @@ async fn attempt(
 ) -> Result<(), Failure> {
     tracing::debug!("connecting");
     let mut client = Client::connect(url, REQUEST_TIMEOUT, &conf.source_fingerprint).await?;
-    let res = client
-        .request(Request::new(Method::Options, url.request_url.clone()))
-        .await;
-    let keepalive_method = match &res {
-        Ok(r)
-            if r.headers.get("Public").is_some_and(|p| {
-                p.split(',')
-                    .any(|m| m.trim().eq_ignore_ascii_case("GET_PARAMETER"))
-            }) =>
-        {
-            Method::GetParameter
-        }
-        _ => Method::Options,
-    };
-    // Some servers refuse OPTIONS: only authentication and I/O errors matter here.
-    match res {
-        Err(ClientError::Status(_)) | Ok(_) => {}
-        Err(e) => return Err(e.into()),
-    }
-
-    let mut describe = Request::new(Method::Describe, url.request_url.clone());
-    describe.headers.set("Accept", "application/sdp");
-    let res = client.request(describe).await?;
+    let keepalive_method = client.keepalive_method(&url.request_url).await?;
+    let res = client.describe(&url.request_url).await?;
     let text = String::from_utf8_lossy(&res.body);
     let desc = SessionDescription::parse(&text).map_err(|e| Failure::Other(e.to_string()))?;
-    let base = res
-        .headers
-        .get("Content-Base")
-        .or_else(|| res.headers.get("Content-Location"))
-        .map_or_else(|| url.request_url.clone(), |b| b.trim().to_string());
-    let base = match desc.control.as_deref() {
-        Some(c) if c.trim() != "*" && !c.trim().is_empty() => sdp::control_url(&base, Some(c)),
-        _ => base,
-    };
+    let base = media_base(&res, &desc, &url.request_url);
 
     let (udp_tx, mut udp_rx) = mpsc::channel::<Datagram>(UDP_QUEUE);
     let mut udp_tasks = JoinSet::new();
@@ -335,8 +295,10 @@ async fn attempt(
             Method::Setup,
             sdp::control_url(&base, media.control.as_deref()),
         );
-        req.headers
-            .set("Transport", setup_transport(via, track, ports));
+        req.headers.set(
+            "Transport",
+            transport::client_setup(track, client_setup(via, ports)),
+        );
         let res = match client.request(req).await {
             Err(ClientError::Status(StatusCode::UNSUPPORTED_TRANSPORT)) if via == Via::Udp => {
                 return Err(Failure::SwitchToTcp("server does not support UDP"));
@@ -373,17 +335,14 @@ async fn attempt(
                 let l = join_group(reply.as_ref(), &client, track, &udp_tx, &mut udp_tasks)?;
                 udp_setup(l)
             }
-            _ => {
-                let ch = (track * 2) as u8;
-                SetUp {
-                    channels: Some(
-                        reply
-                            .and_then(|t| t.interleaved)
-                            .unwrap_or((ch, ch.wrapping_add(1))),
-                    ),
-                    udp: None,
-                }
-            }
+            _ => SetUp {
+                channels: Some(
+                    reply
+                        .and_then(|t| t.interleaved)
+                        .unwrap_or_else(|| transport::default_channels(track)),
+                ),
+                udp: None,
+            },
         };
         formats.push(format.clone());
         setups.push(setup);
@@ -645,19 +604,13 @@ mod tests {
     }
 
     #[test]
-    fn setup_transports() {
+    fn setups_by_via() {
+        assert_eq!(client_setup(Via::Tcp, None), ClientSetup::Tcp);
         assert_eq!(
-            setup_transport(Via::Tcp, 1, None),
-            "RTP/AVP/TCP;unicast;interleaved=2-3"
+            client_setup(Via::Udp, Some((5000, 5001))),
+            ClientSetup::Udp(Some((5000, 5001)))
         );
-        assert_eq!(
-            setup_transport(Via::Udp, 0, Some((5000, 5001))),
-            "RTP/AVP;unicast;client_port=5000-5001"
-        );
-        assert_eq!(
-            setup_transport(Via::Multicast, 0, None),
-            "RTP/AVP;multicast"
-        );
+        assert_eq!(client_setup(Via::Multicast, None), ClientSetup::Multicast);
     }
 
     #[test]
