@@ -356,13 +356,22 @@ async fn serve_camera(
     }
 }
 
-#[tokio::test]
-async fn automatic_switches_to_tcp_when_no_udp_packets_arrive() {
-    let (addr, requests, task) = camera(UdpMode::Silent).await;
-    let (b, paths_b) = proxy_server(&format!("    source: rtsp://{addr}/x\n")).await;
+/// Proxies a camera serving UDP in `mode`, with `conf` (path keys) after its `source`;
+/// checks that the proxy's stream arrives whole and returns the SETUPs the camera got.
+async fn setups_of_proxied_camera(mode: UdpMode, conf: &str) -> Vec<String> {
+    let (addr, requests, task) = camera(mode).await;
+    let (b, paths_b) = proxy_server(&format!("    source: rtsp://{addr}/x\n{conf}")).await;
     wait_ready(&paths_b, "proxy").await;
     assert_consecutive(&read_proxy(b.local_addrs().rtsp).await);
     let setups = setups_of(&requests);
+    task.abort();
+    b.close().await;
+    paths_b.close();
+    setups
+}
+
+/// The first SETUP asked for UDP, the last for TCP.
+fn assert_udp_then_tcp(setups: &[String]) {
     assert!(
         setups.first().is_some_and(|t| t.contains("client_port=")),
         "{setups:?}"
@@ -371,9 +380,11 @@ async fn automatic_switches_to_tcp_when_no_udp_packets_arrive() {
         setups.last().is_some_and(|t| t.contains("RTP/AVP/TCP")),
         "{setups:?}"
     );
-    task.abort();
-    b.close().await;
-    paths_b.close();
+}
+
+#[tokio::test]
+async fn automatic_switches_to_tcp_when_no_udp_packets_arrive() {
+    assert_udp_then_tcp(&setups_of_proxied_camera(UdpMode::Silent, "").await);
 }
 
 fn setups_of(requests: &std::sync::Mutex<Vec<String>>) -> Vec<String> {
@@ -390,43 +401,23 @@ fn setups_of(requests: &std::sync::Mutex<Vec<String>>) -> Vec<String> {
 /// server's: automatic mode gets none and goes to TCP.
 #[tokio::test]
 async fn packets_from_unannounced_ports_are_ignored() {
-    let (addr, requests, task) = camera(UdpMode::OtherPort(Some((9, 10)))).await;
-    let (b, paths_b) = proxy_server(&format!("    source: rtsp://{addr}/x\n")).await;
-    wait_ready(&paths_b, "proxy").await;
-    assert_consecutive(&read_proxy(b.local_addrs().rtsp).await);
-    let setups = setups_of(&requests);
-    assert!(
-        setups.first().is_some_and(|t| t.contains("client_port=")),
-        "{setups:?}"
-    );
-    assert!(
-        setups.last().is_some_and(|t| t.contains("RTP/AVP/TCP")),
-        "{setups:?}"
-    );
-    task.abort();
-    b.close().await;
-    paths_b.close();
+    let setups = setups_of_proxied_camera(UdpMode::OtherPort(Some((9, 10))), "").await;
+    assert_udp_then_tcp(&setups);
 }
 
 /// With `rtspAnyPort`, the same camera works over UDP, even when it announces no ports.
 #[tokio::test]
 async fn rtsp_any_port_accepts_packets_from_other_ports() {
     for announced in [Some((9, 10)), None] {
-        let (addr, requests, task) = camera(UdpMode::OtherPort(announced)).await;
-        let (b, paths_b) = proxy_server(&format!(
-            "    source: rtsp://{addr}/x\n    rtspTransport: udp\n    rtspAnyPort: yes\n"
-        ))
+        let setups = setups_of_proxied_camera(
+            UdpMode::OtherPort(announced),
+            "    rtspTransport: udp\n    rtspAnyPort: yes\n",
+        )
         .await;
-        wait_ready(&paths_b, "proxy").await;
-        assert_consecutive(&read_proxy(b.local_addrs().rtsp).await);
-        let setups = setups_of(&requests);
         assert!(
             setups.iter().all(|t| t.contains("client_port=")),
             "{announced:?}: {setups:?}"
         );
-        task.abort();
-        b.close().await;
-        paths_b.close();
     }
 }
 
