@@ -111,6 +111,26 @@ async fn read_setup(url: &str, addr: std::net::SocketAddr, transports: [String; 
     reader
 }
 
+/// A reader over UDP: RTP and RTCP sockets for both tracks (video's, then audio's), set up
+/// and playing.
+async fn udp_read_setup(url: &str, addr: std::net::SocketAddr) -> (Vec<UdpSocket>, Client) {
+    let mut socks = Vec::new();
+    for _ in 0..4 {
+        socks.push(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+    }
+    let port = |i: usize| socks[i].local_addr().expect("addr").port();
+    let reader = read_setup(
+        url,
+        addr,
+        [
+            format!("RTP/AVP;unicast;client_port={}-{}", port(0), port(1)),
+            format!("RTP/AVP;unicast;client_port={}-{}", port(2), port(3)),
+        ],
+    )
+    .await;
+    (socks, reader)
+}
+
 #[tokio::test]
 async fn tcp_publisher_to_tcp_and_udp_readers() {
     let (server, _paths) = server(OPEN_CONF).await;
@@ -128,20 +148,7 @@ async fn tcp_publisher_to_tcp_and_udp_readers() {
     )
     .await;
 
-    let mut udp_socks = Vec::new();
-    for _ in 0..4 {
-        udp_socks.push(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
-    }
-    let port = |i: usize| udp_socks[i].local_addr().expect("addr").port();
-    let _udp_reader = read_setup(
-        &url,
-        addr,
-        [
-            format!("RTP/AVP;unicast;client_port={}-{}", port(0), port(1)),
-            format!("RTP/AVP;unicast;client_port={}-{}", port(2), port(3)),
-        ],
-    )
-    .await;
+    let (udp_socks, _udp_reader) = udp_read_setup(&url, addr).await;
 
     for i in 0..UNITS {
         publisher.send_frame(0, video_packet(i)).await;
@@ -315,20 +322,7 @@ async fn oversized_packets_are_repacketized_for_udp_readers() {
     let addr = server.local_addrs().rtsp;
     let url = format!("rtsp://{addr}/big");
     let mut publisher = publish_setup(&url, addr).await;
-    let mut udp_socks = Vec::new();
-    for _ in 0..4 {
-        udp_socks.push(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
-    }
-    let port = |i: usize| udp_socks[i].local_addr().expect("addr").port();
-    let _reader = read_setup(
-        &url,
-        addr,
-        [
-            format!("RTP/AVP;unicast;client_port={}-{}", port(0), port(1)),
-            format!("RTP/AVP;unicast;client_port={}-{}", port(2), port(3)),
-        ],
-    )
-    .await;
+    let (udp_socks, _reader) = udp_read_setup(&url, addr).await;
 
     // A packet that fits, then frames of 4000 and 9000 bytes in single packets.
     let (small, small_nal) = big_video_packet(0, 1000);
