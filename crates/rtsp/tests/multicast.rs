@@ -60,14 +60,7 @@ async fn setup_multicast(reader: &mut Client, url: &str) -> Vec<Transport> {
     assert_eq!(res.status, StatusCode::OK);
     let mut out = Vec::new();
     for i in 0..2 {
-        let res = reader
-            .request(
-                Method::Setup,
-                &format!("{url}/trackID={i}"),
-                &[("Transport", "RTP/AVP;multicast")],
-                None,
-            )
-            .await;
+        let res = reader.setup(url, i, "RTP/AVP;multicast").await;
         assert_eq!(res.status, StatusCode::OK);
         let th = Transport::parse(res.headers.get("Transport").expect("Transport"))
             .expect("valid Transport");
@@ -187,14 +180,7 @@ async fn multicast_is_refused_when_not_enabled() {
     let mut reader = Client::connect(addr).await;
     let res = reader.request(Method::Describe, &url, &[], None).await;
     assert_eq!(res.status, StatusCode::OK);
-    let res = reader
-        .request(
-            Method::Setup,
-            &format!("{url}/trackID=0"),
-            &[("Transport", "RTP/AVP;multicast")],
-            None,
-        )
-        .await;
+    let res = reader.setup(&url, 0, "RTP/AVP;multicast").await;
     assert_eq!(res.status, StatusCode::UNSUPPORTED_TRANSPORT);
     sending.abort();
     server.close().await;

@@ -113,14 +113,7 @@ async fn udp_is_refused_and_plain_rtsp_is_not_served() {
     let res = reader.request(Method::Describe, &url, &[], None).await;
     assert_eq!(res.status, StatusCode::OK);
     for transport in ["RTP/AVP;unicast;client_port=5000-5001", "RTP/AVP;multicast"] {
-        let res = reader
-            .request(
-                Method::Setup,
-                &format!("{url}/trackID=0"),
-                &[("Transport", transport)],
-                None,
-            )
-            .await;
+        let res = reader.setup(&url, 0, transport).await;
         assert_eq!(res.status, StatusCode::UNSUPPORTED_TRANSPORT, "{transport}");
     }
 
@@ -142,12 +135,7 @@ async fn udp_is_refused_and_plain_rtsp_is_not_served() {
     assert!(!answer.starts_with(b"RTSP/1.0"), "plain RTSP answered");
     // ... and the server goes on serving TLS clients.
     let res = reader
-        .request(
-            Method::Setup,
-            &format!("{url}/trackID=0"),
-            &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
-            None,
-        )
+        .setup(&url, 0, "RTP/AVP/TCP;unicast;interleaved=0-1")
         .await;
     assert_eq!(res.status, StatusCode::OK);
     let res = reader.request(Method::Play, &url, &[], None).await;

@@ -20,20 +20,7 @@ async fn publish(url: &str, addr: std::net::SocketAddr) -> Client {
         )
         .await;
     assert_eq!(res.status, StatusCode::OK);
-    for (i, ch) in [(0, "0-1"), (1, "2-3")] {
-        let res = publisher
-            .request(
-                Method::Setup,
-                &format!("{url}/streamid={i}"),
-                &[(
-                    "Transport",
-                    &format!("RTP/AVP/TCP;unicast;interleaved={ch};mode=record"),
-                )],
-                None,
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::OK);
-    }
+    publisher.record_setup_tcp(url).await;
     let res = publisher.request(Method::Record, url, &[], None).await;
     assert_eq!(res.status, StatusCode::OK);
     publisher

@@ -171,18 +171,7 @@ async fn token_in_the_query_authenticates() {
         .await;
     assert_eq!(res.status, StatusCode::OK);
     // FFmpeg's SETUP URLs for a base with a query: the control follows the query.
-    for (i, ch) in [(0, "0-1"), (1, "2-3")] {
-        let t = format!("RTP/AVP/TCP;unicast;interleaved={ch};mode=record");
-        let res = publisher
-            .request(
-                Method::Setup,
-                &format!("{url}/streamid={i}"),
-                &[("Transport", &t)],
-                None,
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::OK, "publisher SETUP {i}");
-    }
+    publisher.record_setup_tcp(&url).await;
     let res = publisher.request(Method::Record, &url, &[], None).await;
     assert_eq!(res.status, StatusCode::OK);
     assert!(paths.path_info("cam").is_some_and(|p| p.ready));

@@ -157,12 +157,7 @@ async fn sender_and_receiver_reports_flow() {
         StatusCode::OK
     );
     let res = reader
-        .request(
-            Method::Setup,
-            &format!("{url}/trackID=0"),
-            &[("Transport", "RTP/AVP/TCP;unicast;interleaved=4-5")],
-            None,
-        )
+        .setup(&url, 0, "RTP/AVP/TCP;unicast;interleaved=4-5")
         .await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(

@@ -69,20 +69,7 @@ async fn publish_setup(url: &str, addr: std::net::SocketAddr) -> Client {
         )
         .await;
     assert_eq!(res.status, StatusCode::OK);
-    for (i, ch) in [(0, "0-1"), (1, "2-3")] {
-        let res = publisher
-            .request(
-                Method::Setup,
-                &format!("{url}/streamid={i}"),
-                &[(
-                    "Transport",
-                    &format!("RTP/AVP/TCP;unicast;interleaved={ch};mode=record"),
-                )],
-                None,
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::OK, "setup {i}");
-    }
+    publisher.record_setup_tcp(url).await;
     let res = publisher.request(Method::Record, url, &[], None).await;
     assert_eq!(res.status, StatusCode::OK);
     publisher
@@ -96,14 +83,7 @@ async fn read_setup(url: &str, addr: std::net::SocketAddr, transports: [String; 
     assert!(sdp.contains("H264/90000"), "{sdp}");
     assert!(sdp.to_lowercase().contains("opus/48000"), "{sdp}");
     for (i, t) in transports.iter().enumerate() {
-        let res = reader
-            .request(
-                Method::Setup,
-                &format!("{url}/trackID={i}"),
-                &[("Transport", t)],
-                None,
-            )
-            .await;
+        let res = reader.setup(url, i, t).await;
         assert_eq!(res.status, StatusCode::OK, "reader setup {i}");
     }
     let res = reader.request(Method::Play, url, &[], None).await;

@@ -64,18 +64,7 @@ async fn reader_that_stops_reading_is_dropped_after_write_timeout() {
 
     let mut publisher = Client::connect(addr).await;
     announce(&mut publisher, &url).await;
-    for (i, ch) in [(0, "0-1"), (1, "2-3")] {
-        let t = format!("RTP/AVP/TCP;unicast;interleaved={ch};mode=record");
-        let res = publisher
-            .request(
-                Method::Setup,
-                &format!("{url}/streamid={i}"),
-                &[("Transport", &t)],
-                None,
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::OK);
-    }
+    publisher.record_setup_tcp(&url).await;
     let res = publisher.request(Method::Record, &url, &[], None).await;
     assert_eq!(res.status, StatusCode::OK);
 

@@ -174,18 +174,33 @@ impl Client {
     }
 
     /// The next response; interleaved frames met on the way are kept.
+    /// SETUP of track `i` of `url` (control `trackID=i`) with one `Transport`.
+    pub async fn setup(&mut self, url: &str, i: usize, transport: &str) -> Response {
+        let uri = format!("{url}/trackID={i}");
+        self.request(Method::Setup, &uri, &[("Transport", transport)], None)
+            .await
+    }
+
+    /// SETUP of the two streams of an announced `url` for recording over TCP (channels 0-1
+    /// and 2-3), with FFmpeg's `streamid=` controls, each answered 200.
+    pub async fn record_setup_tcp(&mut self, url: &str) {
+        for (i, ch) in [(0, "0-1"), (1, "2-3")] {
+            let uri = format!("{url}/streamid={i}");
+            let t = format!("RTP/AVP/TCP;unicast;interleaved={ch};mode=record");
+            let res = self
+                .request(Method::Setup, &uri, &[("Transport", &t)], None)
+                .await;
+            assert_eq!(res.status, StatusCode::OK, "publisher SETUP {i} of {url}");
+        }
+    }
+
     /// DESCRIBE, SETUP of the first track over TCP (channels 0-1) and PLAY, each answered
     /// 200.
     pub async fn play_first_track_tcp(&mut self, url: &str) {
         let res = self.request(Method::Describe, url, &[], None).await;
         assert_eq!(res.status, StatusCode::OK, "DESCRIBE {url}");
         let res = self
-            .request(
-                Method::Setup,
-                &format!("{url}/trackID=0"),
-                &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
-                None,
-            )
+            .setup(url, 0, "RTP/AVP/TCP;unicast;interleaved=0-1")
             .await;
         assert_eq!(res.status, StatusCode::OK, "SETUP {url}");
         let res = self.request(Method::Play, url, &[], None).await;
