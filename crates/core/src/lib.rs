@@ -6,6 +6,7 @@
 
 pub mod externalcmd;
 pub mod hooks;
+pub mod listen;
 pub mod path;
 pub mod path_manager;
 pub mod reader;

@@ -2,23 +2,31 @@
 //! `[v6]:port`.
 
 use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use ferromtx_core::listen::bind_tcp_listener;
 use tokio::net::TcpListener;
 
-/// Binds a TCP listener. `:port` means every interface, IPv6 and IPv4 when the host has
-/// IPv6 (a dual-stack socket), else IPv4.
+/// Binds a TCP listener (with MediaMTX's backlog, [`bind_tcp_listener`]). `:port` means every
+/// interface, IPv6 and IPv4 when the host has IPv6 (a dual-stack socket), else IPv4.
 pub async fn bind_tcp(address: &str) -> io::Result<TcpListener> {
     if let Some(port) = address.strip_prefix(':') {
         let port: u16 = port.parse().map_err(|_| invalid(address))?;
-        return match TcpListener::bind(("::", port)).await {
-            Ok(l) => Ok(l),
-            Err(_) => TcpListener::bind(("0.0.0.0", port)).await,
-        };
+        return bind_tcp_listener(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)))
+            .or_else(|_| bind_tcp_listener(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))));
     }
     if !address.contains(':') {
         return Err(invalid(address));
     }
-    TcpListener::bind(address).await
+    // The first address the name resolves to that can be bound.
+    let mut last = None;
+    for addr in tokio::net::lookup_host(address).await? {
+        match bind_tcp_listener(addr) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| invalid(address)))
 }
 
 fn invalid(address: &str) -> io::Error {

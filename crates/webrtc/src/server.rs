@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ferromtx_codec::Format;
 use ferromtx_conf::Conf;
+use ferromtx_core::listen::bind_tcp_listener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -21,7 +22,6 @@ use crate::session::{
 use crate::source::{EgressSource, IngestSink};
 use crate::udp_mux::{DatagramRx, MuxCounters, Router, UdpMux};
 use str0m::net::Protocol;
-use tokio::net::TcpListener;
 use tracing::Instrument as _;
 
 /// Datagrams queued per session before the mux drops.
@@ -367,7 +367,7 @@ impl<B: Backend> WebrtcServer<B> {
         };
         let tcp_local = match config.local_tcp_address {
             Some(addr) => {
-                let listener = TcpListener::bind(addr).await?;
+                let listener = bind_tcp_listener(addr)?;
                 let local = listener.local_addr()?;
                 candidates.tcp =
                     candidates_on(&config.candidate_addrs, local, "webrtcLocalTCPAddress")?;

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferromtx_core::PathManager;
+use ferromtx_core::listen::bind_tcp_listener;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
@@ -119,7 +120,7 @@ impl RtspServer {
         } else {
             None
         };
-        let listener = TcpListener::bind(resolve(&settings.rtsp_address).await?).await?;
+        let listener = bind_tcp_listener(resolve(&settings.rtsp_address).await?)?;
         let udp = if settings.udp_enabled() {
             let rtp = resolve(&settings.rtp_address).await?;
             let rtcp = resolve(&settings.rtcp_address).await?;
