@@ -107,8 +107,7 @@ impl Pair {
     }
 
     pub fn whep_with(now: Instant, tracks: &[Format], port: u16, config: SessionConfig) -> Pair {
-        let server_addr = SocketAddr::from(([10, 0, 0, 1], 8189));
-        let client_addr = SocketAddr::from(([10, 0, 0, 2], port));
+        let (server_addr, client_addr) = Pair::addrs(port);
         let mut client = client_rtc(now);
         let (offer, pending) = whep_offer(&mut client, client_addr);
         let accepted = Session::accept_whep(
@@ -120,24 +119,12 @@ impl Pair {
         )
         .unwrap();
         accept_answer(&mut client, pending, &accepted.answer);
-        Pair {
-            server: accepted.session,
-            client,
-            server_addr,
-            client_addr,
-            now,
-            client_events: Vec::new(),
-            server_events: Vec::new(),
-            cut: false,
-            mute_client: false,
-            lose_to_server: None,
-        }
+        Pair::negotiated(accepted.session, client, now, port)
     }
 
     /// A WHIP pair: the client sends one video track (returned with the pair).
     pub fn whip(now: Instant, port: u16) -> (Pair, Mid) {
-        let server_addr = SocketAddr::from(([10, 0, 0, 1], 8189));
-        let client_addr = SocketAddr::from(([10, 0, 0, 2], port));
+        let (server_addr, client_addr) = Pair::addrs(port);
         let mut client = client_rtc(now);
         let (offer, pending, mid) = whip_offer(&mut client, client_addr);
         let accepted = Session::accept_whip(
@@ -148,8 +135,22 @@ impl Pair {
         )
         .unwrap();
         accept_answer(&mut client, pending, &accepted.answer);
-        let pair = Pair {
-            server: accepted.session,
+        (Pair::negotiated(accepted.session, client, now, port), mid)
+    }
+
+    /// The server's and client's addresses of a pair whose client uses `port`.
+    fn addrs(port: u16) -> (SocketAddr, SocketAddr) {
+        (
+            SocketAddr::from(([10, 0, 0, 1], 8189)),
+            SocketAddr::from(([10, 0, 0, 2], port)),
+        )
+    }
+
+    /// A pair whose offer and answer have been exchanged, nothing else yet.
+    fn negotiated(server: Session, client: Rtc, now: Instant, port: u16) -> Pair {
+        let (server_addr, client_addr) = Pair::addrs(port);
+        Pair {
+            server,
             client,
             server_addr,
             client_addr,
@@ -159,8 +160,7 @@ impl Pair {
             cut: false,
             mute_client: false,
             lose_to_server: None,
-        };
-        (pair, mid)
+        }
     }
 
     /// Polls the server until it waits; returns what it transmits.
