@@ -9,7 +9,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use ferromtx_conf::Conf;
 
+use crate::component::BoxFuture;
 use crate::dto;
+use crate::sessions::Sessions;
 
 /// A request the backend could not satisfy, mapped to an HTTP status by the API.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,6 +59,18 @@ pub struct Servers {
 }
 
 impl Servers {
+    /// No server running.
+    pub const NONE: Servers = Servers {
+        rtsp: false,
+        rtsps: false,
+        rtmp: false,
+        rtmps: false,
+        hls: false,
+        webrtc: false,
+        srt: false,
+        moq: false,
+    };
+
     /// Every server running.
     pub const ALL: Servers = Servers {
         rtsp: true,
@@ -80,17 +94,27 @@ fn find<T: Clone>(items: Vec<T>, pred: impl Fn(&T) -> bool, none: Failure) -> Re
 pub trait Backend: Send + Sync + 'static {
     /// The configuration in force.
     fn conf(&self) -> Arc<Conf>;
-    /// Validates `conf` and applies it live, like a reload; the file is not written.
-    /// The `Err` text is answered with 400.
-    fn apply_conf(&self, conf: Conf) -> Result<(), String>;
+    /// Applies `conf` (already validated) live, like a reload; the file is not written.
+    /// Resolves once it is in force. The `Err` text is answered with 400.
+    fn apply_conf(&self, conf: Conf) -> BoxFuture<'_, Result<(), String>>;
     /// The authentication manager in force.
     fn auth(&self) -> Arc<ferromtx_auth::Manager>;
     /// Version and start time.
     fn info(&self) -> dto::Info;
 
+    /// The running protocol servers' views (connections, sessions, kicks). The protocol
+    /// methods below ask each of them; an implementation may also answer them itself.
+    fn sessions(&self) -> Vec<Arc<dyn Sessions>> {
+        Vec::new()
+    }
+
     /// Which protocol servers are running.
     fn servers(&self) -> Servers {
-        Servers::ALL
+        let mut running = Servers::NONE;
+        for s in self.sessions() {
+            s.servers(&mut running);
+        }
+        running
     }
 
     /// Live paths, sorted by name.
@@ -111,13 +135,19 @@ pub trait Backend: Send + Sync + 'static {
     }
 
     fn rtsp_conns(&self) -> Vec<dto::RTSPConn> {
-        Vec::new()
+        self.sessions()
+            .iter()
+            .flat_map(|s| s.rtsp_conns())
+            .collect()
     }
     fn rtsp_conn(&self, id: &str) -> Result<dto::RTSPConn, Failure> {
         find(self.rtsp_conns(), |c| c.id == id, Failure::conn_not_found())
     }
     fn rtsp_sessions(&self) -> Vec<dto::RTSPSession> {
-        Vec::new()
+        self.sessions()
+            .iter()
+            .flat_map(|s| s.rtsp_sessions())
+            .collect()
     }
     fn rtsp_session(&self, id: &str) -> Result<dto::RTSPSession, Failure> {
         find(
@@ -126,12 +156,18 @@ pub trait Backend: Send + Sync + 'static {
             Failure::session_not_found(),
         )
     }
-    fn kick_rtsp_session(&self, _id: &str) -> Result<(), Failure> {
-        Err(Failure::session_not_found())
+    fn kick_rtsp_session(&self, id: &str) -> Result<(), Failure> {
+        self.sessions()
+            .iter()
+            .find_map(|s| s.kick_rtsp_session(id))
+            .unwrap_or_else(|| Err(Failure::session_not_found()))
     }
 
     fn rtsps_conns(&self) -> Vec<dto::RTSPConn> {
-        Vec::new()
+        self.sessions()
+            .iter()
+            .flat_map(|s| s.rtsps_conns())
+            .collect()
     }
     fn rtsps_conn(&self, id: &str) -> Result<dto::RTSPConn, Failure> {
         find(
@@ -141,7 +177,10 @@ pub trait Backend: Send + Sync + 'static {
         )
     }
     fn rtsps_sessions(&self) -> Vec<dto::RTSPSession> {
-        Vec::new()
+        self.sessions()
+            .iter()
+            .flat_map(|s| s.rtsps_sessions())
+            .collect()
     }
     fn rtsps_session(&self, id: &str) -> Result<dto::RTSPSession, Failure> {
         find(
@@ -150,22 +189,34 @@ pub trait Backend: Send + Sync + 'static {
             Failure::session_not_found(),
         )
     }
-    fn kick_rtsps_session(&self, _id: &str) -> Result<(), Failure> {
-        Err(Failure::session_not_found())
+    fn kick_rtsps_session(&self, id: &str) -> Result<(), Failure> {
+        self.sessions()
+            .iter()
+            .find_map(|s| s.kick_rtsps_session(id))
+            .unwrap_or_else(|| Err(Failure::session_not_found()))
     }
 
     fn rtmp_conns(&self) -> Vec<dto::RTMPConn> {
-        Vec::new()
+        self.sessions()
+            .iter()
+            .flat_map(|s| s.rtmp_conns())
+            .collect()
     }
     fn rtmp_conn(&self, id: &str) -> Result<dto::RTMPConn, Failure> {
         find(self.rtmp_conns(), |c| c.id == id, Failure::conn_not_found())
     }
-    fn kick_rtmp_conn(&self, _id: &str) -> Result<(), Failure> {
-        Err(Failure::conn_not_found())
+    fn kick_rtmp_conn(&self, id: &str) -> Result<(), Failure> {
+        self.sessions()
+            .iter()
+            .find_map(|s| s.kick_rtmp_conn(id))
+            .unwrap_or_else(|| Err(Failure::conn_not_found()))
     }
 
     fn rtmps_conns(&self) -> Vec<dto::RTMPConn> {
-        Vec::new()
+        self.sessions()
+            .iter()
+            .flat_map(|s| s.rtmps_conns())
+            .collect()
     }
     fn rtmps_conn(&self, id: &str) -> Result<dto::RTMPConn, Failure> {
         find(
@@ -174,22 +225,31 @@ pub trait Backend: Send + Sync + 'static {
             Failure::conn_not_found(),
         )
     }
-    fn kick_rtmps_conn(&self, _id: &str) -> Result<(), Failure> {
-        Err(Failure::conn_not_found())
+    fn kick_rtmps_conn(&self, id: &str) -> Result<(), Failure> {
+        self.sessions()
+            .iter()
+            .find_map(|s| s.kick_rtmps_conn(id))
+            .unwrap_or_else(|| Err(Failure::conn_not_found()))
     }
 
     fn srt_conns(&self) -> Vec<dto::SRTConn> {
-        Vec::new()
+        self.sessions().iter().flat_map(|s| s.srt_conns()).collect()
     }
     fn srt_conn(&self, id: &str) -> Result<dto::SRTConn, Failure> {
         find(self.srt_conns(), |c| c.id == id, Failure::conn_not_found())
     }
-    fn kick_srt_conn(&self, _id: &str) -> Result<(), Failure> {
-        Err(Failure::conn_not_found())
+    fn kick_srt_conn(&self, id: &str) -> Result<(), Failure> {
+        self.sessions()
+            .iter()
+            .find_map(|s| s.kick_srt_conn(id))
+            .unwrap_or_else(|| Err(Failure::conn_not_found()))
     }
 
     fn webrtc_sessions(&self) -> Vec<dto::WebRTCSession> {
-        Vec::new()
+        self.sessions()
+            .iter()
+            .flat_map(|s| s.webrtc_sessions())
+            .collect()
     }
     fn webrtc_session(&self, id: &str) -> Result<dto::WebRTCSession, Failure> {
         find(
@@ -198,12 +258,18 @@ pub trait Backend: Send + Sync + 'static {
             Failure::session_not_found(),
         )
     }
-    fn kick_webrtc_session(&self, _id: &str) -> Result<(), Failure> {
-        Err(Failure::session_not_found())
+    fn kick_webrtc_session(&self, id: &str) -> Result<(), Failure> {
+        self.sessions()
+            .iter()
+            .find_map(|s| s.kick_webrtc_session(id))
+            .unwrap_or_else(|| Err(Failure::session_not_found()))
     }
 
     fn hls_muxers(&self) -> Vec<dto::HLSMuxer> {
-        Vec::new()
+        self.sessions()
+            .iter()
+            .flat_map(|s| s.hls_muxers())
+            .collect()
     }
     fn hls_muxer(&self, path: &str) -> Result<dto::HLSMuxer, Failure> {
         find(
@@ -213,7 +279,10 @@ pub trait Backend: Send + Sync + 'static {
         )
     }
     fn hls_sessions(&self) -> Vec<dto::HLSSession> {
-        Vec::new()
+        self.sessions()
+            .iter()
+            .flat_map(|s| s.hls_sessions())
+            .collect()
     }
     fn hls_session(&self, id: &str) -> Result<dto::HLSSession, Failure> {
         find(
@@ -222,12 +291,18 @@ pub trait Backend: Send + Sync + 'static {
             Failure::session_not_found(),
         )
     }
-    fn kick_hls_session(&self, _id: &str) -> Result<(), Failure> {
-        Err(Failure::session_not_found())
+    fn kick_hls_session(&self, id: &str) -> Result<(), Failure> {
+        self.sessions()
+            .iter()
+            .find_map(|s| s.kick_hls_session(id))
+            .unwrap_or_else(|| Err(Failure::session_not_found()))
     }
 
     fn moq_sessions(&self) -> Vec<dto::MoQSession> {
-        Vec::new()
+        self.sessions()
+            .iter()
+            .flat_map(|s| s.moq_sessions())
+            .collect()
     }
     fn moq_session(&self, id: &str) -> Result<dto::MoQSession, Failure> {
         find(
@@ -236,8 +311,11 @@ pub trait Backend: Send + Sync + 'static {
             Failure::session_not_found(),
         )
     }
-    fn kick_moq_session(&self, _id: &str) -> Result<(), Failure> {
-        Err(Failure::session_not_found())
+    fn kick_moq_session(&self, id: &str) -> Result<(), Failure> {
+        self.sessions()
+            .iter()
+            .find_map(|s| s.kick_moq_session(id))
+            .unwrap_or_else(|| Err(Failure::session_not_found()))
     }
 
     /// Paths that have recorded segments, sorted by name, with their segments.

@@ -116,34 +116,16 @@ pub(crate) fn parse_boot_time(proc_stat: &str) -> io::Result<u64> {
         .map_err(|e| invalid(format!("/proc/stat: bad btime: {e}")))
 }
 
-fn sysconf(name: libc::c_int, what: &str) -> io::Result<u64> {
-    // SAFETY: sysconf has no memory-safety preconditions; it only reads a constant.
-    let value = unsafe { libc::sysconf(name) };
-    u64::try_from(value)
-        .ok()
-        .filter(|&v| v > 0)
-        .ok_or_else(|| io::Error::other(format!("sysconf({what}) failed")))
-}
-
 fn clock_ticks_per_second() -> io::Result<u64> {
-    sysconf(libc::_SC_CLK_TCK, "_SC_CLK_TCK")
+    ferromtx_net::sys::clock_ticks_per_second()
 }
 
 fn page_size() -> io::Result<u64> {
-    sysconf(libc::_SC_PAGESIZE, "_SC_PAGESIZE")
+    ferromtx_net::sys::page_size()
 }
 
 fn max_open_files() -> io::Result<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid, exclusively borrowed rlimit for the call's duration.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(limit.rlim_cur)
+    ferromtx_net::sys::max_open_files()
 }
 
 fn count_dir_entries(dir: &Path) -> io::Result<u64> {

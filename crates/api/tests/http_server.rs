@@ -19,7 +19,7 @@ fn proxied_settings() -> HttpSettings {
 async fn start_kind(kind: HttpServerKind, settings: HttpSettings) -> Running {
     let b: Arc<dyn Backend> = TestBackend::new(test_conf());
     let router = match kind {
-        HttpServerKind::Metrics => ferromtx_api::metrics_router(b.clone()),
+        HttpServerKind::METRICS => ferromtx_api::metrics_router(b.clone()),
         _ => ferromtx_api::api_router(b.clone()),
     };
     start(kind, settings, router, b).await
@@ -27,7 +27,7 @@ async fn start_kind(kind: HttpServerKind, settings: HttpSettings) -> Running {
 
 #[tokio::test]
 async fn anonymous_from_loopback_is_allowed_by_default_config() {
-    let srv = start_kind(HttpServerKind::Api, HttpSettings::default()).await;
+    let srv = start_kind(HttpServerKind::API, HttpSettings::default()).await;
     let r = client().get(srv.url("/v3/info")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.headers()["server"], "mediamtx");
@@ -38,7 +38,7 @@ async fn anonymous_from_loopback_is_allowed_by_default_config() {
 
 #[tokio::test]
 async fn other_ip_via_trusted_proxy_is_asked_for_credentials() {
-    let srv = start_kind(HttpServerKind::Api, proxied_settings()).await;
+    let srv = start_kind(HttpServerKind::API, proxied_settings()).await;
     let r = client()
         .get(srv.url("/v3/paths/list"))
         .header("X-Forwarded-For", "10.0.0.5")
@@ -66,7 +66,7 @@ async fn other_ip_via_trusted_proxy_is_asked_for_credentials() {
 
 #[tokio::test]
 async fn forwarding_headers_are_ignored_from_untrusted_peers() {
-    let srv = start_kind(HttpServerKind::Api, HttpSettings::default()).await;
+    let srv = start_kind(HttpServerKind::API, HttpSettings::default()).await;
     let r = client()
         .get(srv.url("/v3/paths/list"))
         .header("X-Forwarded-For", "10.0.0.5")
@@ -79,7 +79,7 @@ async fn forwarding_headers_are_ignored_from_untrusted_peers() {
 
 #[tokio::test]
 async fn internal_user_with_basic_bearer_and_token_forms() {
-    let srv = start_kind(HttpServerKind::Api, proxied_settings()).await;
+    let srv = start_kind(HttpServerKind::API, proxied_settings()).await;
     let c = client();
     let remote = |rb: reqwest::RequestBuilder| rb.header("X-Forwarded-For", "10.0.0.5");
 
@@ -117,7 +117,7 @@ async fn internal_user_with_basic_bearer_and_token_forms() {
 
 #[tokio::test]
 async fn a_failed_login_does_not_hold_other_requests() {
-    let srv = start_kind(HttpServerKind::Api, proxied_settings()).await;
+    let srv = start_kind(HttpServerKind::API, proxied_settings()).await;
     let c = client();
     let slow = {
         let c = c.clone();
@@ -154,7 +154,7 @@ async fn cors_headers_and_preflight() {
         allow_origins: vec!["http://example.com".into()],
         ..proxied_settings()
     };
-    let srv = start_kind(HttpServerKind::Api, settings).await;
+    let srv = start_kind(HttpServerKind::API, settings).await;
     let c = client();
     let r = c
         .get(srv.url("/v3/info"))
@@ -198,7 +198,7 @@ async fn cors_headers_and_preflight() {
     );
     srv.stop().await;
 
-    let srv = start_kind(HttpServerKind::Metrics, HttpSettings::default()).await;
+    let srv = start_kind(HttpServerKind::METRICS, HttpSettings::default()).await;
     let r = c
         .request(reqwest::Method::OPTIONS, srv.url("/metrics"))
         .header("Access-Control-Request-Method", "GET")
@@ -233,7 +233,7 @@ async fn tls_with_self_signed_certificate() {
         server_key: key,
         ..HttpSettings::default()
     };
-    let srv = start_kind(HttpServerKind::Api, settings).await;
+    let srv = start_kind(HttpServerKind::API, settings).await;
     let c = reqwest::Client::builder()
         .danger_accept_invalid_certs(true)
         .timeout(std::time::Duration::from_secs(20))
@@ -262,7 +262,7 @@ async fn tls_without_usable_files_fails_to_start() {
         ..HttpSettings::default()
     };
     let r = ferromtx_api::serve_with(
-        HttpServerKind::Api,
+        HttpServerKind::API,
         settings,
         listener,
         ferromtx_api::api_router(b.clone()),
@@ -283,7 +283,7 @@ async fn serve_reads_settings_from_conf() {
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(ferromtx_api::serve(
-        HttpServerKind::Api,
+        HttpServerKind::API,
         listener,
         ferromtx_api::api_router(b.clone()),
         b,

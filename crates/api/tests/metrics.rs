@@ -2,6 +2,9 @@
 
 mod common;
 
+use ferromtx_api::Servers;
+use ferromtx_api::component::BoxFuture;
+
 use std::sync::Arc;
 
 use common::*;
@@ -10,7 +13,7 @@ use ferromtx_api::{Backend, HttpServerKind, HttpSettings};
 async fn metrics(query: &str) -> String {
     let b: Arc<dyn Backend> = TestBackend::new(test_conf());
     let srv = start(
-        HttpServerKind::Metrics,
+        HttpServerKind::METRICS,
         HttpSettings::default(),
         ferromtx_api::metrics_router(b.clone()),
         b,
@@ -200,8 +203,11 @@ async fn empty_lists_give_zero_samples() {
         fn conf(&self) -> Arc<Conf> {
             self.0.conf()
         }
-        fn apply_conf(&self, c: Conf) -> Result<(), String> {
+        fn apply_conf(&self, c: Conf) -> BoxFuture<'_, Result<(), String>> {
             self.0.apply_conf(c)
+        }
+        fn servers(&self) -> Servers {
+            Servers::ALL
         }
         fn auth(&self) -> Arc<AuthManager> {
             self.0.auth()
@@ -215,7 +221,7 @@ async fn empty_lists_give_zero_samples() {
     }
     let b: Arc<dyn Backend> = Arc::new(Empty(TestBackend::new(test_conf())));
     let srv = start(
-        HttpServerKind::Metrics,
+        HttpServerKind::METRICS,
         HttpSettings::default(),
         ferromtx_api::metrics_router(b.clone()),
         b,

@@ -15,10 +15,7 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static ALLOC: ferromtx_api::pprof::Jemalloc = ferromtx_api::pprof::Jemalloc;
 
-/// Read by jemalloc at start-up: heap profiling on from the first allocation.
-#[allow(non_upper_case_globals)]
-#[unsafe(export_name = "malloc_conf")]
-pub static malloc_conf: &[u8; 45] = b"prof:true,prof_active:true,lg_prof_sample:19\0";
+// jemalloc starts with heap profiling on: ferromtx-net exports its `malloc_conf`.
 
 /// CPU profiling is process-wide: tests that take one run one at a time.
 static CPU_PROFILE_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 mod credential;
+mod http_client;
 mod http_method;
 mod ip_network;
 mod jwks;
@@ -24,13 +25,11 @@ mod manager;
 mod permission;
 mod request;
 mod settings;
-mod tls_fingerprint;
 
 use std::time::Duration;
 
 pub use manager::Manager;
 pub use request::{Credentials, Protocol, Request, credentials_from_http};
-pub use tls_fingerprint::client_config as tls_client_config;
 
 /// How long MediaMTX waits after a failed authentication before answering,
 /// to slow down brute-force attempts. The waiting is left to callers.

@@ -6,9 +6,9 @@ use std::time::Duration;
 use ferromtx_conf::{AuthMethod, Conf};
 
 use crate::credential::Credential;
+use crate::http_client::make_client;
 use crate::ip_network::IpNetwork;
 use crate::permission::PermissionSet;
-use crate::tls_fingerprint::make_client;
 
 /// Used when the configuration gives no usable `readTimeout`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);

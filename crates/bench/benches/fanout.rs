@@ -3,48 +3,19 @@
 //! `cargo bench -p ferromtx-bench --bench fanout`. Memory figures are printed to stderr
 //! before the timing benchmarks (a counting global allocator measures them).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use ferromtx_codec::{Format, rtp};
 use ferromtx_core::{Stream, Track, TryNext, Unit};
-
-struct CountingAlloc;
-
-static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
-        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use ferromtx_net::sys::CountingAlloc;
 
 #[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
+static GLOBAL: CountingAlloc = CountingAlloc::new();
 
 const READER_COUNTS: [usize; 3] = [1, 64, 1000];
 const RING: usize = 1024;
@@ -85,11 +56,11 @@ fn report_memory() {
     let payload = Bytes::from(vec![0u8; 1200]);
     let n = 1000;
     let mut readers = Vec::with_capacity(n);
-    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let before = GLOBAL.live_bytes() as usize;
     for _ in 0..n {
         readers.push(stream.reader());
     }
-    let after = LIVE_BYTES.load(Ordering::Relaxed);
+    let after = GLOBAL.live_bytes() as usize;
     let heap_per_reader = (after - before) as f64 / n as f64;
     eprintln!(
         "fanout/memory: heap bytes per added reader = {heap_per_reader:.1}, \
@@ -98,7 +69,7 @@ fn report_memory() {
     );
 
     let units = 500u16;
-    let allocs_before = ALLOCS.load(Ordering::Relaxed);
+    let allocs_before = GLOBAL.calls();
     let now = tokio::time::Instant::now();
     for i in 0..units {
         stream.write(unit(&payload, i)).ok();
@@ -106,7 +77,7 @@ fn report_memory() {
             black_box(r.try_next(now));
         }
     }
-    let allocs = ALLOCS.load(Ordering::Relaxed) - allocs_before;
+    let allocs = GLOBAL.calls() - allocs_before;
     eprintln!(
         "fanout/memory: allocations per written unit = {:.2} (with {n} readers reading)",
         allocs as f64 / f64::from(units)

@@ -50,9 +50,7 @@ pub fn parse_stat_ticks(stat: &str) -> Option<u64> {
 }
 
 fn clock_ticks_per_second() -> u64 {
-    // SAFETY: sysconf only reads a configuration value.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 { t as u64 } else { 100 }
+    ferromtx_net::sys::clock_ticks_per_second().unwrap_or(100)
 }
 
 /// Reads process `pid` now.

@@ -265,7 +265,7 @@ fn exit_result(status: std::io::Result<ExitStatus>) -> Result<(), CmdError> {
 
 /// SIGINT to the whole process group, then SIGKILL if it is still there after the grace.
 async fn terminate(child: &mut Child) {
-    let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) else {
+    let Some(pid) = child.id() else {
         return;
     };
     signal_group(pid, libc::SIGINT);
@@ -279,12 +279,9 @@ async fn terminate(child: &mut Child) {
     }
 }
 
-fn signal_group(pid: i32, sig: i32) {
-    // SAFETY: kill(2) has no memory-safety preconditions; a negative pid addresses the
-    // process group the child leads (it was started with process_group(0)).
-    let rc = unsafe { libc::kill(-pid, sig) };
-    if rc != 0 {
-        tracing::debug!(pid, sig, "kill failed: {}", std::io::Error::last_os_error());
+fn signal_group(pid: u32, sig: i32) {
+    if let Err(e) = ferromtx_net::sys::signal_group(pid, sig) {
+        tracing::debug!(pid, sig, "kill failed: {e}");
     }
 }
 

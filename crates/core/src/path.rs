@@ -177,6 +177,11 @@ impl Path {
         }
     }
 
+    /// The global configuration in force, while the manager lives.
+    pub(crate) fn global_conf(&self) -> Option<Arc<ferromtx_conf::Conf>> {
+        self.manager.upgrade().map(|m| m.conf())
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -270,10 +275,8 @@ impl Path {
             .map(|t| t.format.codec_name())
             .collect();
         tracing::info!(
-            "stream is available and online, {} {} ({})",
-            codecs.len(),
-            if codecs.len() == 1 { "track" } else { "tracks" },
-            codecs.join(", ")
+            "stream is available and online, {}",
+            crate::stream::tracks_info(&codecs)
         );
         st.stream = Some(Arc::clone(&stream));
         if st.demand == DemandState::WaitingReady {

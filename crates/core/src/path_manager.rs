@@ -15,6 +15,18 @@ use crate::source::SourceRegistry;
 /// Default ring size when the configuration's `writeQueueSize` is unusable.
 const DEFAULT_WRITE_QUEUE_SIZE: usize = 512;
 
+/// The global keys paths and their sources are built with: the ring size, the RTP payload
+/// limit, the timeouts of sources, the RTSP address hooks are told.
+fn paths_depend_on(conf: &Conf) -> impl PartialEq + use<> {
+    (
+        conf.write_queue_size,
+        conf.udp_max_payload_size,
+        conf.read_timeout,
+        conf.write_timeout,
+        conf.rtsp_address.clone(),
+    )
+}
+
 /// A request to publish to or read from a path.
 #[derive(Debug, Clone)]
 pub struct PathRequest {
@@ -72,6 +84,16 @@ impl PathManager {
         PathManager { inner }
     }
 
+    /// Authenticates a request for `action` on its path without taking anything (a
+    /// page, a preflight): the name must match a configured path.
+    pub async fn authenticate(
+        &self,
+        req: &PathRequest,
+        action: AuthAction,
+    ) -> Result<(), PathError> {
+        self.inner.check(req, action).await
+    }
+
     /// Authenticates and claims the path for a publisher.
     pub async fn add_publisher(&self, req: PathRequest) -> Result<Publisher, PathError> {
         self.inner.check(&req, AuthAction::Publish).await?;
@@ -101,20 +123,28 @@ impl PathManager {
     }
 
     /// Applies a new configuration: paths whose configuration changed (or vanished) are
-    /// closed, their publishers and readers disconnected; new plain entries get paths.
+    /// closed, their publishers and readers disconnected; new plain entries get paths. A
+    /// change of a global key that paths and their sources are built with (see
+    /// [`paths_depend_on`]) closes every path, so the new value takes effect, as MediaMTX
+    /// does by recreating its path manager.
     pub fn reload(&self, conf: Arc<Conf>) {
-        *self
-            .inner
-            .conf
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::clone(&conf);
+        let old = std::mem::replace(
+            &mut *self
+                .inner
+                .conf
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+            Arc::clone(&conf),
+        );
+        let all = paths_depend_on(&old) != paths_depend_on(&conf);
         let mut closed = Vec::new();
         {
             let mut paths = self.inner.lock_paths();
             paths.retain(|name, path| {
-                let keep = conf
-                    .find_path_conf(name)
-                    .is_ok_and(|m| *m.conf == *path.conf);
+                let keep = !all
+                    && conf
+                        .find_path_conf(name)
+                        .is_ok_and(|m| *m.conf == *path.conf);
                 if !keep {
                     closed.push(Arc::clone(path));
                 }
@@ -155,7 +185,7 @@ impl PathManager {
 }
 
 impl Inner {
-    fn conf(&self) -> Arc<Conf> {
+    pub(crate) fn conf(&self) -> Arc<Conf> {
         Arc::clone(&self.conf.read().unwrap_or_else(PoisonError::into_inner))
     }
 

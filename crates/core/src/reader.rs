@@ -68,6 +68,14 @@ impl Reader {
         self.cursor.discarded
     }
 
+    /// Moves to the live edge: the next unit returned is the next one written. What was
+    /// written before is skipped without counting as discarded (a reader that starts
+    /// playing late, not one that fell behind).
+    pub fn seek_live(&mut self) {
+        self.cursor.pos = self.stream.ring.head();
+        self.cursor.resyncing = false;
+    }
+
     /// Records bytes the reader's protocol sent to its client.
     pub fn add_bytes_sent(&mut self, n: u64) {
         self.bytes_sent += n;

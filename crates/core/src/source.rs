@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use ferromtx_conf::PathConf;
+use ferromtx_conf::{Conf, PathConf};
 use tokio_util::sync::CancellationToken;
 
 use crate::path::Path;
@@ -91,6 +91,12 @@ impl SourceContext {
     /// The path's configuration.
     pub fn conf(&self) -> &PathConf {
         &self.conf
+    }
+
+    /// The global configuration in force (`udpMaxPayloadSize`, timeouts...); `None` once
+    /// the server is shutting down.
+    pub fn global(&self) -> Option<Arc<Conf>> {
+        self.path.upgrade().and_then(|p| p.global_conf())
     }
 
     /// Query of the request that started an on-demand source (empty otherwise).

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use ferromtx_codec::Format;
 
+use crate::keyframe::KeyframeRequests;
 use crate::reader::Reader;
 use crate::ring::Ring;
 use crate::unit::Unit;
@@ -14,6 +15,17 @@ use crate::view::{View, ViewHandle, ViewSet};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Track {
     pub format: Format,
+}
+
+/// `2 tracks (H264, Opus)`: how MediaMTX's log lines name a set of tracks.
+pub fn tracks_info<S: AsRef<str>>(codecs: &[S]) -> String {
+    let names: Vec<&str> = codecs.iter().map(AsRef::as_ref).collect();
+    format!(
+        "{} {} ({})",
+        names.len(),
+        if names.len() == 1 { "track" } else { "tracks" },
+        names.join(", ")
+    )
 }
 
 /// Why a unit could not be written.
@@ -37,6 +49,7 @@ pub struct Stream {
     video_track: Option<usize>,
     pub(crate) ring: Ring,
     views: Mutex<ViewSet>,
+    keyframes: KeyframeRequests,
     bytes_received: AtomicU64,
     bytes_sent: AtomicU64,
     readers: AtomicUsize,
@@ -67,6 +80,7 @@ impl Stream {
             video_track,
             ring: Ring::new(write_queue_size),
             views: Mutex::new(ViewSet::default()),
+            keyframes: KeyframeRequests::default(),
             bytes_received: AtomicU64::new(0),
             bytes_sent: AtomicU64::new(0),
             readers: AtomicUsize::new(0),
@@ -102,7 +116,8 @@ impl Stream {
         self.ring.capacity() as usize
     }
 
-    /// Writes a unit: runs the derived views on it, then makes it visible to readers,
+    /// Writes a unit: takes the parameter sets a random-access frame carries into the
+    /// description, runs the derived views on it, then makes it visible to readers,
     /// overwriting the oldest unit when the ring is full. Never waits for readers.
     pub fn write(&self, mut unit: Unit) -> Result<(), StreamError> {
         if unit.track >= self.tracks.len() {
@@ -112,17 +127,18 @@ impl Stream {
         if self.ring.is_closed() {
             return Err(StreamError::Closed);
         }
+        let mut described = self
+            .described
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if unit.random_access
             && let Some(frame) = &unit.frame
             && self.tracks[unit.track].format.has_params()
         {
-            let mut described = self
-                .described
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
             described[unit.track].format.update_params(frame);
         }
-        views.apply(&mut unit);
+        views.apply(&mut unit, &described);
+        drop(described);
         self.bytes_received
             .fetch_add(unit.wire_len() as u64, Ordering::Relaxed);
         self.ring.push(Arc::new(unit));
@@ -140,6 +156,17 @@ impl Stream {
     pub fn view<V: View>(&self, key: V::Key) -> ViewHandle<V> {
         let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
         views.register::<V>(key, &self.tracks)
+    }
+
+    /// The keyframe requests of the stream's readers, for its publisher.
+    pub fn keyframes(&self) -> &KeyframeRequests {
+        &self.keyframes
+    }
+
+    /// A reader asks the publisher for a keyframe at `now` (coalesced: at most one a
+    /// second reaches it). Returns whether this one was forwarded.
+    pub fn request_keyframe(&self, now: std::time::Instant) -> bool {
+        self.keyframes.request(now)
     }
 
     /// Ends the stream: readers get `None`, units held by the ring are released.

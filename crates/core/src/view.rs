@@ -22,8 +22,9 @@ pub trait View: Send + 'static {
     fn new(key: &Self::Key, tracks: &[Track]) -> Self;
 
     /// Computes the view of one unit; `None` when the unit has nothing for this view (e.g.
-    /// another track).
-    fn transform(&mut self, unit: &Unit) -> Option<Self::Output>;
+    /// another track). `tracks` are the stream's tracks as described now, with the latest
+    /// in-band parameter sets.
+    fn transform(&mut self, unit: &Unit, tracks: &[Track]) -> Option<Self::Output>;
 }
 
 /// A reader's ticket to a registered view. While at least one handle (or a clone) is
@@ -59,7 +60,7 @@ impl<V> Debug for ViewHandle<V> {
 }
 
 trait ErasedView: Send {
-    fn run(&mut self, unit: &Unit) -> Option<Arc<dyn Any + Send + Sync>>;
+    fn run(&mut self, unit: &Unit, tracks: &[Track]) -> Option<Arc<dyn Any + Send + Sync>>;
     fn key(&self) -> &(dyn Any + Send + Sync);
 }
 
@@ -69,9 +70,9 @@ struct Erased<V: View> {
 }
 
 impl<V: View> ErasedView for Erased<V> {
-    fn run(&mut self, unit: &Unit) -> Option<Arc<dyn Any + Send + Sync>> {
+    fn run(&mut self, unit: &Unit, tracks: &[Track]) -> Option<Arc<dyn Any + Send + Sync>> {
         self.view
-            .transform(unit)
+            .transform(unit, tracks)
             .map(|out| Arc::new(out) as Arc<dyn Any + Send + Sync>)
     }
 
@@ -137,7 +138,7 @@ impl ViewSet {
     }
 
     /// Runs every live view on a unit about to be written and stores the outputs in it.
-    pub(crate) fn apply(&mut self, unit: &mut Unit) {
+    pub(crate) fn apply(&mut self, unit: &mut Unit, tracks: &[Track]) {
         if self.regs.is_empty() {
             return;
         }
@@ -146,7 +147,7 @@ impl ViewSet {
             if reg.alive.strong_count() == 0 {
                 slots.push(None);
             } else {
-                slots.push(reg.view.run(unit));
+                slots.push(reg.view.run(unit, tracks));
             }
         }
         unit.views.slots = slots;

@@ -258,7 +258,7 @@ impl View for PayloadView {
         PayloadView { track: *key }
     }
 
-    fn transform(&mut self, unit: &Unit) -> Option<Bytes> {
+    fn transform(&mut self, unit: &Unit, _tracks: &[Track]) -> Option<Bytes> {
         TRANSFORMS.fetch_add(1, Ordering::SeqCst);
         if unit.track != self.track {
             return None;
@@ -327,7 +327,7 @@ fn dropped_view_stops_running() {
         fn new(_: &(), _: &[Track]) -> Self {
             Counting(Arc::new(AtomicUsize::new(0)))
         }
-        fn transform(&mut self, _: &Unit) -> Option<()> {
+        fn transform(&mut self, _: &Unit, _: &[Track]) -> Option<()> {
             self.0.fetch_add(1, Ordering::SeqCst);
             RUNS.fetch_add(1, Ordering::SeqCst);
             Some(())

@@ -359,6 +359,29 @@ async fn reload_recreates_paths_whose_conf_changed() {
 }
 
 #[tokio::test]
+async fn reload_of_a_key_paths_are_built_with_recreates_them_all() {
+    let pm = manager("paths:\n  cam:\n");
+    let publisher = pm.add_publisher(req("cam", "rtmpConn", "a")).await.unwrap();
+    let stream = publisher.start(h264()).unwrap();
+    assert_eq!(stream.capacity(), 512);
+    // A key no path depends on: nothing moves.
+    pm.reload(conf("logLevel: debug\npaths:\n  cam:\n"));
+    assert!(!publisher.is_kicked());
+    // The ring size: the publisher is disconnected and comes back to a bigger ring.
+    pm.reload(conf(
+        "logLevel: debug\nwriteQueueSize: 1024\npaths:\n  cam:\n",
+    ));
+    assert!(publisher.is_kicked());
+    drop(publisher);
+    let publisher = pm.add_publisher(req("cam", "rtmpConn", "b")).await.unwrap();
+    assert_eq!(publisher.start(h264()).unwrap().capacity(), 1024);
+    pm.reload(conf(
+        "logLevel: debug\nwriteQueueSize: 1024\nudpMaxPayloadSize: 1200\npaths:\n  cam:\n",
+    ));
+    assert!(publisher.is_kicked());
+}
+
+#[tokio::test]
 async fn run_on_init_runs_when_the_path_is_created() {
     let dir = tempfile::tempdir().unwrap();
     let yaml = format!(

@@ -1,5 +1,6 @@
 //! The server's life: start the components a configuration asks for, reload them when the
-//! configuration changes (file, SIGHUP, API), stop them on SIGINT/SIGTERM.
+//! configuration changes (file, SIGHUP, API: all through [`App::reload`], the one owner of
+//! the configuration in force), stop them on SIGINT/SIGTERM.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,14 +11,15 @@ use tracing::{error, info, warn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::backend::ServerBackend;
-use crate::http::HttpComponent;
+use crate::backend::{ConfChange, ServerBackend};
 use crate::logger::{self, Destination, LogLayer, LoggerHandle, Settings};
 use crate::watcher::ConfWatcher;
-use ferromtx_api::HttpServerKind;
+use ferromtx_api::component::Registration;
+use ferromtx_api::servers::{Api, Metrics, Pprof};
+use ferromtx_api::{Component, Context, ControlServer, Registry, component};
 use ferromtx_auth::Manager as AuthManager;
 use ferromtx_core::PathManager;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// Errors that stop the server from starting.
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +94,10 @@ pub async fn run(loaded: Loaded) -> Result<(), AppError> {
     if let Some(e) = watch_error {
         warn!("unable to watch the configuration file: {e}");
     }
-    raise_fd_limit();
+
+    if let Err(e) = ferromtx_net::sys::raise_fd_limit() {
+        tracing::debug!("open-file limit not raised: {e}");
+    }
 
     let file = loaded.file.clone();
     let mut app = App::start(Arc::new(loaded.conf), log).await?;
@@ -105,9 +110,10 @@ pub async fn run(loaded: Loaded) -> Result<(), AppError> {
                     app.reload_from_file(f).await;
                 }
             }
-            Some(conf) = app.api_changes.recv() => {
+            Some((conf, done)) = app.api_changes.recv() => {
                 info!("reloading configuration (API request)");
                 app.reload(conf).await;
+                let _ = done.send(());
             }
             _ = sighup.recv() => {
                 info!("reloading configuration (SIGHUP)");
@@ -131,101 +137,71 @@ async fn changed(w: &mut Option<ConfWatcher>) {
     }
 }
 
-/// On Linux, raise the soft limit of open files to the hard one, so many clients fit.
-fn raise_fd_limit() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit with a valid resource and a pointer to a local struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
+/// Everything the server runs, in MediaMTX's start order (closed in the reverse order):
+/// one line per protocol.
+fn register(r: &mut Registration) {
+    r.component(component::<ControlServer<Metrics>>());
+    r.component(component::<ControlServer<Pprof>>());
+    ferromtx_rtsp::register(r);
+    ferromtx_webrtc::register(r);
+    r.component(component::<ControlServer<Api>>());
 }
 
-/// The running components.
+/// The running server: the one owner of the configuration in force, the core, and the
+/// components.
 struct App {
-    conf: Arc<Conf>,
+    conf: watch::Sender<Arc<Conf>>,
     log: LoggerHandle,
-    auth: Arc<AuthManager>,
-    paths: Arc<PathManager>,
-    backend: Arc<ServerBackend>,
-    api_changes: mpsc::UnboundedReceiver<Arc<Conf>>,
-    api: Option<HttpComponent>,
-    metrics: Option<HttpComponent>,
-    pprof: Option<HttpComponent>,
-    rtsp: crate::rtsp::RtspServers,
-    webrtc: Option<crate::webrtc::WebrtcComponent>,
+    ctx: Context,
+    components: Vec<Box<dyn Component>>,
+    api_changes: mpsc::Receiver<ConfChange>,
 }
 
 impl App {
     async fn start(conf: Arc<Conf>, log: LoggerHandle) -> Result<App, AppError> {
+        let mut registration = Registration::default();
+        register(&mut registration);
+        let Registration {
+            components,
+            sources,
+        } = registration;
         let auth = Arc::new(AuthManager::new(&conf));
-        let mut sources = ferromtx_core::SourceRegistry::new();
-        ferromtx_rtsp::source::register_with(
-            &mut sources,
-            ferromtx_rtsp::RtspSource::new(
-                usize::try_from(conf.udp_max_payload_size)
-                    .unwrap_or(ferromtx_rtsp::server::DEFAULT_UDP_MAX_PAYLOAD_SIZE),
-            ),
-        );
         let paths = Arc::new(PathManager::with_sources(
             conf.clone(),
             auth.clone(),
             sources,
         ));
-        let (tx, api_changes) = mpsc::unbounded_channel();
+        let (conf_tx, conf_rx) = watch::channel(Arc::clone(&conf));
+        let (changes_tx, api_changes) = mpsc::channel(8);
+        let registry = Arc::new(Registry::default());
         let backend = Arc::new(ServerBackend::new(
-            conf.clone(),
-            tx,
+            conf_rx,
+            changes_tx,
             auth.clone(),
             paths.clone(),
+            registry.clone(),
         ));
-        let mut app = App {
-            conf: conf.clone(),
-            log,
-            auth,
+        let ctx = Context {
+            conf,
             paths,
+            auth,
             backend,
-            api_changes,
-            api: None,
-            metrics: None,
-            pprof: None,
-            rtsp: crate::rtsp::RtspServers::default(),
-            webrtc: None,
+            registry,
         };
-        // Same order as MediaMTX: metrics and pprof, the protocol servers, then the API.
-        app.metrics = app.http(HttpServerKind::Metrics, &conf).await?;
-        app.pprof = app.http(HttpServerKind::Pprof, &conf).await?;
-        app.rtsp = crate::rtsp::start(&conf, app.paths.clone())
-            .await
-            .map_err(AppError::Start)?;
-        app.backend.set_rtsp(&app.rtsp);
-        app.webrtc = crate::webrtc::start(&conf, app.paths.clone(), app.backend.clone())
-            .await
-            .map_err(AppError::Start)?;
-        app.backend
-            .set_webrtc(app.webrtc.as_ref().map(|w| w.server.clone()));
-        app.api = app.http(HttpServerKind::Api, &conf).await?;
-        Ok(app)
-    }
-
-    /// Starts one HTTP server if the configuration enables it.
-    async fn http(
-        &self,
-        kind: HttpServerKind,
-        conf: &Conf,
-    ) -> Result<Option<HttpComponent>, AppError> {
-        if !crate::http::enabled(kind, conf) {
-            return Ok(None);
+        let mut app = App {
+            conf: conf_tx,
+            log,
+            ctx,
+            components,
+            api_changes,
+        };
+        for i in 0..app.components.len() {
+            if let Err(e) = app.components[i].apply(&app.ctx).await {
+                app.close().await;
+                return Err(AppError::Start(e));
+            }
         }
-        HttpComponent::start(kind, conf, self.backend.clone())
-            .await
-            .map(Some)
-            .map_err(AppError::Start)
+        Ok(app)
     }
 
     async fn reload_from_file(&mut self, file: &Path) {
@@ -240,9 +216,10 @@ impl App {
         }
     }
 
-    /// Applies a new configuration, restarting only the components whose settings changed.
+    /// Puts a new configuration in force: logger, authentication, paths, then every
+    /// component, which restarts only if its own settings changed.
     async fn reload(&mut self, new: Arc<Conf>) {
-        let old = self.conf.clone();
+        let old = Arc::clone(&self.ctx.conf);
         if *new == *old {
             return;
         }
@@ -252,71 +229,21 @@ impl App {
         {
             error!("{e}");
         }
-        self.backend.set_conf(new.clone());
-        self.auth.reload(&new);
-        self.paths.reload(new.clone());
-
-        if crate::rtsp::changed(&old, &new) {
-            self.backend.set_rtsp(&crate::rtsp::RtspServers::default());
-            crate::rtsp::close(std::mem::take(&mut self.rtsp)).await;
-            match crate::rtsp::start(&new, self.paths.clone()).await {
-                Ok(r) => self.rtsp = r,
-                Err(e) => error!("{e}"),
-            }
-            self.backend.set_rtsp(&self.rtsp);
-        }
-        if crate::webrtc::changed(&old, &new) {
-            self.backend.set_webrtc(None);
-            if let Some(w) = self.webrtc.take() {
-                w.close().await;
-            }
-            match crate::webrtc::start(&new, self.paths.clone(), self.backend.clone()).await {
-                Ok(w) => self.webrtc = w,
-                Err(e) => error!("{e}"),
-            }
-            self.backend
-                .set_webrtc(self.webrtc.as_ref().map(|w| w.server.clone()));
-        }
-
-        for kind in [
-            HttpServerKind::Metrics,
-            HttpServerKind::Pprof,
-            HttpServerKind::Api,
-        ] {
-            if !crate::http::changed(kind, &old, &new) {
-                continue;
-            }
-            let slot = match kind {
-                HttpServerKind::Pprof => &mut self.pprof,
-                HttpServerKind::Metrics => &mut self.metrics,
-                _ => &mut self.api,
-            };
-            if let Some(c) = slot.take() {
-                c.close().await;
-            }
-            if crate::http::enabled(kind, &new) {
-                match HttpComponent::start(kind, &new, self.backend.clone()).await {
-                    Ok(c) => *slot = Some(c),
-                    Err(e) => error!("{e}"),
-                }
+        self.conf.send_replace(Arc::clone(&new));
+        self.ctx.conf = Arc::clone(&new);
+        self.ctx.auth.reload(&new);
+        self.ctx.paths.reload(new);
+        for c in &mut self.components {
+            if let Err(e) = c.apply(&self.ctx).await {
+                error!("{e}");
             }
         }
-        self.conf = new;
     }
 
-    async fn close(self) {
-        if let Some(c) = self.api {
+    async fn close(&mut self) {
+        for c in self.components.iter_mut().rev() {
             c.close().await;
         }
-        self.backend.set_webrtc(None);
-        if let Some(w) = self.webrtc {
-            w.close().await;
-        }
-        self.backend.set_rtsp(&crate::rtsp::RtspServers::default());
-        crate::rtsp::close(self.rtsp).await;
-        for c in [self.metrics, self.pprof].into_iter().flatten() {
-            c.close().await;
-        }
-        self.paths.close();
+        self.ctx.paths.close();
     }
 }

@@ -1,15 +1,12 @@
 //! ferromtx: a real-time media server, drop-in replacement for MediaMTX.
+#![forbid(unsafe_code)]
 
 mod app;
 mod backend;
 mod cli;
-mod http;
-mod listen;
 mod logger;
-mod rtsp;
 mod version;
 mod watcher;
-mod webrtc;
 
 /// The build script's choice of commit, unit-tested against real repositories.
 #[cfg(test)]
@@ -18,15 +15,10 @@ mod build_commit;
 
 use std::process::ExitCode;
 
-/// jemalloc, so `/debug/pprof/heap` can profile the heap.
+/// jemalloc, so `/debug/pprof/heap` can profile the heap; it starts with heap profiling
+/// on ([`ferromtx_net::sys::MALLOC_CONF`]).
 #[global_allocator]
 static GLOBAL: ferromtx_api::pprof::Jemalloc = ferromtx_api::pprof::Jemalloc;
-
-/// Read by jemalloc at start-up: heap profiling on, one sample per 512 KiB on average
-/// (Go's default rate), cheap enough to leave on. `MALLOC_CONF` in the environment wins.
-#[allow(non_upper_case_globals)]
-#[unsafe(export_name = "malloc_conf")]
-pub static malloc_conf: &[u8; 45] = b"prof:true,prof_active:true,lg_prof_sample:19\0";
 
 use cli::Command;
 
@@ -75,14 +67,5 @@ fn main() -> ExitCode {
             println!("ERR: {e}");
             ExitCode::from(1)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn malloc_conf_is_the_api_crate_setting() {
-        let expected = format!("{}\0", ferromtx_api::pprof::MALLOC_CONF);
-        assert_eq!(&super::malloc_conf[..], expected.as_bytes());
     }
 }

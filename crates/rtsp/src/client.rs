@@ -181,7 +181,7 @@ impl Client {
             Box<dyn AsyncRead + Send + Unpin>,
             Box<dyn AsyncWrite + Send + Unpin>,
         ) = if url.tls {
-            let config = ferromtx_auth::tls_client_config(fingerprint).map_err(ClientError::Tls)?;
+            let config = ferromtx_net::tls::client_config(fingerprint).map_err(ClientError::Tls)?;
             let name = ServerName::try_from(url.host.clone())
                 .map_err(|e| ClientError::Tls(format!("invalid host '{}': {e}", url.host)))?;
             let connector = TlsConnector::from(Arc::new(config));

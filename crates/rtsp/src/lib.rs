@@ -7,14 +7,18 @@
 
 pub mod auth;
 pub mod client;
+pub mod component;
+pub mod datagram;
 pub mod interleaved;
 pub mod message;
 pub mod public;
 pub mod range;
 pub mod request_uri;
 pub mod rtcp;
+pub mod rtp_in;
 pub mod rtp_info;
 pub mod sdp;
+mod secret;
 pub mod server;
 pub mod server_session;
 pub mod session;
@@ -24,7 +28,8 @@ pub mod transport;
 #[cfg(test)]
 mod xorshift;
 
+pub use component::register;
 pub use interleaved::Interleaved;
 pub use message::{Decoder, Headers, Incoming, Message, Method, Request, Response, StatusCode};
 pub use server::{RtspServer, RtspSettings};
-pub use source::{RtspSource, register};
+pub use source::RtspSource;

@@ -171,15 +171,6 @@ pub enum Effect {
     Close(CloseReason),
 }
 
-fn tracks_info(codecs: &[&str]) -> String {
-    format!(
-        "{} {} ({})",
-        codecs.len(),
-        if codecs.len() == 1 { "track" } else { "tracks" },
-        codecs.join(", ")
-    )
-}
-
 impl Effect {
     /// The info-level line MediaMTX logs for this effect, if any.
     pub fn log_line(&self) -> Option<String> {
@@ -191,7 +182,7 @@ impl Effect {
                 ..
             } => Some(format!(
                 "is reading from path '{path}', with {transport}, {}",
-                tracks_info(codecs)
+                ferromtx_core::stream::tracks_info(codecs)
             )),
             Effect::StartRecord { path, .. } => Some(format!("is publishing to path '{path}'")),
             Effect::Close(reason) => Some(format!("destroyed: {reason}")),

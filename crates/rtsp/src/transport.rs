@@ -2,6 +2,19 @@
 //! e.g. `RTP/AVP;unicast;client_port=8000-8001, RTP/AVP/TCP;unicast;interleaved=0-1`.
 
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// TTL of multicast packets (gortsplib's).
+pub const MULTICAST_TTL: u32 = 16;
+
+/// The IPv4 address multicast leaves from for a connection with this local address.
+pub fn interface_of(local: IpAddr) -> Option<Ipv4Addr> {
+    let v4 = match local {
+        IpAddr::V4(v4) => v4,
+        IpAddr::V6(v6) => v6.to_ipv4_mapped()?,
+    };
+    (!v4.is_unspecified()).then_some(v4)
+}
 
 /// Errors from [`parse`] and [`Transport::parse`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

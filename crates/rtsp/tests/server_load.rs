@@ -13,24 +13,9 @@ use tokio::net::TcpStream;
 
 const IDLE: usize = 2000;
 
-/// Raises the soft limit of open files towards `wanted`; returns the limit in force.
-fn raise_nofile(wanted: u64) -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit with a valid resource and a pointer to a local struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 1024;
-        }
-        if lim.rlim_cur < wanted {
-            lim.rlim_cur = wanted.min(lim.rlim_max);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
-        }
-    }
-    lim.rlim_cur
+/// Raises the soft limit of open files to the hard one; returns the limit in force.
+fn raise_nofile() -> u64 {
+    ferromtx_net::sys::raise_fd_limit().unwrap_or(1024)
 }
 
 fn open_fds() -> usize {
@@ -40,7 +25,7 @@ fn open_fds() -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_idle_connections_are_served_then_closed() {
     // Each connection costs two descriptors here (client and server in one process).
-    let limit = raise_nofile(2 * IDLE as u64 + 512);
+    let limit = raise_nofile();
     assert!(
         limit >= 2 * IDLE as u64 + 256,
         "RLIMIT_NOFILE {limit} is too low for {IDLE} connections"

@@ -7,10 +7,9 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use ferromtx_net::sys::CountingAlloc;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -24,45 +23,12 @@ use ferromtx_webrtc::{
 use str0m::net::{Protocol, Receive};
 use str0m::{Event, Input};
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc::new();
 
 /// CPU time of this thread.
 fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid out-pointer for clock_gettime.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    ferromtx_net::sys::thread_cpu_time()
 }
 
 fn access(session: usize, publish: bool) -> AccessRequest {
@@ -116,7 +82,7 @@ async fn run(viewers: usize) -> Report {
         .await
         .unwrap();
     let stream = publisher.start(vec![Track { format: h264() }]).unwrap();
-    let base = LIVE.load(Ordering::Relaxed);
+    let base = GLOBAL.live_bytes();
 
     let now = Instant::now();
     let mut sources: Vec<CoreSource> = Vec::new();
@@ -199,12 +165,12 @@ async fn run(viewers: usize) -> Report {
         }
     }
     let (servers, clients): (Vec<_>, Vec<_>) = pairs.into_iter().map(Pair::into_parts).unzip();
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = GLOBAL.live_bytes();
     drop(servers);
     drop(sources);
-    let after = LIVE.load(Ordering::Relaxed);
+    let after = GLOBAL.live_bytes();
     drop(clients);
-    let shared = LIVE.load(Ordering::Relaxed) - base;
+    let shared = GLOBAL.live_bytes() - base;
     drop(stream);
     drop(publisher);
     let packets = (UNITS as usize * PACKETS_PER_UNIT * viewers) as u32;

@@ -7,43 +7,15 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use ferromtx_net::sys::CountingAlloc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Pair, h264, payload};
 use ferromtx_webrtc::{EgressItem, EgressPacket, Session, SessionConfig};
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc::new();
 
 const SESSIONS: usize = 20;
 
@@ -51,9 +23,9 @@ const SESSIONS: usize = 20;
 fn per_session(pairs: Vec<Pair>) -> isize {
     let (servers, clients): (Vec<Session>, Vec<_>) =
         pairs.into_iter().map(Pair::into_parts).unzip();
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = GLOBAL.live_bytes();
     drop(servers);
-    let after = LIVE.load(Ordering::Relaxed);
+    let after = GLOBAL.live_bytes();
     drop(clients);
     (before - after) / SESSIONS as isize
 }

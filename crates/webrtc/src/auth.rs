@@ -1,75 +1,20 @@
-//! The authentication hook the binary plugs ferromtx-auth into, and the request it sees.
+//! What a WHIP/WHEP request asks for. Credentials are read by the shared parser of the auth
+//! crate ([`ferromtx_auth::credentials_from_http`]), as for the API and every protocol;
+//! authentication itself happens in the core, when a reader or publisher is added.
 
-use std::future::Future;
 use std::net::IpAddr;
-use std::pin::Pin;
 
-use axum::http::HeaderMap;
-use base64::Engine;
+use axum::http::{HeaderMap, header};
 
-/// Credentials of a request: Basic auth, a Bearer token, or `?token=` in the query.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Credentials {
-    pub user: Option<String>,
-    pub pass: Option<String>,
-    pub token: Option<String>,
-}
+pub use ferromtx_auth::Credentials;
 
-impl Credentials {
-    /// Reads `Authorization` (Basic or Bearer) and, failing that, `token=` from the query.
-    pub fn from_request(headers: &HeaderMap, query: &str) -> Credentials {
-        let mut creds = Credentials::default();
-        if let Some(value) = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-        {
-            if let Some(b64) = value.strip_prefix("Basic ") {
-                if let Some((user, pass)) = base64::engine::general_purpose::STANDARD
-                    .decode(b64.trim())
-                    .ok()
-                    .and_then(|raw| String::from_utf8(raw).ok())
-                    .and_then(|s| s.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned())))
-                {
-                    creds.user = Some(user);
-                    creds.pass = Some(pass);
-                }
-            } else if let Some(token) = value.strip_prefix("Bearer ") {
-                creds.token = Some(token.trim().to_owned());
-            }
-        }
-        if creds.token.is_none() && creds.user.is_none() {
-            creds.token = query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("token="))
-                .map(percent_decode);
-        }
-        creds
-    }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// Credentials of a request: `Authorization` (Basic, Bearer token or `Bearer user:pass`),
+/// else `token=` (or the legacy `jwt=`) in the query.
+pub fn credentials(headers: &HeaderMap, query: &str) -> Credentials {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    ferromtx_auth::credentials_from_http(authorization, query)
 }
 
 /// What is asked: read or publish a path.
@@ -86,58 +31,38 @@ pub struct AccessRequest {
     pub session_id: String,
 }
 
-/// Why access was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("authentication error")]
-pub struct AuthFailure {
-    /// Ask the client for credentials (`WWW-Authenticate`).
-    pub ask_credentials: bool,
-}
-
-/// A boxed future, so the hook stays object-safe.
-pub type AuthFuture<'a> = Pin<Box<dyn Future<Output = Result<(), AuthFailure>> + Send + 'a>>;
-
-/// Decides whether a request may read or publish.
-pub trait AuthHook: Send + Sync + 'static {
-    fn authenticate<'a>(&'a self, req: &'a AccessRequest) -> AuthFuture<'a>;
-}
-
-/// Lets everything through.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct AllowAll;
-
-impl AuthHook for AllowAll {
-    fn authenticate<'a>(&'a self, _req: &'a AccessRequest) -> AuthFuture<'a> {
-        Box::pin(async { Ok(()) })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
     #[test]
-    fn reads_basic_bearer_and_query_token() {
+    fn the_api_parser_reads_every_form() {
+        let mut h = HeaderMap::new();
+        // Lower-case scheme, as some clients send it.
+        h.insert(
+            "authorization",
+            HeaderValue::from_static("basic dXNlcjpwYXNz"),
+        );
+        let c = credentials(&h, "");
+        assert_eq!((c.user.as_str(), c.pass.as_str()), ("user", "pass"));
+
         let mut h = HeaderMap::new();
         h.insert(
             "authorization",
-            HeaderValue::from_static("Basic dXNlcjpwYXNz"),
+            HeaderValue::from_static("Bearer me:secret"),
         );
-        let c = Credentials::from_request(&h, "");
-        assert_eq!(c.user.as_deref(), Some("user"));
-        assert_eq!(c.pass.as_deref(), Some("pass"));
+        let c = credentials(&h, "");
+        assert_eq!((c.user.as_str(), c.pass.as_str()), ("me", "secret"));
 
         let mut h = HeaderMap::new();
         h.insert("authorization", HeaderValue::from_static("Bearer abc"));
-        assert_eq!(
-            Credentials::from_request(&h, "").token.as_deref(),
-            Some("abc")
-        );
+        assert_eq!(credentials(&h, "").token, "abc");
 
-        let c = Credentials::from_request(&HeaderMap::new(), "a=1&token=x%2By");
-        assert_eq!(c.token.as_deref(), Some("x+y"));
-        let c = Credentials::from_request(&HeaderMap::new(), "token=%zz%");
-        assert_eq!(c.token.as_deref(), Some("%zz%"));
+        assert_eq!(
+            credentials(&HeaderMap::new(), "a=1&token=x%2By").token,
+            "x+y"
+        );
+        assert_eq!(credentials(&HeaderMap::new(), "jwt=legacy").token, "legacy");
     }
 }

@@ -1,26 +1,22 @@
 //! The [`Backend`] on ferromtx-core: WHEP viewers read core streams through one shared
-//! egress view per stream and track; WHIP publishers write depacketized units into core
-//! streams, so RTSP readers and WHEP viewers get them.
+//! egress view per stream and track; WHIP publishers write their RTP through the core's
+//! ingest, so readers of every protocol get it.
 //!
-//! Authentication happens in the core (`add_reader` / `add_publisher`), with the
-//! request's credentials and IP; serve the router with [`crate::AllowAll`] as auth hook.
+//! Authentication happens in the core (`authenticate`, `add_reader`, `add_publisher`),
+//! with the request's credentials and IP, before any peer-connection state exists.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use ferromtx_codec::{DepacketizeError, Depacketizer, Format, Frame, Packetizer, rtp};
-use ferromtx_conf::ConfError;
+use ferromtx_codec::{Format, rtp};
+use ferromtx_conf::{AuthAction, ConfError};
 use ferromtx_core::{
-    Described, PathError, PathManager, PathRequest, Publisher, ReaderHandle, Stream, Track,
-    TryNext, Unit, View, ViewHandle,
+    Described, Fitted, IngestOptions, PathError, PathManager, PathRequest, Publisher, ReaderHandle,
+    Repacketizer, RtpIngest, Stream, Track, TryNext, Unit, View, ViewHandle,
 };
-use tokio::sync::Notify;
 
 use crate::auth::AccessRequest;
-use crate::keyframe::SharedKeyframeGate;
 use crate::negotiation;
 use crate::server::{Backend, OpenError};
 use crate::source::{EgressItem, EgressPacket, EgressSource, IngestSink};
@@ -28,8 +24,9 @@ use crate::source::{EgressItem, EgressPacket, EgressSource, IngestSink};
 /// Largest RTP payload sent to a viewer: a 1200-byte packet minus the RTP header.
 pub const MAX_EGRESS_PAYLOAD: usize = 1200 - 12;
 
-/// Packets buffered for one incomplete ingest frame before it is given up.
-const MAX_PENDING_PACKETS: usize = 2048;
+/// How long a WHIP publisher's missing packet is waited for (its retransmission after our
+/// NACK) before the ingest gives up on it.
+pub const REORDER_WAIT: Duration = Duration::from_millis(200);
 
 /// How readers and publishers appear in the API (`webRTCSession`).
 const WHO_KIND: &str = "webRTCSession";
@@ -66,54 +63,18 @@ thread_local! {
     pub(crate) static TRANSFORMS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// A core [`View`] turning units of one track into [`EgressUnit`]s, once per stream.
+/// A core [`View`] turning units of one track into [`EgressUnit`]s, once per stream: the
+/// core's [`Repacketizer`] fits them into browser-sized packets, with the parameter sets
+/// the stream describes now in front of keyframes.
 pub struct EgressView {
     key: EgressKey,
-    format: Option<Format>,
+    codec: Option<Format>,
     /// PTS of the previous unit: browsers can't play H264/H265 with B-frames, which show up
     /// as a PTS going back.
     last_pts: Option<i64>,
     /// Set once B-frames were seen: nothing more is sent.
     unplayable: Option<&'static str>,
-    packetizer: Option<Box<dyn Packetizer + Send>>,
-    depacketizer: Option<Box<dyn Depacketizer + Send>>,
-}
-
-impl EgressView {
-    fn frame_of(&mut self, unit: &Unit) -> Option<Frame> {
-        if let Some(frame) = &unit.frame {
-            return Some(frame.clone());
-        }
-        let format = self.format.as_ref()?;
-        let depack = self
-            .depacketizer
-            .get_or_insert_with(|| ferromtx_codec::depacketizer(format));
-        let mut frame = None;
-        for p in &unit.rtp_packets {
-            if let Err(e) = depack.push(p) {
-                tracing::debug!("egress view: {e}");
-            }
-            while let Some(f) = depack.pull() {
-                frame.get_or_insert(f);
-            }
-        }
-        frame
-    }
-
-    fn repacketize(&mut self, frame: &Frame) -> Option<Vec<EgressPacket>> {
-        let format = self.format.as_ref()?;
-        let max = self.key.max_payload;
-        let packetizer = self
-            .packetizer
-            .get_or_insert_with(|| ferromtx_codec::packetizer(format, max, 0, 0));
-        match packetizer.packetize(frame) {
-            Ok(packets) => Some(packets.iter().map(EgressPacket::from_rtp).collect()),
-            Err(e) => {
-                tracing::debug!("egress view: {e}");
-                None
-            }
-        }
-    }
+    repacketizer: Repacketizer,
 }
 
 impl View for EgressView {
@@ -123,22 +84,21 @@ impl View for EgressView {
     fn new(key: &EgressKey, tracks: &[Track]) -> Self {
         EgressView {
             key: key.clone(),
-            format: tracks.get(key.track).map(|t| t.format.clone()),
+            codec: tracks.get(key.track).map(|t| t.format.clone()),
             last_pts: None,
             unplayable: None,
-            packetizer: None,
-            depacketizer: None,
+            repacketizer: Repacketizer::new(tracks, key.max_payload, 0),
         }
     }
 
-    fn transform(&mut self, unit: &Unit) -> Option<EgressOutput> {
+    fn transform(&mut self, unit: &Unit, tracks: &[Track]) -> Option<EgressOutput> {
         if unit.track != self.key.track {
             return None;
         }
         let reordered = self.last_pts.is_some_and(|last| unit.pts < last);
         self.last_pts = Some(unit.pts);
         if reordered {
-            match &self.format {
+            match &self.codec {
                 Some(Format::H264 { .. }) => {
                     self.unplayable = Some("WebRTC doesn't support H264 streams with B-frames");
                 }
@@ -153,40 +113,14 @@ impl View for EgressView {
         }
         #[cfg(test)]
         TRANSFORMS.with(|c| c.set(c.get() + 1));
-        let fits = !unit.rtp_packets.is_empty()
-            && unit
-                .rtp_packets
-                .iter()
-                .all(|p| p.payload.len() <= self.key.max_payload);
         // A browser joining at a keyframe needs its parameter sets in-band; publishers that
         // announce them only in SDP never repeat them, so they are put back here.
-        let wants_params =
-            unit.random_access && self.format.as_ref().is_some_and(Format::has_params);
-        let frame = if wants_params || !fits {
-            self.frame_of(unit)
-        } else {
-            None
+        let described = tracks.get(unit.track).map(|t| &t.format);
+        let packets: Vec<EgressPacket> = match self.repacketizer.fit(unit, described) {
+            Fitted::Own(p) => p.iter().map(EgressPacket::from_rtp).collect(),
+            Fitted::Made(p) => p.iter().map(EgressPacket::from_rtp).collect(),
+            Fitted::Nothing => return None,
         };
-        let with_params = match (&frame, self.format.as_mut()) {
-            (Some(frame), Some(format)) if wants_params => {
-                format.update_params(frame);
-                format.with_params(frame)
-            }
-            _ => None,
-        };
-        let packets: Vec<EgressPacket> = match (with_params, frame) {
-            (Some(frame), _) => self.repacketize(&frame)?,
-            (None, _) if fits => unit
-                .rtp_packets
-                .iter()
-                .map(EgressPacket::from_rtp)
-                .collect(),
-            (None, Some(frame)) => self.repacketize(&frame)?,
-            (None, None) => return None,
-        };
-        if packets.is_empty() {
-            return None;
-        }
         let wire_bytes = packets.iter().map(|p| 12 + p.payload.len() as u64).sum();
         Some(EgressOutput::Unit(EgressUnit {
             wallclock: Instant::now(),
@@ -196,64 +130,10 @@ impl View for EgressView {
     }
 }
 
-/// Where keyframe requests of viewers reach a publisher: coalesced to one per second,
-/// counted, and signalled to whoever publishes (WHIP sends a PLI; an RTSP publisher can
-/// wait on [`KeyframeHook::requested`]).
-#[derive(Debug, Default)]
-pub struct KeyframeHook {
-    gate: SharedKeyframeGate,
-    forwarded: AtomicU64,
-    pending: AtomicBool,
-    notify: Notify,
-}
-
-impl KeyframeHook {
-    /// A viewer asks for a keyframe at `now`; returns whether it was forwarded.
-    pub fn request(&self, now: Instant) -> bool {
-        if !self.gate.allow(now) {
-            return false;
-        }
-        self.forwarded.fetch_add(1, Ordering::Relaxed);
-        self.pending.store(true, Ordering::Release);
-        self.notify.notify_waiters();
-        true
-    }
-
-    /// Requests forwarded so far.
-    pub fn forwarded(&self) -> u64 {
-        self.forwarded.load(Ordering::Relaxed)
-    }
-
-    /// Takes the pending request, if any.
-    pub fn take_pending(&self) -> bool {
-        self.pending.swap(false, Ordering::AcqRel)
-    }
-
-    /// Resolves at the next forwarded request.
-    pub async fn requested(&self) {
-        self.notify.notified().await;
-    }
-}
-
-/// The keyframe hooks of all paths, by path name.
-#[derive(Debug, Default)]
-pub struct KeyframeHooks {
-    by_path: Mutex<HashMap<String, Arc<KeyframeHook>>>,
-}
-
-impl KeyframeHooks {
-    /// The hook of `path`, created on first use.
-    pub fn for_path(&self, path: &str) -> Arc<KeyframeHook> {
-        let mut map = self.by_path.lock().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(map.entry(path.to_owned()).or_default())
-    }
-}
-
 /// The WebRTC backend on the core's path manager.
 #[derive(Debug, Clone)]
 pub struct CoreBackend {
     paths: Arc<PathManager>,
-    keyframes: Arc<KeyframeHooks>,
     max_payload: usize,
 }
 
@@ -261,18 +141,12 @@ impl CoreBackend {
     pub fn new(paths: Arc<PathManager>) -> CoreBackend {
         CoreBackend {
             paths,
-            keyframes: Arc::new(KeyframeHooks::default()),
             max_payload: MAX_EGRESS_PAYLOAD,
         }
     }
 
     pub fn paths(&self) -> &Arc<PathManager> {
         &self.paths
-    }
-
-    /// Keyframe requests of the viewers of `path` (shared with other protocols' publishers).
-    pub fn keyframe_hook(&self, path: &str) -> Arc<KeyframeHook> {
-        self.keyframes.for_path(path)
     }
 }
 
@@ -281,11 +155,7 @@ fn path_request(req: &AccessRequest) -> PathRequest {
         name: req.path.clone(),
         query: req.query.clone(),
         ip: req.ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-        credentials: ferromtx_auth::Credentials {
-            user: req.credentials.user.clone().unwrap_or_default(),
-            pass: req.credentials.pass.clone().unwrap_or_default(),
-            token: req.credentials.token.clone().unwrap_or_default(),
-        },
+        credentials: req.credentials.clone(),
         protocol: ferromtx_auth::Protocol::WebRtc,
         who: Described {
             kind: WHO_KIND.to_owned(),
@@ -300,6 +170,7 @@ pub fn open_error(e: PathError) -> OpenError {
     match e {
         PathError::Auth(a) => OpenError::Unauthorized {
             ask_credentials: a.ask_credentials,
+            message: a.message,
         },
         PathError::NoStream(_) | PathError::Conf(ConfError::PathNotFound(_)) => {
             OpenError::NoStream(e.to_string())
@@ -311,6 +182,19 @@ pub fn open_error(e: PathError) -> OpenError {
 impl Backend for CoreBackend {
     type Source = CoreSource;
     type Sink = CoreSink;
+    type Admitted = Publisher;
+
+    async fn authenticate(&self, req: &AccessRequest) -> Result<(), OpenError> {
+        let action = if req.publish {
+            AuthAction::Publish
+        } else {
+            AuthAction::Read
+        };
+        self.paths
+            .authenticate(&path_request(req), action)
+            .await
+            .map_err(open_error)
+    }
 
     async fn open_reader(&self, req: &AccessRequest) -> Result<CoreSource, OpenError> {
         let handle = self
@@ -338,32 +222,37 @@ impl Backend for CoreBackend {
             .collect();
         Ok(CoreSource {
             unplayable: None,
-            keyframe: self.keyframes.for_path(handle.path_name()),
             handle,
             views,
             tracks,
         })
     }
 
-    async fn open_publisher(
-        &self,
-        req: &AccessRequest,
-        tracks: &[Format],
-    ) -> Result<CoreSink, OpenError> {
-        let publisher = self
-            .paths
+    async fn admit_publisher(&self, req: &AccessRequest) -> Result<Publisher, OpenError> {
+        self.paths
             .add_publisher(path_request(req))
             .await
-            .map_err(open_error)?;
-        let core_tracks = tracks.iter().map(|f| Track { format: f.clone() }).collect();
+            .map_err(open_error)
+    }
+
+    fn start_publisher(
+        &self,
+        publisher: Publisher,
+        tracks: &[Format],
+        query: &str,
+    ) -> Result<CoreSink, OpenError> {
+        let core_tracks = ferromtx_core::ingest::tracks_of(tracks);
         let stream = publisher
-            .start_with_query(core_tracks, &req.query)
+            .start_with_query(core_tracks, query)
             .map_err(open_error)?;
+        let options = IngestOptions {
+            reorder: Some(REORDER_WAIT),
+            max_payload: None,
+        };
         Ok(CoreSink {
-            keyframe: self.keyframes.for_path(publisher.path_name()),
+            ingest: RtpIngest::new(Arc::clone(&stream), options),
             publisher,
             stream,
-            tracks: tracks.iter().map(IngestTrack::new).collect(),
             first_keyframe: true,
         })
     }
@@ -378,13 +267,12 @@ pub struct CoreSource {
     /// The egress view of each track (`None`: not playable in a browser).
     views: Vec<Option<ViewHandle<EgressView>>>,
     tracks: Vec<Format>,
-    keyframe: Arc<KeyframeHook>,
 }
 
 impl CoreSource {
-    /// The keyframe hook of the path this viewer reads.
-    pub fn keyframe_hook(&self) -> &Arc<KeyframeHook> {
-        &self.keyframe
+    /// The stream this viewer reads.
+    pub fn stream(&self) -> &Arc<Stream> {
+        self.handle.stream()
     }
 }
 
@@ -452,7 +340,7 @@ impl EgressSource for CoreSource {
     }
 
     fn request_keyframe(&mut self) {
-        self.keyframe.request(Instant::now());
+        self.handle.stream().request_keyframe(Instant::now());
     }
 
     fn end_reason(&self) -> Option<String> {
@@ -460,47 +348,12 @@ impl EgressSource for CoreSource {
     }
 }
 
-/// Depacketization state of one ingest track.
-struct IngestTrack {
-    depacketizer: Box<dyn Depacketizer + Send>,
-    pending: Vec<rtp::Packet>,
-    first_ts: Option<u32>,
-    last_ts: u32,
-    pts: i64,
-}
-
-impl IngestTrack {
-    fn new(format: &Format) -> IngestTrack {
-        IngestTrack {
-            depacketizer: ferromtx_codec::depacketizer(format),
-            pending: Vec::new(),
-            first_ts: None,
-            last_ts: 0,
-            pts: 0,
-        }
-    }
-
-    /// Presentation time of RTP timestamp `ts`, unwrapped, from the first frame.
-    fn pts(&mut self, ts: u32) -> i64 {
-        if self.first_ts.is_none() {
-            self.first_ts = Some(ts);
-            self.last_ts = ts;
-            return 0;
-        }
-        // Wrapping difference read as signed: small steps back stay backwards.
-        let delta = ts.wrapping_sub(self.last_ts) as i32;
-        self.pts += i64::from(delta);
-        self.last_ts = ts;
-        self.pts
-    }
-}
-
-/// A WHIP publisher's writer into a core stream.
+/// A WHIP publisher's writer into a core stream, through the core's ingest (which puts
+/// packets back in order, waiting [`REORDER_WAIT`] for a retransmission).
 pub struct CoreSink {
     publisher: Publisher,
     stream: Arc<Stream>,
-    tracks: Vec<IngestTrack>,
-    keyframe: Arc<KeyframeHook>,
+    ingest: RtpIngest,
     first_keyframe: bool,
 }
 
@@ -519,48 +372,29 @@ impl CoreSink {
 }
 
 impl IngestSink for CoreSink {
-    fn write(&mut self, track: usize, packet: rtp::Packet) {
-        let Some(t) = self.tracks.get_mut(track) else {
-            return;
-        };
-        match t.depacketizer.push(&packet) {
-            Ok(()) => t.pending.push(packet),
-            Err(DepacketizeError::OutOfOrder { .. }) => return,
-            Err(e @ DepacketizeError::PacketsLost { .. }) => {
-                tracing::debug!("WHIP ingest: {e}");
-                // The frame in progress is gone; the packet still starts the next one.
-                t.pending.clear();
-                t.pending.push(packet);
-            }
-            Err(e) => {
-                tracing::debug!("WHIP ingest: {e}");
-                t.pending.clear();
-                return;
-            }
+    fn write(&mut self, track: usize, packet: rtp::Packet, now: Instant) {
+        if let Err(e) = self.ingest.push(track, packet, now) {
+            tracing::debug!("WHIP ingest: {e}");
         }
-        if t.pending.len() > MAX_PENDING_PACKETS {
-            t.pending.clear();
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.ingest.deadline()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if let Err(e) = self.ingest.handle_timeout(now) {
+            tracing::debug!("WHIP ingest: {e}");
         }
-        while let Some(frame) = t.depacketizer.pull() {
-            let rtp_packets = std::mem::take(&mut t.pending);
-            let unit = Unit {
-                track,
-                pts: t.pts(frame.rtp_timestamp),
-                ntp: Some(SystemTime::now()),
-                rtp_packets,
-                random_access: frame.random_access,
-                frame: Some(frame),
-                ..Unit::default()
-            };
-            if let Err(e) = self.stream.write(unit) {
-                tracing::debug!("WHIP ingest: {e}");
-            }
-        }
+    }
+
+    fn lost(&self) -> u64 {
+        self.ingest.lost()
     }
 
     fn wants_keyframe(&mut self) -> bool {
         let first = std::mem::take(&mut self.first_keyframe);
-        self.keyframe.take_pending() || first
+        self.stream.keyframes().take_pending() || first
     }
 
     async fn closed(&mut self) {
@@ -572,6 +406,7 @@ impl IngestSink for CoreSink {
 mod tests {
     use super::*;
     use bytes::Bytes;
+    use ferromtx_codec::Frame;
     use std::time::Duration;
 
     fn h264() -> Format {
@@ -605,6 +440,18 @@ mod tests {
             user_agent: None,
             credentials: crate::Credentials::default(),
             session_id: "test".into(),
+        }
+    }
+
+    impl CoreBackend {
+        /// Admits and starts a publisher, as a WHIP offer does.
+        async fn open_publisher(
+            &self,
+            req: &AccessRequest,
+            tracks: &[Format],
+        ) -> Result<CoreSink, OpenError> {
+            let admitted = self.admit_publisher(req).await?;
+            self.start_publisher(admitted, tracks, &req.query)
         }
     }
 
@@ -820,14 +667,15 @@ mod tests {
         for v in &mut viewers {
             v.request_keyframe();
         }
-        let hook = backend.keyframe_hook("cam");
-        assert_eq!(hook.forwarded(), 1);
+        let stream = Arc::clone(sink.stream());
+        let requests = stream.keyframes();
+        assert_eq!(requests.forwarded(), 1);
         assert!(sink.wants_keyframe());
         assert!(!sink.wants_keyframe());
         let t0 = Instant::now() + Duration::from_secs(5);
-        assert!(hook.request(t0));
-        assert!(!hook.request(t0 + Duration::from_millis(500)));
-        assert_eq!(hook.forwarded(), 2);
+        assert!(requests.request(t0));
+        assert!(!requests.request(t0 + Duration::from_millis(500)));
+        assert_eq!(requests.forwarded(), 2);
     }
 
     #[tokio::test]
@@ -843,15 +691,22 @@ mod tests {
             .await
             .unwrap();
         // FU-A: start, end; then a single NAL unit.
+        let now = Instant::now();
         sink.write(
             0,
             packet(10, 90, false, Bytes::from_static(&[0x7c, 0x85, 1, 2])),
+            now,
         );
         sink.write(
             0,
             packet(11, 90, true, Bytes::from_static(&[0x7c, 0x45, 3])),
+            now,
         );
-        sink.write(0, packet(12, 3090, true, Bytes::from_static(&[0x41, 9])));
+        sink.write(
+            0,
+            packet(12, 3090, true, Bytes::from_static(&[0x41, 9])),
+            now,
+        );
         let u = reader.reader().next().await.unwrap();
         assert_eq!(u.rtp_packets.len(), 2);
         assert!(u.random_access);
@@ -896,11 +751,15 @@ mod tests {
             .open_reader(&access("cam", false))
             .await
             .unwrap_err();
-        assert_eq!(
-            e,
-            OpenError::Unauthorized {
-                ask_credentials: true
-            }
+        assert!(
+            matches!(
+                e,
+                OpenError::Unauthorized {
+                    ask_credentials: true,
+                    ..
+                }
+            ),
+            "{e:?}"
         );
     }
 }

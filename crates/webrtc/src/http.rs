@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
 
-use crate::auth::{AccessRequest, AuthFailure, Credentials};
+use crate::auth::{AccessRequest, credentials};
 use crate::page;
 use crate::server::{
     Backend, Command, IceServer, Media, OpenError, SessionMeta, Shared, WebrtcServer, session_span,
@@ -23,8 +23,10 @@ use crate::session::Session;
 /// Largest accepted SDP offer or fragment.
 const MAX_SDP_SIZE: usize = 64 * 1024;
 
-const ALLOW_METHODS: &str = "OPTIONS, GET, POST, PATCH, DELETE";
-const ALLOW_HEADERS: &str = "Authorization, Content-Type, If-Match";
+/// `Access-Control-Allow-Methods` of the endpoints.
+pub const ALLOW_METHODS: &str = "OPTIONS, GET, POST, PATCH, DELETE";
+/// `Access-Control-Allow-Headers` of the endpoints.
+pub const ALLOW_HEADERS: &str = "Authorization, Content-Type, If-Match";
 
 impl<B: Backend> WebrtcServer<B> {
     /// The HTTP routes (serve with `into_make_service_with_connect_info::<SocketAddr>()`
@@ -77,9 +79,9 @@ fn json_string(s: &str) -> String {
     out
 }
 
-fn auth_error(f: &AuthFailure) -> Response {
+fn unauthorized(ask_credentials: bool) -> Response {
     let mut r = error(StatusCode::UNAUTHORIZED, "authentication error");
-    if f.ask_credentials {
+    if ask_credentials {
         r.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"mediamtx\""),
@@ -239,14 +241,14 @@ async fn dispatch<B: Backend>(shared: &Arc<Shared<B>>, req: Request) -> Response
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
-        credentials: Credentials::from_request(headers, &query),
+        credentials: credentials(headers, &query),
         session_id: String::new(),
     };
     match route(&uri_path) {
         Route::Endpoint { path, publish } => {
             let access = access(path, publish, req.headers());
             match method {
-                Method::OPTIONS => options(shared, &access).await,
+                Method::OPTIONS => options(shared, &access, remote).await,
                 Method::POST => {
                     let (parts, body) = req.into_parts();
                     post(shared, &parts.headers, body, access, remote, &query).await
@@ -269,7 +271,7 @@ async fn dispatch<B: Backend>(shared: &Arc<Shared<B>>, req: Request) -> Response
         Route::Other if method == Method::GET => {
             let headers = req.headers().clone();
             drop(req);
-            pages(shared, &uri_path, &query, |p, publish| {
+            pages(shared, &uri_path, &query, remote, |p, publish| {
                 access(p, publish, &headers)
             })
             .await
@@ -282,6 +284,7 @@ async fn pages<B: Backend>(
     shared: &Arc<Shared<B>>,
     uri_path: &str,
     query: &str,
+    remote: Option<SocketAddr>,
     access: impl Fn(&str, bool) -> AccessRequest,
 ) -> Response {
     if uri_path == "/favicon.ico" || uri_path.len() < 2 {
@@ -300,8 +303,8 @@ async fn pages<B: Backend>(
         }
         return (StatusCode::FOUND, [(header::LOCATION, loc)]).into_response();
     };
-    if let Err(f) = shared.auth.authenticate(&access(path, publish)).await {
-        return auth_error(&f);
+    if let Err(e) = shared.backend.authenticate(&access(path, publish)).await {
+        return open_error(&e, remote).await;
     }
     let html = if publish { page::PUBLISH } else { page::READ };
     (
@@ -315,9 +318,13 @@ async fn pages<B: Backend>(
         .into_response()
 }
 
-async fn options<B: Backend>(shared: &Arc<Shared<B>>, access: &AccessRequest) -> Response {
-    if let Err(f) = shared.auth.authenticate(access).await {
-        return auth_error(&f);
+async fn options<B: Backend>(
+    shared: &Arc<Shared<B>>,
+    access: &AccessRequest,
+    remote: Option<SocketAddr>,
+) -> Response {
+    if let Err(e) = shared.backend.authenticate(access).await {
+        return open_error(&e, remote).await;
     }
     let mut r = (
         StatusCode::NO_CONTENT,
@@ -364,24 +371,26 @@ async fn post<B: Backend>(
     let Ok(offer) = std::str::from_utf8(&body) else {
         return error(StatusCode::BAD_REQUEST, "invalid SDP: not UTF-8");
     };
-    if let Err(f) = shared.auth.authenticate(&access).await {
-        return auth_error(&f);
-    }
     let id = new_uuid();
     access.session_id = id.clone();
     let secret = new_uuid();
-    let now = Instant::now();
     let cfg = shared.config.session.clone();
     let candidates = &shared.candidates;
+    // The request is authenticated (and the path claimed, or the reader attached) before
+    // anything of a peer connection exists: a refused offer costs a request, nothing more.
     let (session, answer, media, tracks) = if access.publish {
-        let accepted = match Session::accept_whip(now, offer, candidates, cfg) {
+        let admitted = match shared.backend.admit_publisher(&access).await {
+            Ok(a) => a,
+            Err(e) => return open_error(&e, remote).await,
+        };
+        let accepted = match Session::accept_whip(Instant::now(), offer, candidates, cfg) {
             Ok(a) => a,
             Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
         };
         let tracks: Vec<_> = accepted.tracks.into_iter().flatten().collect();
-        let sink = match shared.backend.open_publisher(&access, &tracks).await {
+        let sink = match shared.backend.start_publisher(admitted, &tracks, query) {
             Ok(s) => s,
-            Err(e) => return open_error(&e),
+            Err(e) => return open_error(&e, remote).await,
         };
         (
             accepted.session,
@@ -392,13 +401,14 @@ async fn post<B: Backend>(
     } else {
         let source = match shared.backend.open_reader(&access).await {
             Ok(s) => s,
-            Err(e) => return open_error(&e),
+            Err(e) => return open_error(&e, remote).await,
         };
         let stream_tracks = crate::EgressSource::tracks(&source);
-        let accepted = match Session::accept_whep(now, offer, &stream_tracks, candidates, cfg) {
-            Ok(a) => a,
-            Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
-        };
+        let accepted =
+            match Session::accept_whep(Instant::now(), offer, &stream_tracks, candidates, cfg) {
+                Ok(a) => a,
+                Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
+            };
         let tracks: Vec<_> = accepted.tracks.into_iter().flatten().collect();
         (
             accepted.session,
@@ -467,13 +477,24 @@ async fn post<B: Backend>(
     r
 }
 
-fn open_error(e: &OpenError) -> Response {
+/// MediaMTX's answer to a refusal. A failed authentication that is not a request for
+/// credentials is logged and answered after [`ferromtx_auth::PAUSE_AFTER_ERROR`], which
+/// slows down guessing without holding other requests.
+async fn open_error(e: &OpenError, remote: Option<SocketAddr>) -> Response {
     match e {
         OpenError::NoStream(m) => error(StatusCode::NOT_FOUND, m),
         OpenError::Refused(m) => error(StatusCode::BAD_REQUEST, m),
-        OpenError::Unauthorized { ask_credentials } => auth_error(&AuthFailure {
-            ask_credentials: *ask_credentials,
-        }),
+        OpenError::Unauthorized {
+            ask_credentials: true,
+            ..
+        } => unauthorized(true),
+        OpenError::Unauthorized { message, .. } => {
+            let who = remote.map_or_else(|| "unknown".to_owned(), |r| r.to_string());
+            tracing::info_span!("webrtc", component = "WebRTC")
+                .in_scope(|| tracing::info!("connection {who} {message}"));
+            tokio::time::sleep(ferromtx_auth::PAUSE_AFTER_ERROR).await;
+            unauthorized(false)
+        }
     }
 }
 

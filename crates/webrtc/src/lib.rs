@@ -7,14 +7,16 @@
 //! - [`http`]: the WHIP/WHEP HTTP endpoints and the player/publisher pages.
 //! - [`source`]: what a WHEP session reads and a WHIP session writes.
 //! - [`core_backend`]: the [`server::Backend`] on ferromtx-core (shared egress view,
-//!   ingest into core streams, keyframe hooks).
+//!   ingest into core streams).
+//! - [`component`]: the server as a component of the binary, and what the API shows.
 //! - [`interfaces`]: local interface addresses for host candidates.
+#![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod component;
 pub mod core_backend;
 pub mod http;
 pub mod interfaces;
-pub mod keyframe;
 pub mod negotiation;
 pub mod outbox;
 pub mod page;
@@ -26,8 +28,9 @@ pub mod stun;
 pub mod tcp_mux;
 pub mod udp_mux;
 
-pub use auth::{AccessRequest, AllowAll, AuthFailure, AuthHook, Credentials};
-pub use core_backend::{CoreBackend, CoreSink, CoreSource, EgressView, KeyframeHook};
+pub use auth::{AccessRequest, Credentials};
+pub use component::register;
+pub use core_backend::{CoreBackend, CoreSink, CoreSource, EgressView};
 pub use server::{Backend, IceServer, OpenError, SessionInfo, WebrtcConfig, WebrtcServer};
 pub use session::{LocalCandidates, Session, SessionConfig, SessionError};
 pub use source::{EgressItem, EgressPacket, EgressSource, IngestSink};

@@ -9,11 +9,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ferromtx_codec::Format;
 use ferromtx_conf::Conf;
-use ferromtx_core::listen::bind_tcp_listener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::auth::{AccessRequest, AuthHook};
+use crate::auth::AccessRequest;
 use crate::outbox::Outbox;
 use crate::session::LocalCandidates;
 use crate::session::{
@@ -94,11 +93,16 @@ impl Default for WebrtcConfig {
 }
 
 impl WebrtcConfig {
-    /// The settings of `mediamtx.yml`'s `webrtc*` keys. Host candidates are the
-    /// interface addresses (`webrtcIPsFromInterfaces`, `webrtcIPsFromInterfacesList`)
-    /// plus `webrtcAdditionalHosts` (names are resolved once, here), all on the port of
-    /// `webrtcLocalUDPAddress`, in the address family of that socket.
+    /// The settings of `mediamtx.yml`'s `webrtc*` keys (see [`WebrtcConfig::from_settings`]).
     pub fn from_conf(conf: &Conf) -> WebrtcConfig {
+        WebrtcConfig::from_settings(&crate::component::WebrtcSettings::from_conf(conf))
+    }
+
+    /// The server's configuration from its settings. Host candidates are the interface
+    /// addresses (`webrtcIPsFromInterfaces`, `webrtcIPsFromInterfacesList`) plus
+    /// `webrtcAdditionalHosts` (names are resolved once, here), all on the port of
+    /// `webrtcLocalUDPAddress`, in the address family of that socket.
+    pub fn from_settings(conf: &crate::component::WebrtcSettings) -> WebrtcConfig {
         let default = WebrtcConfig::default();
         let listen = |key: &str, value: &str| {
             if value.is_empty() {
@@ -110,20 +114,20 @@ impl WebrtcConfig {
             }
             parsed
         };
-        let local_udp_address = listen("webrtcLocalUDPAddress", &conf.webrtc_local_udp_address);
-        let local_tcp_address = listen("webrtcLocalTCPAddress", &conf.webrtc_local_tcp_address);
+        let local_udp_address = listen("webrtcLocalUDPAddress", &conf.local_udp_address);
+        let local_tcp_address = listen("webrtcLocalTCPAddress", &conf.local_tcp_address);
         // Candidates take the family of the listeners (UDP's, else TCP's).
         let family_of = local_udp_address
             .or(local_tcp_address)
-            .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 8189)));
+            .unwrap_or(SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 8189)));
         let mut ips: Vec<IpAddr> = Vec::new();
-        if conf.webrtc_ips_from_interfaces {
-            match crate::interfaces::interface_ips(&conf.webrtc_ips_from_interfaces_list) {
+        if conf.ips_from_interfaces {
+            match crate::interfaces::interface_ips(&conf.ips_from_interfaces_list) {
                 Ok(found) => ips.extend(found),
                 Err(e) => tracing::warn!("cannot list network interfaces: {e}"),
             }
         }
-        for host in &conf.webrtc_additional_hosts {
+        for host in &conf.additional_hosts {
             ips.extend(resolve_host(host));
         }
         let port = family_of.port();
@@ -141,7 +145,7 @@ impl WebrtcConfig {
         }
         let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
         let ice_servers = conf
-            .webrtc_ice_servers2
+            .ice_servers
             .iter()
             .map(|s| IceServer {
                 url: s.url.clone(),
@@ -154,28 +158,27 @@ impl WebrtcConfig {
             local_tcp_address,
             candidate_addrs,
             ice_servers,
-            allow_origins: conf.webrtc_allow_origins.clone(),
-            track_gather_timeout: conf.webrtc_track_gather_timeout,
-            stun_gather_timeout: conf.webrtc_stun_gather_timeout,
+            allow_origins: conf.http.allow_origins.clone(),
+            track_gather_timeout: conf.track_gather_timeout,
+            stun_gather_timeout: conf.stun_gather_timeout,
             session: SessionConfig {
-                handshake_timeout: conf.webrtc_handshake_timeout,
+                handshake_timeout: conf.handshake_timeout,
                 ..default.session
             },
         }
     }
 }
 
-/// `host:port` with an optional host (`:8189` listens on every IPv4 address).
+/// A listen address without a name (`:8189` listens on every address of both families,
+/// as Go does; names are not resolved here).
 fn parse_listen_address(s: &str) -> Option<SocketAddr> {
-    let (host, port) = s.rsplit_once(':')?;
-    let port: u16 = port.parse().ok()?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let ip = if host.is_empty() {
-        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
-    } else {
-        host.parse().ok()?
+    let addr: ferromtx_net::ListenAddr = s.parse().ok()?;
+    let ip = match addr.host {
+        ferromtx_net::addr::Host::Any => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        ferromtx_net::addr::Host::Ip(ip) => ip,
+        ferromtx_net::addr::Host::Name(_) => return None,
     };
-    Some(SocketAddr::new(ip, port))
+    Some(SocketAddr::new(ip, addr.port))
 }
 
 /// An additional host: an IP, or a name resolved now (skipped with a warning if it
@@ -202,31 +205,63 @@ pub enum OpenError {
     /// Anything else the path manager refuses (400).
     #[error("{0}")]
     Refused(String),
-    /// Authentication failed (401; `WWW-Authenticate` when `ask_credentials`).
+    /// Authentication failed (401; `WWW-Authenticate` when `ask_credentials`). `message`
+    /// says why, for the log.
     #[error("authentication error")]
-    Unauthorized { ask_credentials: bool },
+    Unauthorized {
+        ask_credentials: bool,
+        message: String,
+    },
 }
 
-/// What the server needs from the path manager.
+/// What the server needs from the path manager. Every method authenticates the request
+/// first: nothing of a peer connection exists before one of them said yes.
 pub trait Backend: Send + Sync + 'static {
     type Source: EgressSource;
     type Sink: IngestSink;
+    /// A publisher admitted to a path (authenticated, path claimed) whose tracks are not
+    /// known yet. Dropping it gives the path back.
+    type Admitted: Send;
 
+    /// Authenticates `req` without taking anything (the pages and OPTIONS).
+    fn authenticate(
+        &self,
+        req: &AccessRequest,
+    ) -> impl Future<Output = Result<(), OpenError>> + Send;
+
+    /// Authenticates `req` and attaches a reader to its path.
     fn open_reader(
         &self,
         req: &AccessRequest,
     ) -> impl Future<Output = Result<Self::Source, OpenError>> + Send;
 
-    fn open_publisher(
+    /// Authenticates `req` and claims its path for a publisher.
+    fn admit_publisher(
         &self,
         req: &AccessRequest,
+    ) -> impl Future<Output = Result<Self::Admitted, OpenError>> + Send;
+
+    /// Announces the tracks of an admitted publisher (from its accepted offer): the path
+    /// becomes available.
+    fn start_publisher(
+        &self,
+        admitted: Self::Admitted,
         tracks: &[Format],
-    ) -> impl Future<Output = Result<Self::Sink, OpenError>> + Send;
+        query: &str,
+    ) -> Result<Self::Sink, OpenError>;
 }
 
 impl<T: Backend> Backend for Arc<T> {
     type Source = T::Source;
     type Sink = T::Sink;
+    type Admitted = T::Admitted;
+
+    fn authenticate(
+        &self,
+        req: &AccessRequest,
+    ) -> impl Future<Output = Result<(), OpenError>> + Send {
+        (**self).authenticate(req)
+    }
 
     fn open_reader(
         &self,
@@ -235,12 +270,20 @@ impl<T: Backend> Backend for Arc<T> {
         (**self).open_reader(req)
     }
 
-    fn open_publisher(
+    fn admit_publisher(
         &self,
         req: &AccessRequest,
+    ) -> impl Future<Output = Result<Self::Admitted, OpenError>> + Send {
+        (**self).admit_publisher(req)
+    }
+
+    fn start_publisher(
+        &self,
+        admitted: Self::Admitted,
         tracks: &[Format],
-    ) -> impl Future<Output = Result<Self::Sink, OpenError>> + Send {
-        (**self).open_publisher(req, tracks)
+        query: &str,
+    ) -> Result<Self::Sink, OpenError> {
+        (**self).start_publisher(admitted, tracks, query)
     }
 }
 
@@ -288,7 +331,6 @@ pub(crate) struct SessionHandle {
 
 pub(crate) struct Shared<B> {
     pub backend: B,
-    pub auth: Arc<dyn AuthHook>,
     pub config: WebrtcConfig,
     pub candidates: LocalCandidates,
     pub router: Arc<Router>,
@@ -311,13 +353,43 @@ impl<B> Shared<B> {
 pub struct WebrtcServer<B> {
     pub(crate) shared: Arc<Shared<B>>,
     /// The UDP receive loop and the ICE-TCP accept loop.
-    tasks: Vec<JoinHandle<()>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl<B> Drop for WebrtcServer<B> {
     fn drop(&mut self) {
-        for t in &self.tasks {
+        for t in self
+            .tasks
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
             t.abort();
+        }
+    }
+}
+
+impl<B> WebrtcServer<B> {
+    /// Closes every session, stops the ICE/UDP and ICE-TCP loops and releases their
+    /// sockets: when it returns the ports are free, whoever still holds the server.
+    pub async fn close(&self) {
+        self.shared.with_sessions(|s| {
+            for h in s.values() {
+                let _ = h.commands.try_send(Command::Close);
+            }
+        });
+        let tasks = std::mem::take(
+            &mut *self
+                .tasks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for t in tasks {
+            t.abort();
+            let _ = t.await;
+        }
+        if let Some(udp) = &self.shared.udp {
+            udp.close();
         }
     }
 }
@@ -346,11 +418,7 @@ fn candidates_on(
 impl<B: Backend> WebrtcServer<B> {
     /// Binds the ICE/UDP socket and the ICE-TCP listener (those configured) and starts
     /// their loops.
-    pub async fn start(
-        config: WebrtcConfig,
-        backend: B,
-        auth: Arc<dyn AuthHook>,
-    ) -> io::Result<Self> {
+    pub async fn start(config: WebrtcConfig, backend: B) -> io::Result<Self> {
         let router = Arc::new(Router::default());
         let mut candidates = LocalCandidates::default();
         let mut tasks = Vec::new();
@@ -367,7 +435,7 @@ impl<B: Backend> WebrtcServer<B> {
         };
         let tcp_local = match config.local_tcp_address {
             Some(addr) => {
-                let listener = bind_tcp_listener(addr)?;
+                let listener = ferromtx_net::bind_tcp_addr(addr)?;
                 let local = listener.local_addr()?;
                 candidates.tcp =
                     candidates_on(&config.candidate_addrs, local, "webrtcLocalTCPAddress")?;
@@ -390,7 +458,6 @@ impl<B: Backend> WebrtcServer<B> {
         Ok(WebrtcServer {
             shared: Arc::new(Shared {
                 backend,
-                auth,
                 config,
                 candidates,
                 router,
@@ -398,7 +465,7 @@ impl<B: Backend> WebrtcServer<B> {
                 tcp_local,
                 sessions: Mutex::new(HashMap::new()),
             }),
-            tasks,
+            tasks: Mutex::new(tasks),
         })
     }
 
@@ -608,9 +675,16 @@ async fn run_session<S: EgressSource, K: IngestSink>(
     let mut outbox = Outbox::new(udp.as_ref().map_or(1, |u| u.max_segments()));
     // ICE-TCP connections of this peer, by its address.
     let mut tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
-    let publish_stats = |s: &Session| match stats.lock() {
-        Ok(mut g) => *g = s.stats(),
-        Err(p) => *p.into_inner() = s.stats(),
+    let publish_stats = |s: &Session, media: &Media<S, K>| {
+        let mut now = s.stats();
+        if let Media::Ingress(sink) = media {
+            // The sink's ingest gives up on missing packets: its count is the session's.
+            now.rtp_packets_lost = sink.lost();
+        }
+        match stats.lock() {
+            Ok(mut g) => *g = now,
+            Err(p) => *p.into_inner() = now,
+        }
     };
     let mut last_publish = Instant::now();
     // One timer for the session's life, moved to each turn's deadline (cheaper than a new
@@ -620,7 +694,7 @@ async fn run_session<S: EgressSource, K: IngestSink>(
     loop {
         let now = Instant::now();
         if now.saturating_duration_since(last_publish) >= STATS_PERIOD {
-            publish_stats(&session);
+            publish_stats(&session, &media);
             last_publish = now;
         }
         let deadline = loop {
@@ -636,7 +710,7 @@ async fn run_session<S: EgressSource, K: IngestSink>(
                 Output::Timeout(t) => break t,
                 Output::Event(SessionEvent::Closed(reason)) => {
                     send(udp.as_deref(), &mut outbox).await;
-                    publish_stats(&session);
+                    publish_stats(&session, &media);
                     return reason;
                 }
                 Output::Event(SessionEvent::KeyframeRequest) => {
@@ -646,7 +720,7 @@ async fn run_session<S: EgressSource, K: IngestSink>(
                 }
                 Output::Event(SessionEvent::Rtp { track, packet }) => {
                     if let Media::Ingress(sink) = &mut media {
-                        sink.write(track, packet);
+                        sink.write(track, packet, now);
                     }
                 }
                 Output::Event(SessionEvent::Connected) => log.connected(&session.stats()),
@@ -659,6 +733,10 @@ async fn run_session<S: EgressSource, K: IngestSink>(
         {
             session.request_keyframe();
         }
+        let deadline = match &media {
+            Media::Ingress(sink) => sink.deadline().map_or(deadline, |d| d.min(deadline)),
+            Media::Egress(_) => deadline,
+        };
         let deadline = tokio::time::Instant::from_std(deadline);
         if timer.deadline() != deadline {
             timer.as_mut().reset(deadline);
@@ -724,7 +802,11 @@ async fn run_session<S: EgressSource, K: IngestSink>(
                 }
             },
             () = &mut timer => {
-                session.handle_timeout(Instant::now());
+                let now = Instant::now();
+                if let Media::Ingress(sink) = &mut media {
+                    sink.handle_timeout(now);
+                }
+                session.handle_timeout(now);
             }
         }
     }
@@ -801,7 +883,7 @@ mod tests {
         ));
         assert_eq!(
             w.local_udp_address,
-            Some(SocketAddr::from(([0, 0, 0, 0], 8189)))
+            Some(SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 8189)))
         );
         assert_eq!(
             w.candidate_addrs,
@@ -830,7 +912,7 @@ mod tests {
     fn listen_address_forms() {
         assert_eq!(
             parse_listen_address(":8189"),
-            Some(SocketAddr::from(([0, 0, 0, 0], 8189)))
+            Some(SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 8189)))
         );
         assert_eq!(
             parse_listen_address("[::1]:9"),

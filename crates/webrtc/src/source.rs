@@ -56,8 +56,8 @@ pub trait EgressSource: Send + 'static {
     }
 
     /// A viewer asked for a keyframe (PLI/FIR). Sessions call this at most once a second;
-    /// the adapter coalesces across viewers of the same publisher (see
-    /// [`crate::keyframe::SharedKeyframeGate`]).
+    /// the stream coalesces the requests of all its readers
+    /// ([`ferromtx_core::KeyframeRequests`]).
     fn request_keyframe(&mut self) {}
 
     /// Why [`EgressSource::next`] returned `None`, when it is not the stream's normal end
@@ -70,8 +70,21 @@ pub trait EgressSource: Send + 'static {
 /// Where a WHIP publisher's media goes.
 pub trait IngestSink: Send + 'static {
     /// One received RTP packet of track `track` (index into the tracks given when the
-    /// sink was opened). Must not block: a full queue drops.
-    fn write(&mut self, track: usize, packet: rtp::Packet);
+    /// sink was opened), in arrival order. Must not block: a full queue drops.
+    fn write(&mut self, track: usize, packet: rtp::Packet, now: Instant);
+
+    /// When the sink wants [`IngestSink::handle_timeout`] (a missing packet waited for).
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+
+    /// Time passed: what waited for a missing packet goes on.
+    fn handle_timeout(&mut self, _now: Instant) {}
+
+    /// Packets lost so far (for the API).
+    fn lost(&self) -> u64 {
+        0
+    }
 
     /// Whether the sink wants a keyframe from the publisher (polled after each write
     /// batch); the session sends a PLI when it returns true.

@@ -166,13 +166,8 @@ impl Router {
     fn dispatch(&self, now: Instant, source: SocketAddr, dst: Option<IpAddr>, data: &[u8]) {
         self.counters.received.fetch_add(1, Ordering::Relaxed);
         // A v4 peer of a dual-stack socket shows as ::ffff:a.b.c.d.
-        let source = match source {
-            SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
-                Some(v4) => SocketAddr::new(IpAddr::V4(v4), v6.port()),
-                None => source,
-            },
-            v4 => v4,
-        };
+        let source = ferromtx_net::canonical(source);
+        let dst = dst.map(|ip| ip.to_canonical());
         match self.with_demux(|d| d.route(source, data)) {
             Route::Session(tx) => {
                 let dgram = Box::new(Datagram {
@@ -200,7 +195,8 @@ impl Router {
 /// The shared ICE/UDP socket (the driver).
 #[derive(Debug)]
 pub struct UdpMux {
-    socket: Arc<UdpSocket>,
+    /// Taken out by [`UdpMux::close`]: the socket closes when the sends in flight end.
+    socket: std::sync::RwLock<Option<Arc<UdpSocket>>>,
     /// Batched I/O (recvmmsg with GRO, sendmsg with GSO) on `socket`.
     state: UdpSocketState,
     /// The socket is bound to an unspecified address: sends name their source.
@@ -210,7 +206,7 @@ pub struct UdpMux {
 
 impl UdpMux {
     pub async fn bind(addr: SocketAddr, router: Arc<Router>) -> io::Result<Arc<UdpMux>> {
-        let socket = UdpSocket::bind(addr).await?;
+        let socket = ferromtx_net::bind_udp_addr(addr)?;
         let state = UdpSocketState::new((&socket).into())?;
         // Hundreds of peers handshaking at once arrive in bursts; the default buffers
         // (~200 KiB) overflow before the receive loop runs. The kernel caps these at
@@ -230,15 +226,37 @@ impl UdpMux {
             }
         }
         Ok(Arc::new(UdpMux {
-            socket: Arc::new(socket),
+            socket: std::sync::RwLock::new(Some(Arc::new(socket))),
             state,
             unspecified: addr.ip().is_unspecified(),
             router,
         }))
     }
 
+    fn socket(&self) -> Option<Arc<UdpSocket>> {
+        self.socket
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Releases the socket (the receive loop must be stopped first): sends after this
+    /// are dropped.
+    pub fn close(&self) {
+        self.socket
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+    }
+
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.socket.local_addr()
+        match self.socket() {
+            Some(s) => s.local_addr(),
+            None => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "ICE/UDP socket closed",
+            )),
+        }
     }
 
     fn counters(&self) -> &MuxCounters {
@@ -260,6 +278,9 @@ impl UdpMux {
         contents: &[u8],
         segment: usize,
     ) {
+        let Some(socket) = self.socket() else {
+            return;
+        };
         let count = contents.len().div_ceil(segment.max(1));
         let transmit = Transmit {
             destination,
@@ -270,8 +291,8 @@ impl UdpMux {
         };
         // Bounded: a socket that stays full for this many rounds drops the datagrams.
         for _ in 0..64 {
-            let sent = self.socket.try_io(Interest::WRITABLE, || {
-                self.state.send((&*self.socket).into(), &transmit)
+            let sent = socket.try_io(Interest::WRITABLE, || {
+                self.state.send((&*socket).into(), &transmit)
             });
             match sent {
                 Ok(()) => {
@@ -282,7 +303,7 @@ impl UdpMux {
                     return;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if let Err(e) = self.socket.writable().await {
+                    if let Err(e) = socket.writable().await {
                         tracing::debug!("ICE/UDP send to {destination} failed: {e}");
                         return;
                     }
@@ -302,20 +323,22 @@ impl UdpMux {
     }
 
     async fn run(&self) {
+        let Some(socket) = self.socket() else {
+            return;
+        };
         // With GRO the kernel may join up to `gro_segments` datagrams of one peer in a buffer.
         let slot = self.state.gro_segments().max(1) * MAX_DATAGRAM;
         let mut storage = vec![0u8; slot * RECV_BATCH];
         let mut bufs: Vec<IoSliceMut<'_>> = storage.chunks_mut(slot).map(IoSliceMut::new).collect();
         let mut meta = [RecvMeta::default(); RECV_BATCH];
         loop {
-            if let Err(e) = self.socket.readable().await {
+            if let Err(e) = socket.readable().await {
                 tracing::debug!("ICE/UDP receive error: {e}");
                 tokio::time::sleep(std::time::Duration::from_millis(1)).await;
                 continue;
             }
-            let received = self.socket.try_io(Interest::READABLE, || {
-                self.state
-                    .recv((&*self.socket).into(), &mut bufs, &mut meta)
+            let received = socket.try_io(Interest::READABLE, || {
+                self.state.recv((&*socket).into(), &mut bufs, &mut meta)
             });
             let n = match received {
                 Ok(n) => n,

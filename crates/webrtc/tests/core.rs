@@ -12,7 +12,7 @@ use bytes::Bytes;
 use common::*;
 use ferromtx_codec::{Format, rtp};
 use ferromtx_core::{Described, PathManager, PathRequest, Track, Unit};
-use ferromtx_webrtc::{AllowAll, CoreBackend, WebrtcConfig, WebrtcServer};
+use ferromtx_webrtc::{CoreBackend, WebrtcConfig, WebrtcServer};
 use str0m::Event;
 use str0m::rtp::RtpWrite;
 
@@ -40,13 +40,9 @@ async fn core_server(yaml: &str) -> CoreServer {
         local_udp_address: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         ..Default::default()
     };
-    let server = WebrtcServer::start(
-        config,
-        CoreBackend::new(Arc::clone(&paths)),
-        Arc::new(AllowAll),
-    )
-    .await
-    .unwrap();
+    let server = WebrtcServer::start(config, CoreBackend::new(Arc::clone(&paths)))
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = listener.local_addr().unwrap();
     let app = server

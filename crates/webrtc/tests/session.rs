@@ -87,7 +87,7 @@ fn publishers_are_asked_for_a_keyframe_every_two_seconds() {
 }
 
 #[test]
-fn a_publishers_lost_packets_are_nacked_and_put_back_in_order() {
+fn a_publishers_lost_packets_are_nacked_and_retransmitted() {
     let (mut p, mid) = Pair::whip(Instant::now(), 5004);
     p.connect();
     let pt = p.client.media(mid).unwrap().remote_pts()[0];
@@ -134,9 +134,12 @@ fn a_publishers_lost_packets_are_nacked_and_put_back_in_order() {
             _ => None,
         })
         .collect();
-    // All 200, in order, although ten never arrived the first time.
-    assert_eq!(got, (0..200u16).collect::<Vec<_>>());
-    assert_eq!(p.server.stats().rtp_packets_lost, 0);
+    // All 200, although ten never arrived the first time: their retransmissions come late,
+    // and the sink's ingest puts them back in place (crates/core/tests/ingest.rs).
+    let mut sorted = got.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..200u16).collect::<Vec<_>>());
+    assert_ne!(got, sorted, "retransmissions arrive after later packets");
     assert!(lost.load(std::sync::atomic::Ordering::Relaxed) >= 10);
 }
 

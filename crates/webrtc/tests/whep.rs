@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use ferromtx_webrtc::{AllowAll, EgressItem, EgressPacket, SessionConfig};
+use ferromtx_webrtc::{EgressItem, EgressPacket, SessionConfig};
 use str0m::Event;
 
 /// Connects a client to `path` and returns it once ICE+DTLS are up.
@@ -345,31 +345,9 @@ async fn garbage_datagrams_are_dropped_and_counted() {
     assert!(ok);
 }
 
-/// Accepts only user "u" with password "p"; asks for credentials otherwise.
-struct BasicOnly;
-
-impl ferromtx_webrtc::AuthHook for BasicOnly {
-    fn authenticate<'a>(
-        &'a self,
-        req: &'a ferromtx_webrtc::AccessRequest,
-    ) -> ferromtx_webrtc::auth::AuthFuture<'a> {
-        let ok = req.credentials.user.as_deref() == Some("u")
-            && req.credentials.pass.as_deref() == Some("p");
-        Box::pin(async move {
-            if ok {
-                Ok(())
-            } else {
-                Err(ferromtx_webrtc::AuthFailure {
-                    ask_credentials: true,
-                })
-            }
-        })
-    }
-}
-
 #[tokio::test]
-async fn auth_hook_refuses_with_401_and_accepts_credentials() {
-    let server = start_server_with_auth(vec![h264()], Arc::new(BasicOnly)).await;
+async fn refused_credentials_get_401_and_accepted_ones_a_session() {
+    let server = start_server_with_credentials(vec![h264()], "u", "p").await;
     let mut client = NetClient::new().await;
     let local = client.local;
     let (offer, pending) = whep_offer(&mut client.rtc, local);
@@ -426,7 +404,7 @@ async fn a_client_stalled_mid_dtls_is_dropped_while_others_are_served() {
         handshake_timeout: Duration::from_secs(2),
         ..SessionConfig::default()
     };
-    let server = start_server_with(vec![h264()], Arc::new(AllowAll), config).await;
+    let server = start_server_with(vec![h264()], None, config).await;
     // The stalled client answers ICE but never hears the server's DTLS flight.
     let mut stalled = NetClient::new().await;
     stalled.filter = Some(Box::new(|d: &[u8]| (20..=63).contains(&d[0])));
@@ -507,8 +485,9 @@ async fn ice_tcp_connections_without_a_valid_binding_request_are_closed_and_coun
         keyframe_requests: Arc::new(std::sync::Mutex::new(0)),
         ingest,
         published: std::sync::Mutex::new(Vec::new()),
+        credentials: None,
     });
-    let server = ferromtx_webrtc::WebrtcServer::start(config, backend, Arc::new(AllowAll))
+    let server = ferromtx_webrtc::WebrtcServer::start(config, backend)
         .await
         .unwrap();
     assert!(server.udp_local_addr().is_err(), "UDP was meant to be off");

@@ -10,7 +10,6 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ferromtx_auth::{Protocol, credentials_from_http};
-use ferromtx_conf::AuthAction;
 
 use super::client_ip::client_ip;
 use super::cors::allowed_origin;
@@ -38,16 +37,6 @@ fn unauthorized(ask_credentials: bool) -> Response {
         );
     }
     res
-}
-
-fn action(kind: HttpServerKind) -> Option<AuthAction> {
-    match kind {
-        HttpServerKind::Api => Some(AuthAction::Api),
-        HttpServerKind::Metrics => Some(AuthAction::Metrics),
-        HttpServerKind::Pprof => Some(AuthAction::Pprof),
-        // playback and WebRTC authenticate per path, in their handlers
-        HttpServerKind::Playback | HttpServerKind::WebRtc => None,
-    }
 }
 
 /// The middleware function.
@@ -93,14 +82,14 @@ async fn handle(g: &Guard, mut req: Request, next: Next) -> Response {
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
     let ip = client_ip(peer.ip(), req.headers(), &g.settings.trusted_proxies);
     req.extensions_mut().insert(ClientIp(ip));
-    if g.kind == HttpServerKind::WebRtc {
-        // The WHIP/WHEP router knows only the connection's address: give it the client's,
-        // as told by a trusted proxy.
+    if g.kind.client_in_connect_info {
+        // A router that knows only the connection's address gets the client's, as told by
+        // a trusted proxy.
         req.extensions_mut()
             .insert(ConnectInfo(SocketAddr::new(ip, peer.port())));
     }
 
-    let Some(action) = action(g.kind) else {
+    let Some(action) = g.kind.auth else {
         return next.run(req).await;
     };
 

@@ -4,7 +4,6 @@
 mod client_ip;
 mod cors;
 mod guard;
-pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,6 +13,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use ferromtx_conf::AuthAction;
+use ferromtx_net::tls;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -21,54 +22,74 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tower_service::Service;
+use tracing::Instrument;
 
 pub use client_ip::{InvalidNetwork, IpNetwork, canonical, client_ip};
 pub use cors::allowed_origin;
+pub use ferromtx_net::tls::TlsError;
 pub use guard::ClientIp;
-pub use tls::TlsError;
 
 use crate::backend::Backend;
 
 /// How long in-flight requests may run after shutdown is asked (as MediaMTX).
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Which server this is: decides the auth action, preflight answer and log prefix.
+/// What sets one HTTP server apart: its log prefix, its CORS preflight answer and how its
+/// requests are authenticated. The control plane's servers are constants here; a protocol
+/// serving HTTP (WHIP/WHEP, HLS) defines its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HttpServerKind {
-    Api,
-    Metrics,
-    Pprof,
-    Playback,
-    /// The WHIP/WHEP server: its router authenticates per path and answers CORS itself;
-    /// this layer adds TLS (`webrtcEncryption`) and the client IP.
-    WebRtc,
+pub struct HttpServerKind {
+    /// Prefix of log lines, as MediaMTX writes them (`[API]`).
+    pub log_prefix: &'static str,
+    /// `Access-Control-Allow-Methods` and `-Headers` of a preflight answer.
+    pub preflight: (&'static str, &'static str),
+    /// The action every request is authenticated for; `None` when the router
+    /// authenticates per path itself (playback, WebRTC, HLS).
+    pub auth: Option<AuthAction>,
+    /// The router reads the client's address from `ConnectInfo`: it gets the one a
+    /// trusted proxy tells instead of the connection's.
+    pub client_in_connect_info: bool,
 }
 
+const GET_ONLY: (&str, &str) = ("OPTIONS, GET", "Authorization");
+
 impl HttpServerKind {
+    pub const API: HttpServerKind = HttpServerKind {
+        log_prefix: "[API]",
+        preflight: (
+            "OPTIONS, GET, POST, PATCH, DELETE",
+            "Authorization, Content-Type",
+        ),
+        auth: Some(AuthAction::Api),
+        client_in_connect_info: false,
+    };
+    pub const METRICS: HttpServerKind = HttpServerKind {
+        log_prefix: "[metrics]",
+        preflight: GET_ONLY,
+        auth: Some(AuthAction::Metrics),
+        client_in_connect_info: false,
+    };
+    pub const PPROF: HttpServerKind = HttpServerKind {
+        log_prefix: "[pprof]",
+        preflight: GET_ONLY,
+        auth: Some(AuthAction::Pprof),
+        client_in_connect_info: false,
+    };
+    pub const PLAYBACK: HttpServerKind = HttpServerKind {
+        log_prefix: "[playback]",
+        preflight: GET_ONLY,
+        auth: None,
+        client_in_connect_info: true,
+    };
+
     /// `Access-Control-Allow-Methods` and `-Headers` of a preflight answer.
     pub fn preflight(self) -> (&'static str, &'static str) {
-        match self {
-            HttpServerKind::Api => (
-                "OPTIONS, GET, POST, PATCH, DELETE",
-                "Authorization, Content-Type",
-            ),
-            HttpServerKind::WebRtc => (
-                "OPTIONS, GET, POST, PATCH, DELETE",
-                "Authorization, Content-Type, If-Match",
-            ),
-            _ => ("OPTIONS, GET", "Authorization"),
-        }
+        self.preflight
     }
 
     /// Prefix of log lines, as MediaMTX writes them.
     pub fn log_prefix(self) -> &'static str {
-        match self {
-            HttpServerKind::Api => "[API]",
-            HttpServerKind::Metrics => "[metrics]",
-            HttpServerKind::Pprof => "[pprof]",
-            HttpServerKind::Playback => "[playback]",
-            HttpServerKind::WebRtc => "[WebRTC]",
-        }
+        self.log_prefix
     }
 }
 
@@ -115,7 +136,7 @@ pub enum ServeError {
 /// Fails if the TLS key or certificate of `settings` can't be used (call before serving, so
 /// the error shows at start).
 pub fn check_tls(settings: &HttpSettings) -> Result<(), TlsError> {
-    tls::acceptor(&settings.server_cert, &settings.server_key).map(drop)
+    tls::acceptor(&settings.server_cert, &settings.server_key, tls::ALPN_HTTP).map(drop)
 }
 
 /// Serves `router` on `listener` with the settings of `kind` taken from the
@@ -127,7 +148,7 @@ pub async fn serve(
     backend: Arc<dyn Backend>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    let settings = crate::settings::http_settings(kind, &backend.conf());
+    let settings = crate::settings::http_settings(kind, &backend.conf()).unwrap_or_default();
     serve_with(kind, settings, listener, router, backend, shutdown).await
 }
 
@@ -141,7 +162,11 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let acceptor = if settings.encryption {
-        Some(tls::acceptor(&settings.server_cert, &settings.server_key)?)
+        Some(tls::acceptor(
+            &settings.server_cert,
+            &settings.server_key,
+            tls::ALPN_HTTP,
+        )?)
     } else {
         None
     };
@@ -155,19 +180,16 @@ pub async fn serve_with(
 
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut backoff = ferromtx_net::Backoff::default();
+    let span = tracing::info_span!(
+        "http",
+        component = kind.log_prefix().trim_matches(['[', ']'])
+    );
     loop {
         let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!("{} accept failed: {e}", kind.log_prefix());
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+            accepted = ferromtx_net::accept(&listener, &mut backoff).instrument(span.clone()) => accepted,
         };
-        let peer = SocketAddr::new(canonical(peer.ip()), peer.port());
         let router = router.clone();
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone();

@@ -120,11 +120,16 @@ mod tests {
         assert!(with_allocator_frames_dropped(b"not gzip".to_vec()).is_err());
     }
 
-    // Unit-test binaries do not export `malloc_conf`, so profiling is off: the handler
-    // must answer with an error, not panic.
+    // Profiling switched off at run time (`prof.active` false): the handler must answer
+    // with an error, not panic. (jemalloc starts with profiling on in every binary that
+    // links ferromtx-net, which exports `malloc_conf`.)
     #[tokio::test]
     async fn heap_without_profiling_is_501() {
-        let err = dump(0).await.unwrap_err();
+        let ctl = controller().expect("jemalloc with prof:true");
+        ctl.lock().await.deactivate().expect("deactivate");
+        let res = dump(0).await;
+        ctl.lock().await.activate().expect("activate");
+        let err = res.unwrap_err();
         assert!(
             matches!(err, PprofError::HeapProfilingInactive),
             "unexpected: {err}"

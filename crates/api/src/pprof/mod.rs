@@ -31,7 +31,7 @@ pub use tikv_jemallocator::Jemalloc;
 
 /// The `malloc_conf` value that turns jemalloc heap profiling on from process start:
 /// sample one allocation per 512 KiB on average, as Go's default `MemProfileRate`.
-pub const MALLOC_CONF: &str = "prof:true,prof_active:true,lg_prof_sample:19";
+pub use ferromtx_net::sys::MALLOC_CONF;
 
 /// Query parameters, as Go reads them with `r.FormValue`.
 type Params = Query<HashMap<String, String>>;
@@ -191,16 +191,7 @@ fn profile_response(body: Vec<u8>, filename: &'static str) -> Response {
 pub(crate) fn release_symbolizer_memory() {
     backtrace::clear_symbol_cache();
     // `arena.<MALLCTL_ARENAS_ALL>.purge`, a void control: no old or new value.
-    // SAFETY: a NUL-terminated name and null value pointers, as jemalloc documents it.
-    let rc = unsafe {
-        tikv_jemalloc_sys::mallctl(
-            c"arena.4096.purge".as_ptr(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            0,
-        )
-    };
+    let rc = ferromtx_net::sys::mallctl_void(tikv_jemalloc_sys::mallctl, c"arena.4096.purge");
     if rc != 0 {
         tracing::debug!("jemalloc purge failed: {rc}");
     }

@@ -69,23 +69,23 @@ fn conf_error(e: ConfError) -> ApiError {
 }
 
 /// Validates and applies `conf`.
-fn apply(b: &dyn Backend, mut conf: Conf) -> ApiResult<dto::Ok> {
+async fn apply(b: &dyn Backend, mut conf: Conf) -> ApiResult<dto::Ok> {
     let warnings = conf.validate().map_err(ApiError::bad_request)?;
     for w in warnings {
         tracing::warn!("[API] {w}");
     }
-    b.apply_conf(conf).map_err(ApiError::bad_request)?;
+    b.apply_conf(conf).await.map_err(ApiError::bad_request)?;
     ok()
 }
 
 /// Runs `change` on a copy of the configuration in force, then applies it.
-fn change(
+async fn change(
     b: &dyn Backend,
     change: impl FnOnce(&mut Conf) -> Result<(), ConfError>,
 ) -> ApiResult<dto::Ok> {
     let mut conf = (*b.conf()).clone();
     change(&mut conf).map_err(conf_error)?;
-    apply(b, conf)
+    apply(b, conf).await
 }
 
 async fn global_get(State(b): Shared) -> Json<Value> {
@@ -94,7 +94,7 @@ async fn global_get(State(b): Shared) -> Json<Value> {
 
 async fn global_patch(State(b): Shared, body: Body) -> ApiResult<dto::Ok> {
     let v = parse_body(body).await?;
-    change(b.as_ref(), |c| c.patch_global(&v))
+    change(b.as_ref(), |c| c.patch_global(&v)).await
 }
 
 async fn pathdefaults_get(State(b): Shared) -> Json<Value> {
@@ -103,7 +103,7 @@ async fn pathdefaults_get(State(b): Shared) -> Json<Value> {
 
 async fn pathdefaults_patch(State(b): Shared, body: Body) -> ApiResult<dto::Ok> {
     let v = parse_body(body).await?;
-    change(b.as_ref(), |c| c.patch_path_defaults(&v))
+    change(b.as_ref(), |c| c.patch_path_defaults(&v)).await
 }
 
 async fn paths_list(State(b): Shared, q: Params) -> ApiResult<dto::List<Value>> {
@@ -128,12 +128,12 @@ async fn paths_get(State(b): Shared, Path(name): Path<String>) -> ApiResult<Valu
 
 async fn paths_add(State(b): Shared, Path(name): Path<String>, body: Body) -> ApiResult<dto::Ok> {
     let v = parse_body(body).await?;
-    change(b.as_ref(), |c| c.add_path(&name, &v))
+    change(b.as_ref(), |c| c.add_path(&name, &v)).await
 }
 
 async fn paths_patch(State(b): Shared, Path(name): Path<String>, body: Body) -> ApiResult<dto::Ok> {
     let v = parse_body(body).await?;
-    change(b.as_ref(), |c| c.patch_path(&name, &v))
+    change(b.as_ref(), |c| c.patch_path(&name, &v)).await
 }
 
 async fn paths_replace(
@@ -142,11 +142,11 @@ async fn paths_replace(
     body: Body,
 ) -> ApiResult<dto::Ok> {
     let v = parse_body(body).await?;
-    change(b.as_ref(), |c| c.replace_path(&name, &v))
+    change(b.as_ref(), |c| c.replace_path(&name, &v)).await
 }
 
 async fn paths_delete(State(b): Shared, Path(name): Path<String>) -> ApiResult<dto::Ok> {
-    change(b.as_ref(), |c| c.remove_path(&name))
+    change(b.as_ref(), |c| c.remove_path(&name)).await
 }
 
 pub(super) fn routes(r: Router<Arc<dyn Backend>>) -> Router<Arc<dyn Backend>> {

@@ -6,8 +6,9 @@ pub mod openapi;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use ferromtx_api::component::BoxFuture;
 use ferromtx_api::dto;
-use ferromtx_api::{Backend, Failure, HttpServerKind, HttpSettings};
+use ferromtx_api::{Backend, Failure, HttpServerKind, HttpSettings, Servers};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -50,11 +51,14 @@ impl Backend for TestBackend {
     fn conf(&self) -> Arc<Conf> {
         self.conf.lock().unwrap().clone()
     }
-    fn apply_conf(&self, conf: Conf) -> Result<(), String> {
+    fn apply_conf(&self, conf: Conf) -> BoxFuture<'_, Result<(), String>> {
         *self.auth.lock().unwrap() = Arc::new(new_auth_manager(&conf));
         *self.conf.lock().unwrap() = Arc::new(conf);
         *self.applied.lock().unwrap() += 1;
-        Ok(())
+        Box::pin(async { Ok(()) })
+    }
+    fn servers(&self) -> Servers {
+        Servers::ALL
     }
     fn auth(&self) -> Arc<AuthManager> {
         self.auth.lock().unwrap().clone()
@@ -207,7 +211,7 @@ pub async fn start(
 pub async fn start_api(backend: Arc<TestBackend>) -> Running {
     let b: Arc<dyn Backend> = backend;
     start(
-        HttpServerKind::Api,
+        HttpServerKind::API,
         HttpSettings::default(),
         ferromtx_api::api_router(b.clone()),
         b,

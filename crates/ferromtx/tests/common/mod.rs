@@ -17,6 +17,8 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     lines: Receiver<String>,
     pub seen: Vec<String>,
+    /// Bound of every wait for a line or the exit.
+    pub wait: Duration,
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
@@ -35,12 +37,23 @@ impl Server {
     /// there (None: no file). `args`: command line. `env`: extra environment.
     pub fn start(conf: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferromtx"));
+        cmd.args(args);
+        Server::spawn(cmd, dir, conf, env)
+    }
+
+    /// Runs `cmd` in `dir` (where `conf`, if any, is written as `mediamtx.yml`), with the
+    /// caller's `MTX_*` variables removed and `env` added; its output lines are collected.
+    pub fn spawn(
+        mut cmd: Command,
+        dir: tempfile::TempDir,
+        conf: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Server {
         if let Some(c) = conf {
             std::fs::write(dir.path().join("mediamtx.yml"), c).expect("write conf");
         }
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferromtx"));
-        cmd.args(args)
-            .current_dir(dir.path())
+        cmd.current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -52,7 +65,7 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("spawn ferromtx");
+        let mut child = cmd.spawn().expect("spawn the command");
         let (tx, lines) = channel();
         for out in [
             child
@@ -81,6 +94,7 @@ impl Server {
             dir,
             lines,
             seen: Vec::new(),
+            wait: WAIT,
         }
     }
 
@@ -94,7 +108,7 @@ impl Server {
         if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
             return l.clone();
         }
-        let deadline = Instant::now() + WAIT;
+        let deadline = Instant::now() + self.wait;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
@@ -106,8 +120,8 @@ impl Server {
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     panic!(
-                        "no line containing {needle:?} within {WAIT:?}; seen: {:#?}",
-                        self.seen
+                        "no line containing {needle:?} within {:?}; seen: {:#?}",
+                        self.wait, self.seen
                     )
                 }
                 Err(RecvTimeoutError::Disconnected) => {
@@ -159,10 +173,7 @@ impl Server {
     }
 
     pub fn signal(&self, sig: i32) {
-        let pid = i32::try_from(self.child.id()).expect("pid");
-        // SAFETY: kill(2) with a pid we spawned and a valid signal number.
-        let r = unsafe { libc::kill(pid, sig) };
-        assert_eq!(r, 0, "kill failed");
+        ferromtx_net::sys::signal(self.child.id(), sig).expect("kill");
     }
 
     /// Lines seen so far that contain `needle`.

@@ -2,6 +2,10 @@
 //! descriptions, goodbyes, and the RFC 4585 / 5104 feedback messages NACK, PLI and FIR.
 //! [`RtcpReceiver`] and [`RtcpSender`] generate the periodic reports.
 
+/// Period of RTCP sender reports to readers and receiver reports to publishers, as
+/// gortsplib's server and client.
+pub const REPORT_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
+
 mod receiver;
 mod sender;
 

@@ -14,16 +14,17 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
+use super::close::CloseReason;
 use super::info::{ConnEntry, Registry, SessionEntry};
 use super::multicast::{Membership, Multicast};
-use super::publish::Publishing;
 use super::read::{Destination, Playing};
-use super::secret;
 use super::settings::RtspSettings;
 use super::udp::{Channel, Datagram, UdpServer};
 use crate::interleaved::{self, Interleaved};
 use crate::message::{Decoder, Incoming, Message, Response, StatusCode};
+use crate::rtp_in::Publishing;
 use crate::sdp::SessionDescription;
+use crate::secret;
 use crate::server_session::{ServerSession, SessionConfig};
 
 /// Datagrams queued for one session before they are dropped.
@@ -126,7 +127,7 @@ enum Event {
 }
 
 /// Splits a connection into its halves, after the TLS handshake for RTSPS.
-async fn open(ctx: &ConnContext, socket: TcpStream) -> Result<(ReadHalf, WriteHalf), String> {
+async fn open(ctx: &ConnContext, socket: TcpStream) -> Result<(ReadHalf, WriteHalf), CloseReason> {
     let _ = socket.set_nodelay(true);
     let Some(acceptor) = &ctx.tls else {
         let (r, w) = socket.into_split();
@@ -137,8 +138,8 @@ async fn open(ctx: &ConnContext, socket: TcpStream) -> Result<(ReadHalf, WriteHa
             let (r, w) = tokio::io::split(stream);
             Ok((Box::new(r), Box::new(w)))
         }
-        Ok(Err(e)) => Err(format!("TLS handshake error: {e}")),
-        Err(_) => Err("TLS handshake timeout".to_string()),
+        Ok(Err(e)) => Err(CloseReason::TlsHandshake(e.to_string())),
+        Err(_) => Err(CloseReason::TlsTimeout),
     }
 }
 
@@ -158,7 +159,7 @@ pub(crate) async fn serve(ctx: Arc<ConnContext>, socket: TcpStream, peer: Socket
                 id: uuid.clone(),
             },
         );
-        let local = socket.local_addr().ok();
+        let local = socket.local_addr().ok().map(ferromtx_net::canonical);
         let entry = Arc::new(ConnEntry::new(uuid.clone(), peer));
         ctx.registry.insert(id, Arc::clone(&entry));
         let (mut reader, writer) = match open(&ctx, socket).await {
@@ -223,7 +224,7 @@ impl Conn {
         &mut self,
         reader: &mut ReadHalf,
         udp_rx: &mut mpsc::Receiver<Datagram>,
-    ) -> String {
+    ) -> CloseReason {
         let mut decoder = Decoder::new();
         let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
         let period = self
@@ -254,8 +255,8 @@ impl Conn {
             };
             let now = Instant::now();
             let res = match event {
-                Event::Read(Ok(0)) => Err("EOF".to_string()),
-                Event::Read(Err(e)) => Err(e.to_string()),
+                Event::Read(Ok(0)) => Err(CloseReason::Eof),
+                Event::Read(Err(e)) => Err(e.into()),
                 Event::Read(Ok(n)) => {
                     last_read = now;
                     self.entry.received(n as u64);
@@ -264,7 +265,7 @@ impl Conn {
                     self.on_input(&mut decoder, now).await
                 }
                 Event::Unit(Some(unit)) => self.on_unit(&unit, now).await,
-                Event::Unit(None) => Err("terminated".to_string()),
+                Event::Unit(None) => Err(CloseReason::Terminated),
                 Event::Datagram(d) => self.on_datagram(d, now),
                 Event::SessionTimeout => {
                     if let Some(s) = self.session.as_mut()
@@ -283,9 +284,9 @@ impl Conn {
                     self.log_anomalies();
                     Ok(())
                 }
-                Event::Kicked => Err("terminated".to_string()),
-                Event::ApiKick => Err("kicked".to_string()),
-                Event::ReadTimeout => Err("read timeout".to_string()),
+                Event::Kicked => Err(CloseReason::Terminated),
+                Event::ApiKick => Err(CloseReason::Kicked),
+                Event::ReadTimeout => Err(CloseReason::ReadTimeout),
             };
             if let Err(reason) = res {
                 return reason;
@@ -302,7 +303,7 @@ impl Conn {
         self.playing.is_none() && !udp
     }
 
-    async fn on_input(&mut self, decoder: &mut Decoder, now: Instant) -> Result<(), String> {
+    async fn on_input(&mut self, decoder: &mut Decoder, now: Instant) -> Result<(), CloseReason> {
         while let Some(item) = decoder.pull() {
             match item {
                 Ok(Incoming::Message(Message::Request(req))) => {
@@ -317,7 +318,7 @@ impl Conn {
                     Response::new(StatusCode::BAD_REQUEST).encode(&mut self.wbuf);
                     self.flush().await?;
                     if e.is_fatal() {
-                        return Err(e.to_string());
+                        return Err(CloseReason::Malformed(e.to_string()));
                     }
                 }
             }
@@ -325,7 +326,7 @@ impl Conn {
         self.flush().await
     }
 
-    fn on_interleaved(&mut self, frame: &Interleaved, now: Instant) -> Result<(), String> {
+    fn on_interleaved(&mut self, frame: &Interleaved, now: Instant) -> Result<(), CloseReason> {
         let Some(rec) = self.recording.as_mut() else {
             // A reader's RTCP: its receiver reports tell what it lost.
             if let Some(p) = self.playing.as_mut() {
@@ -342,7 +343,7 @@ impl Conn {
             Some((track, Channel::Rtp)) => rec
                 .publishing
                 .on_rtp(track, &frame.payload, now)
-                .map_err(|e| e.to_string()),
+                .map_err(CloseReason::from),
             Some((track, Channel::Rtcp)) => {
                 rec.publishing.on_rtcp(track, &frame.payload, now);
                 Ok(())
@@ -351,7 +352,7 @@ impl Conn {
         }
     }
 
-    fn on_datagram(&mut self, d: Datagram, now: Instant) -> Result<(), String> {
+    fn on_datagram(&mut self, d: Datagram, now: Instant) -> Result<(), CloseReason> {
         if let Some(s) = self.session.as_mut() {
             s.machine.on_packet(now);
             s.entry
@@ -368,7 +369,7 @@ impl Conn {
             Channel::Rtp => rec
                 .publishing
                 .on_rtp(d.track, &d.data, now)
-                .map_err(|e| e.to_string()),
+                .map_err(CloseReason::from),
             Channel::Rtcp => {
                 rec.publishing.on_rtcp(d.track, &d.data, now);
                 Ok(())
@@ -376,7 +377,7 @@ impl Conn {
         }
     }
 
-    async fn on_unit(&mut self, unit: &Unit, now: Instant) -> Result<(), String> {
+    async fn on_unit(&mut self, unit: &Unit, now: Instant) -> Result<(), CloseReason> {
         let Some(playing) = self.playing.as_mut() else {
             return Ok(());
         };
@@ -385,7 +386,7 @@ impl Conn {
         self.flush().await
     }
 
-    async fn send_reports(&mut self, now: Instant) -> Result<(), String> {
+    async fn send_reports(&mut self, now: Instant) -> Result<(), CloseReason> {
         let mut out: Vec<(Destination, Bytes)> = Vec::new();
         if let Some(rec) = self.recording.as_mut() {
             for (track, data) in rec.publishing.receiver_reports(now) {
@@ -410,7 +411,7 @@ impl Conn {
                 }
                 Destination::Udp { rtcp, .. } => {
                     if let Some(udp) = &self.ctx.udp
-                        && let Err(e) = udp.rtcp.send_to(&data, rtcp).await
+                        && let Err(e) = udp.send(Channel::Rtcp, &data, rtcp).await
                     {
                         tracing::debug!("UDP send error: {e}");
                     }
@@ -432,7 +433,7 @@ impl Conn {
     }
 
     /// Writes what is queued, within `writeTimeout`.
-    pub(super) async fn flush(&mut self) -> Result<(), String> {
+    pub(super) async fn flush(&mut self) -> Result<(), CloseReason> {
         if !self.udp_out.is_empty() {
             if let Some(udp) = self.ctx.udp.clone() {
                 for (addr, data) in self.udp_out.drain(..) {
@@ -441,7 +442,7 @@ impl Conn {
                             .bytes_sent
                             .fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
                     }
-                    if let Err(e) = udp.rtp.send_to(&data, addr).await {
+                    if let Err(e) = udp.send(Channel::Rtp, &data, addr).await {
                         tracing::debug!("UDP send error: {e}");
                     }
                 }
@@ -463,13 +464,13 @@ impl Conn {
                 self.wbuf.clear();
                 Ok(())
             }
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("write timeout".to_string()),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(CloseReason::WriteTimeout),
         }
     }
 
     /// Ends the session, if any: stops publishing or reading and logs why.
-    pub(super) fn destroy_session(&mut self, reason: &str) {
+    pub(super) fn destroy_session(&mut self, reason: &dyn std::fmt::Display) {
         self.playing = None;
         self.recording = None;
         self.publisher = None;

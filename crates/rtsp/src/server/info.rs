@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use tokio::sync::Notify;
 
+use crate::rtp_in::RtpCounters;
 use crate::server_session::State;
 
 /// What a session does (`RTSPSessionState`).
@@ -77,35 +78,6 @@ pub struct SessionInfo {
     pub rtcp_packets_received: u64,
     pub rtcp_packets_sent: u64,
     pub rtcp_packets_in_error: u64,
-}
-
-/// RTP/RTCP counters of one session (or one pull source).
-#[derive(Debug, Default)]
-pub(crate) struct RtpCounters {
-    pub rtp_received: AtomicU64,
-    pub rtp_sent: AtomicU64,
-    pub rtp_lost: AtomicU64,
-    pub rtp_in_error: AtomicU64,
-    pub rtp_reported_lost: AtomicU64,
-    /// `f64` bits of the mean jitter of the tracks.
-    pub jitter_bits: AtomicU64,
-    pub rtcp_received: AtomicU64,
-    pub rtcp_sent: AtomicU64,
-    pub rtcp_in_error: AtomicU64,
-}
-
-impl RtpCounters {
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    pub fn set_jitter(&self, jitter: f64) {
-        self.jitter_bits.store(jitter.to_bits(), Ordering::Relaxed);
-    }
-
-    fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
-    }
 }
 
 /// Fields of a session that change on requests only.
@@ -187,17 +159,17 @@ impl SessionEntry {
             query: f.query,
             transport: f.transport,
             profile: f.profile,
-            bytes_received: RtpCounters::get(&self.bytes_received),
-            bytes_sent: RtpCounters::get(&self.bytes_sent),
-            rtp_packets_received: RtpCounters::get(&c.rtp_received),
-            rtp_packets_sent: RtpCounters::get(&c.rtp_sent),
-            rtp_packets_lost: RtpCounters::get(&c.rtp_lost),
-            rtp_packets_in_error: RtpCounters::get(&c.rtp_in_error),
+            bytes_received: crate::rtp_in::RtpCounters::get(&self.bytes_received),
+            bytes_sent: crate::rtp_in::RtpCounters::get(&self.bytes_sent),
+            rtp_packets_received: crate::rtp_in::RtpCounters::get(&c.rtp_received),
+            rtp_packets_sent: crate::rtp_in::RtpCounters::get(&c.rtp_sent),
+            rtp_packets_lost: crate::rtp_in::RtpCounters::get(&c.rtp_lost),
+            rtp_packets_in_error: crate::rtp_in::RtpCounters::get(&c.rtp_in_error),
             rtp_packets_jitter: f64::from_bits(c.jitter_bits.load(Ordering::Relaxed)),
-            rtp_packets_reported_lost: RtpCounters::get(&c.rtp_reported_lost),
-            rtcp_packets_received: RtpCounters::get(&c.rtcp_received),
-            rtcp_packets_sent: RtpCounters::get(&c.rtcp_sent),
-            rtcp_packets_in_error: RtpCounters::get(&c.rtcp_in_error),
+            rtp_packets_reported_lost: crate::rtp_in::RtpCounters::get(&c.rtp_reported_lost),
+            rtcp_packets_received: crate::rtp_in::RtpCounters::get(&c.rtcp_received),
+            rtcp_packets_sent: crate::rtp_in::RtpCounters::get(&c.rtcp_sent),
+            rtcp_packets_in_error: crate::rtp_in::RtpCounters::get(&c.rtcp_in_error),
         }
     }
 }

@@ -2,24 +2,20 @@
 //! sans-IO [`ServerSession`](crate::server_session::ServerSession), publishing into and
 //! reading from the paths of a [`PathManager`].
 
+mod close;
 mod conn;
 pub(crate) mod info;
 pub(crate) mod multicast;
-pub(crate) mod publish;
 mod read;
 pub(crate) mod request;
-mod rtp_view;
-mod secret;
 mod settings;
 pub(crate) mod udp;
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ferromtx_core::PathManager;
-use ferromtx_core::listen::bind_tcp_listener;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
@@ -27,9 +23,13 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tracing::Instrument;
 
+pub use crate::rtcp::REPORT_PERIOD;
+pub use crate::rtp_in::DEFAULT_UDP_MAX_PAYLOAD_SIZE;
+pub use crate::transport::MULTICAST_TTL;
+pub use close::CloseReason;
 pub use info::{ConnInfo, SessionInfo, SessionState};
-pub use multicast::{MULTICAST_TTL, MulticastConfig};
-pub use settings::{DEFAULT_UDP_MAX_PAYLOAD_SIZE, REPORT_PERIOD, RtspSettings};
+pub use multicast::MulticastConfig;
+pub use settings::RtspSettings;
 
 use conn::ConnContext;
 use info::Registry;
@@ -38,17 +38,9 @@ use udp::UdpServer;
 
 use crate::server_session::{SessionConfig, TransportKind};
 
-/// Pause after a failed `accept` (e.g. too many open files), as mini-redis backs off.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-
 /// A fresh client nonce for Digest answers.
 pub(crate) fn cnonce() -> String {
-    secret::hex(16)
-}
-
-/// A random SSRC for reports.
-pub(crate) fn random_ssrc() -> u32 {
-    secret::random_u64() as u32
+    crate::secret::hex(16)
 }
 
 /// Addresses the server listens on.
@@ -64,26 +56,8 @@ pub struct LocalAddrs {
 pub struct RtspServer {
     addrs: LocalAddrs,
     registry: Arc<Registry>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-/// Resolves a MediaMTX listen address: `:8554` means every IPv4 interface.
-async fn resolve(address: &str) -> io::Result<SocketAddr> {
-    let full = if address.starts_with(':') {
-        format!("0.0.0.0{address}")
-    } else {
-        address.to_string()
-    };
-    tokio::net::lookup_host(full.as_str())
-        .await?
-        .next()
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("invalid address '{address}'"),
-            )
-        })
+    shutdown: Mutex<Option<oneshot::Sender<()>>>,
+    task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl RtspServer {
@@ -120,11 +94,11 @@ impl RtspServer {
         } else {
             None
         };
-        let listener = bind_tcp_listener(resolve(&settings.rtsp_address).await?)?;
+        let listener = ferromtx_net::bind_tcp(&settings.rtsp_address).await?;
         let udp = if settings.udp_enabled() {
-            let rtp = resolve(&settings.rtp_address).await?;
-            let rtcp = resolve(&settings.rtcp_address).await?;
-            Some(Arc::new(UdpServer::bind(rtp, rtcp).await?))
+            Some(Arc::new(
+                UdpServer::bind(&settings.rtp_address, &settings.rtcp_address).await?,
+            ))
         } else {
             None
         };
@@ -162,8 +136,8 @@ impl RtspServer {
         Ok(RtspServer {
             addrs,
             registry,
-            shutdown: Some(shutdown),
-            task: Some(task),
+            shutdown: Mutex::new(Some(shutdown)),
+            task: Mutex::new(Some(task)),
         })
     }
 
@@ -187,12 +161,23 @@ impl RtspServer {
         self.registry.kick_session(id)
     }
 
-    /// Stops listening and drops every connection (no TEARDOWN is sent).
-    pub async fn close(mut self) {
-        if let Some(s) = self.shutdown.take() {
+    /// Stops listening and drops every connection (no TEARDOWN is sent); when it returns
+    /// the ports are free. Later calls return at once.
+    pub async fn close(&self) {
+        if let Some(s) = self
+            .shutdown
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
             let _ = s.send(());
         }
-        if let Some(t) = self.task.take() {
+        let task = self
+            .task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(t) = task {
             let _ = t.await;
         }
     }
@@ -200,7 +185,12 @@ impl RtspServer {
 
 impl Drop for RtspServer {
     fn drop(&mut self) {
-        if let Some(t) = &self.task {
+        if let Some(t) = self
+            .task
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
             t.abort();
         }
     }
@@ -213,20 +203,15 @@ async fn accept_loop(
 ) {
     let mut conns = JoinSet::new();
     let mut next_id: u64 = 0;
+    let mut backoff = ferromtx_net::Backoff::default();
     loop {
         tokio::select! {
             _ = &mut stop => break,
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            accepted = listener.accept() => match accepted {
-                Ok((socket, peer)) => {
-                    next_id += 1;
-                    conns.spawn(conn::serve(Arc::clone(&ctx), socket, peer, next_id));
-                }
-                Err(e) => {
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                }
-            },
+            (socket, peer) = ferromtx_net::accept(&listener, &mut backoff) => {
+                next_id += 1;
+                conns.spawn(conn::serve(Arc::clone(&ctx), socket, peer, next_id));
+            }
         }
     }
     conns.shutdown().await;

@@ -12,7 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -22,11 +22,9 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
-use super::rtp_view::RtpView;
 use crate::rtcp::{self, RtcpPacket, RtcpSender, ntp_from_unix};
-
-/// TTL of multicast packets (gortsplib's).
-pub const MULTICAST_TTL: u32 = 16;
+use crate::transport::MULTICAST_TTL;
+use ferromtx_core::RtpView;
 
 /// `multicastIPRange`, `multicastRTPPort`, `multicastRTCPPort`, checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,15 +165,6 @@ fn outlet_socket(iface: Ipv4Addr, port: u16) -> io::Result<Arc<UdpSocket>> {
     Ok(Arc::new(UdpSocket::from_std(socket.into())?))
 }
 
-/// The IPv4 address multicast leaves from for a connection with this local address.
-pub(crate) fn interface_of(local: IpAddr) -> Option<Ipv4Addr> {
-    let v4 = match local {
-        IpAddr::V4(v4) => v4,
-        IpAddr::V6(v6) => v6.to_ipv4_mapped()?,
-    };
-    (!v4.is_unspecified()).then_some(v4)
-}
-
 impl Multicast {
     pub fn new(
         config: MulticastConfig,
@@ -244,7 +233,9 @@ impl Multicast {
         let outlets = Arc::new(Mutex::new(Vec::new()));
         let sender = Sender {
             reader: stream.reader(),
-            packetized: stream.view::<RtpView>(RtpView::key(self.udp_max_payload_size)),
+            packetized: stream.view::<RtpView>(ferromtx_core::packets::max_payload(
+                self.udp_max_payload_size,
+            )),
             tracks: ips
                 .iter()
                 .zip(stream.tracks())
@@ -364,6 +355,7 @@ impl Sender {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::interface_of;
 
     #[test]
     fn range_and_ports_are_checked() {

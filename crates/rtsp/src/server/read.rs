@@ -6,12 +6,12 @@ use std::net::SocketAddr;
 use std::time::{Instant, UNIX_EPOCH};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use ferromtx_core::{ReaderHandle, TryNext, Unit, ViewHandle};
+use ferromtx_core::{ReaderHandle, Unit, ViewHandle};
 
 use std::sync::Arc;
 
-use super::info::RtpCounters;
-use super::rtp_view::RtpView;
+use crate::rtp_in::RtpCounters;
+use ferromtx_core::RtpView;
 
 use crate::interleaved;
 use crate::rtcp::{self, RtcpPacket, RtcpSender, ntp_from_unix};
@@ -90,15 +90,10 @@ impl Playing {
             }
         }
         // Units written between SETUP and PLAY are not sent: start at the live edge.
-        let now = tokio::time::Instant::now();
-        for _ in 0..handle.stream().capacity() {
-            if !matches!(handle.reader().try_next(now), TryNext::Unit(_)) {
-                break;
-            }
-        }
+        handle.reader().seek_live();
         let packetized = handle
             .stream()
-            .view::<RtpView>(RtpView::key(udp_max_payload_size));
+            .view::<RtpView>(ferromtx_core::packets::max_payload(udp_max_payload_size));
         Playing {
             handle,
             tracks,

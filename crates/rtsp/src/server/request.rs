@@ -10,20 +10,21 @@ use ferromtx_conf::AuthMethod;
 use ferromtx_core::hooks::Described;
 use ferromtx_core::{PathError, PathRequest, ReaderHandle, Stream, Track};
 
+use super::close::CloseReason;
 use super::conn::{Conn, ConnContext, Recording, Session};
 use super::info::SessionEntry;
-use super::multicast::interface_of;
-use super::publish::Publishing;
 use super::read::{Destination, Playing};
-use super::secret;
 use super::udp::Channel;
 use crate::auth::{self, REALM};
 use crate::message::{Method, Request, Response, StatusCode};
+use crate::rtp_in::Publishing;
 use crate::sdp::SessionDescription;
+use crate::secret;
 use crate::server_session::{
     Effect, ServerSession, SetupTrack, State, StreamInfo, TrackTransport, TransportKind,
     path_and_query, setup_target,
 };
+use crate::transport::interface_of;
 
 /// The description of a stream as served on DESCRIBE, with the parameter sets seen
 /// in-band so far (a WebRTC publisher announces none in its SDP).
@@ -34,15 +35,6 @@ fn description_of(stream: &Stream) -> SessionDescription {
         .map(|t| t.format)
         .collect();
     SessionDescription::from_formats("Stream", &formats)
-}
-
-pub(crate) fn tracks_info(codecs: &[&str]) -> String {
-    format!(
-        "{} {} ({})",
-        codecs.len(),
-        if codecs.len() == 1 { "track" } else { "tracks" },
-        codecs.join(", ")
-    )
 }
 
 /// A redirect target as a full URL: a target starting with `/` keeps the request's scheme and
@@ -67,7 +59,7 @@ async fn path_error(
     nonce: &str,
     req: &Request,
     err: PathError,
-) -> Result<Response, (Response, String)> {
+) -> Result<Response, (Response, CloseReason)> {
     let cseq = req.headers.get("CSeq").unwrap_or("0").trim().to_string();
     if let PathError::Redirect(to) = &err {
         let mut r = Response::new(StatusCode(302));
@@ -90,12 +82,16 @@ async fn path_error(
         }
         tokio::time::sleep(ctx.settings.auth_pause).await;
     }
-    Err((r, err.to_string()))
+    Err((r, CloseReason::Refused(err)))
 }
 
 impl Conn {
     /// Handles one request and queues its response. `Err` closes the connection.
-    pub(super) async fn on_request(&mut self, req: Request, now: Instant) -> Result<(), String> {
+    pub(super) async fn on_request(
+        &mut self,
+        req: Request,
+        now: Instant,
+    ) -> Result<(), CloseReason> {
         tracing::debug!("[c->s] {} {}", req.method, req.uri);
         let res = match req.method {
             Method::Describe => self.describe(&req, now).await,
@@ -235,7 +231,7 @@ impl Conn {
         req: &Request,
         stream: Option<&SessionDescription>,
         now: Instant,
-    ) -> Result<Response, (Response, String)> {
+    ) -> Result<Response, (Response, CloseReason)> {
         self.in_session_with(req, stream, &[], now)
     }
 
@@ -246,7 +242,7 @@ impl Conn {
         stream: Option<&SessionDescription>,
         multicast_ips: &[String],
         now: Instant,
-    ) -> Result<Response, (Response, String)> {
+    ) -> Result<Response, (Response, CloseReason)> {
         let info = stream.map(|description| StreamInfo {
             description,
             multicast_ips,
@@ -277,7 +273,7 @@ impl Conn {
         Ok(reply.response)
     }
 
-    fn apply(&mut self, effect: Effect) -> Result<(), String> {
+    fn apply(&mut self, effect: Effect) -> Result<(), CloseReason> {
         let line = effect.log_line();
         match effect {
             Effect::Announce { description, .. } => {
@@ -291,7 +287,7 @@ impl Conn {
                     return Ok(());
                 };
                 let Some(handle) = s.reader.take() else {
-                    return Err("no stream is available".to_string());
+                    return Err(CloseReason::Session("no stream is available"));
                 };
                 if let Some(line) = line {
                     s.span.in_scope(|| tracing::info!("{line}"));
@@ -362,17 +358,17 @@ impl Conn {
         }
     }
 
-    fn start_record(&mut self, path: &str, tracks: &[SetupTrack]) -> Result<(), String> {
+    fn start_record(&mut self, path: &str, tracks: &[SetupTrack]) -> Result<(), CloseReason> {
         let (Some(s), Some(publisher)) = (self.session.as_ref(), self.publisher.as_ref()) else {
-            return Err("not publishing".to_string());
+            return Err(CloseReason::Session("not publishing"));
         };
         let Some(announced) = s.announced.as_ref() else {
-            return Err("no announced medias".to_string());
+            return Err(CloseReason::Session("no announced medias"));
         };
         let mut formats = Vec::with_capacity(announced.medias.len());
         for m in &announced.medias {
             let Some(f) = m.formats.first() else {
-                return Err("invalid SDP: media without formats".to_string());
+                return Err(CloseReason::Session("invalid SDP: media without formats"));
             };
             formats.push(f.clone());
         }
@@ -380,9 +376,7 @@ impl Conn {
             .iter()
             .map(|f| Track { format: f.clone() })
             .collect();
-        let stream = publisher
-            .start_with_query(core_tracks, &s.query)
-            .map_err(|e| e.to_string())?;
+        let stream = publisher.start_with_query(core_tracks, &s.query)?;
         let mut channels = vec![None; 256];
         let mut reports_to = vec![None; formats.len()];
         for t in tracks {
@@ -417,13 +411,19 @@ impl Conn {
         }
         let codecs: Vec<&str> = formats.iter().map(Format::codec_name).collect();
         s.span.in_scope(|| {
-            tracing::info!("is publishing to path '{path}', {}", tracks_info(&codecs));
+            tracing::info!(
+                "is publishing to path '{path}', {}",
+                ferromtx_core::stream::tracks_info(&codecs)
+            );
         });
         self.route_udp(tracks, Channel::Rtp);
         self.recording = Some(Recording {
-            publishing: Publishing::new(stream, &formats, secret::random_u64() as u32)
-                .with_udp_max_payload_size(self.ctx.settings.udp_max_payload_size)
-                .with_counters(Arc::clone(&s.entry.counters)),
+            publishing: Publishing::new(
+                stream,
+                secret::random_u64() as u32,
+                self.ctx.settings.udp_max_payload_size,
+            )
+            .with_counters(Arc::clone(&s.entry.counters)),
             channels,
             reports_to,
         });
@@ -434,7 +434,7 @@ impl Conn {
         &mut self,
         req: &Request,
         now: Instant,
-    ) -> Result<Response, (Response, String)> {
+    ) -> Result<Response, (Response, CloseReason)> {
         let Some((path, query)) = path_and_query(&req.uri) else {
             return self.in_session(req, None, now);
         };
@@ -458,7 +458,7 @@ impl Conn {
         &mut self,
         req: &Request,
         now: Instant,
-    ) -> Result<Response, (Response, String)> {
+    ) -> Result<Response, (Response, CloseReason)> {
         let fresh = self
             .session
             .as_ref()
@@ -487,7 +487,11 @@ impl Conn {
         Ok(response)
     }
 
-    async fn setup(&mut self, req: &Request, now: Instant) -> Result<Response, (Response, String)> {
+    async fn setup(
+        &mut self,
+        req: &Request,
+        now: Instant,
+    ) -> Result<Response, (Response, CloseReason)> {
         let state = self.session.as_ref().map(|s| s.machine.state());
         if state == Some(State::PreRecord) {
             return self.in_session(req, None, now);

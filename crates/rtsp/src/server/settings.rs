@@ -7,12 +7,8 @@ use ferromtx_conf::{Conf, RtspAuthMethod, RtspTransport};
 use crate::auth::AuthMethod;
 use crate::server_session::TransportKind;
 
-/// Period of RTCP sender reports to readers and receiver reports to publishers, as
-/// gortsplib's server.
-pub const REPORT_PERIOD: Duration = Duration::from_secs(10);
-
-/// MediaMTX's default `udpMaxPayloadSize`.
-pub const DEFAULT_UDP_MAX_PAYLOAD_SIZE: usize = 1452;
+use crate::rtcp::REPORT_PERIOD;
+use crate::rtp_in::DEFAULT_UDP_MAX_PAYLOAD_SIZE;
 
 /// Settings of an [`RtspServer`](super::RtspServer), built from `mediamtx.yml` by
 /// [`RtspSettings::from_conf`] or by hand in tests.

@@ -6,7 +6,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
+
+pub(crate) use crate::datagram::{Channel, Datagram};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -16,22 +18,6 @@ const MAX_DATAGRAM: usize = 65_536;
 /// Receive buffers are carved out of blocks of this size, so a datagram costs no
 /// allocation of its own.
 const RECV_BLOCK: usize = 4 * MAX_DATAGRAM;
-
-/// Which socket a datagram arrived on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Channel {
-    Rtp,
-    Rtcp,
-}
-
-/// A datagram for a session.
-#[derive(Debug)]
-pub(crate) struct Datagram {
-    pub channel: Channel,
-    /// Index of the track in the session's setup order of the stream.
-    pub track: usize,
-    pub data: Bytes,
-}
 
 #[derive(Debug)]
 struct Route {
@@ -56,9 +42,11 @@ fn lock(routes: &Mutex<RouteMap>) -> MutexGuard<'_, RouteMap> {
 }
 
 impl UdpServer {
-    pub async fn bind(rtp: SocketAddr, rtcp: SocketAddr) -> io::Result<UdpServer> {
-        let rtp = Arc::new(UdpSocket::bind(rtp).await?);
-        let rtcp = Arc::new(UdpSocket::bind(rtcp).await?);
+    /// Binds `rtpAddress` and `rtcpAddress` (MediaMTX listen addresses: `:8000` is
+    /// dual-stack).
+    pub async fn bind(rtp: &str, rtcp: &str) -> io::Result<UdpServer> {
+        let rtp = Arc::new(ferromtx_net::bind_udp(rtp).await?);
+        let rtcp = Arc::new(ferromtx_net::bind_udp(rtcp).await?);
         let routes = Arc::new(Mutex::new(RouteMap::new()));
         let tasks = vec![
             tokio::spawn(recv_loop(
@@ -82,6 +70,16 @@ impl UdpServer {
 
     pub fn local_addrs(&self) -> io::Result<(SocketAddr, SocketAddr)> {
         Ok((self.rtp.local_addr()?, self.rtcp.local_addr()?))
+    }
+
+    /// Sends one datagram on `channel`'s socket to `to`, in the socket's address family.
+    pub async fn send(&self, channel: Channel, data: &[u8], to: SocketAddr) -> io::Result<()> {
+        let socket = match channel {
+            Channel::Rtp => &self.rtp,
+            Channel::Rtcp => &self.rtcp,
+        };
+        let to = ferromtx_net::for_socket(to, socket.local_addr()?);
+        socket.send_to(data, to).await.map(drop)
     }
 
     /// Sends datagrams from `from` on `channel` to `tx`, until [`UdpServer::remove`].
@@ -117,7 +115,7 @@ async fn recv_loop(socket: Arc<UdpSocket>, channel: Channel, routes: Arc<Mutex<R
             buf = BytesMut::with_capacity(RECV_BLOCK);
         }
         let from = match socket.recv_buf_from(&mut buf).await {
-            Ok((_, from)) => from,
+            Ok((_, from)) => ferromtx_net::canonical(from),
             Err(e) => {
                 // ICMP port unreachable and the like: keep serving the others.
                 tracing::debug!(component = "RTSP", "UDP receive error: {e}");

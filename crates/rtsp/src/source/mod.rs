@@ -20,13 +20,12 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::client::{Client, ClientError, ClientUrl, media_base};
+use crate::datagram::{Channel, Datagram};
 use crate::message::{Incoming, Message, Method, Request, StatusCode};
+use crate::rtcp::REPORT_PERIOD;
+use crate::rtp_in::{DEFAULT_UDP_MAX_PAYLOAD_SIZE, Publishing};
 use crate::sdp::{self, SessionDescription};
-use crate::server::multicast::interface_of;
-use crate::server::publish::Publishing;
-use crate::server::request::tracks_info;
-use crate::server::udp::{Channel, Datagram};
-use crate::server::{DEFAULT_UDP_MAX_PAYLOAD_SIZE, REPORT_PERIOD, random_ssrc};
+use crate::transport::interface_of;
 use crate::transport::{self, ClientSetup, Transport};
 use udp::{Listening, UnicastPair};
 
@@ -75,35 +74,14 @@ enum Failure {
     SwitchToTcp(&'static str),
 }
 
-/// The `rtsp` / `rtsps` static source.
-#[derive(Debug, Clone, Copy)]
-pub struct RtspSource {
-    udp_max_payload_size: usize,
-}
-
-impl Default for RtspSource {
-    fn default() -> Self {
-        RtspSource::new(DEFAULT_UDP_MAX_PAYLOAD_SIZE)
-    }
-}
-
-impl RtspSource {
-    /// A source whose packets reach readers within `udpMaxPayloadSize` bytes.
-    pub fn new(udp_max_payload_size: usize) -> RtspSource {
-        RtspSource {
-            udp_max_payload_size,
-        }
-    }
-}
+/// The `rtsp` / `rtsps` static source. Its packets reach readers within the
+/// `udpMaxPayloadSize` in force when it connects.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RtspSource;
 
 /// Registers the RTSP source for the `rtsp` and `rtsps` schemes.
 pub fn register(registry: &mut SourceRegistry) {
-    register_with(registry, RtspSource::default());
-}
-
-/// [`register`] with given settings.
-pub fn register_with(registry: &mut SourceRegistry, source: RtspSource) {
-    let source = Arc::new(source);
+    let source = Arc::new(RtspSource);
     registry.register("rtsp", source.clone());
     registry.register("rtsps", source);
 }
@@ -115,7 +93,7 @@ impl StaticSource for RtspSource {
 
     fn run(&self, ctx: SourceContext) -> BoxFuture<'static, Result<(), SourceError>> {
         let span = tracing::info_span!("rtsp_source", component = "RTSP source");
-        Box::pin(run(ctx, *self).instrument(span))
+        Box::pin(run(ctx).instrument(span))
     }
 }
 
@@ -136,7 +114,7 @@ fn first_via(transport: RtspTransport, tls: bool) -> Result<Via, String> {
     }
 }
 
-async fn run(ctx: SourceContext, source: RtspSource) -> Result<(), SourceError> {
+async fn run(ctx: SourceContext) -> Result<(), SourceError> {
     tracing::info!("started");
     let url = ClientUrl::parse(ctx.url()).map_err(|e| SourceError(e.to_string()))?;
     let conf = ctx.conf().clone();
@@ -144,10 +122,10 @@ async fn run(ctx: SourceContext, source: RtspSource) -> Result<(), SourceError> 
     let first = first_via(transport, url.tls).map_err(SourceError)?;
     let automatic = transport == RtspTransport::Automatic && first == Via::Udp;
     let mut stream = None;
-    let res = match attempt(&ctx, &conf, &url, first, &mut stream, source).await {
+    let res = match attempt(&ctx, &conf, &url, first, &mut stream).await {
         Err(Failure::SwitchToTcp(why)) if automatic => {
             tracing::warn!("{why}, switching to TCP");
-            attempt(&ctx, &conf, &url, Via::Tcp, &mut stream, source).await
+            attempt(&ctx, &conf, &url, Via::Tcp, &mut stream).await
         }
         other => other,
     };
@@ -259,7 +237,6 @@ async fn attempt(
     url: &ClientUrl,
     via: Via,
     stream: &mut Option<Arc<Stream>>,
-    source: RtspSource,
 ) -> Result<(), Failure> {
     tracing::debug!("connecting");
     let mut client = Client::connect(url, REQUEST_TIMEOUT, &conf.source_fingerprint).await?;
@@ -362,7 +339,7 @@ async fn attempt(
                 return Ok(());
             };
             let codecs: Vec<&str> = formats.iter().map(Format::codec_name).collect();
-            tracing::info!("ready: {}", tracks_info(&codecs));
+            tracing::info!("ready: {}", ferromtx_core::stream::tracks_info(&codecs));
             *stream = Some(Arc::clone(&s));
             s
         }
@@ -375,8 +352,11 @@ async fn attempt(
     client.request(play).await?;
 
     let mut receiving = Receiving {
-        publishing: Publishing::new(stream, &formats, random_ssrc())
-            .with_udp_max_payload_size(source.udp_max_payload_size),
+        publishing: Publishing::new(
+            stream,
+            crate::secret::random_u64() as u32,
+            udp_max_payload_size(ctx),
+        ),
         setups,
         via,
     };
@@ -385,6 +365,13 @@ async fn attempt(
         .await;
     udp_tasks.shutdown().await;
     res
+}
+
+/// `udpMaxPayloadSize` in force.
+fn udp_max_payload_size(ctx: &SourceContext) -> usize {
+    ctx.global()
+        .and_then(|c| usize::try_from(c.udp_max_payload_size).ok())
+        .unwrap_or(DEFAULT_UDP_MAX_PAYLOAD_SIZE)
 }
 
 fn udp_setup(l: Listening) -> SetUp {

@@ -15,8 +15,8 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::server::MULTICAST_TTL;
-use crate::server::udp::{Channel, Datagram};
+use crate::datagram::{Channel, Datagram};
+use crate::transport::MULTICAST_TTL;
 
 /// Largest datagram read.
 const MAX_DATAGRAM: usize = 65_536;

@@ -117,7 +117,7 @@ impl Client {
             .await
             .expect("connect in time")
             .expect("connect");
-        let config = auth::tls_client_config(fingerprint).expect("client config");
+        let config = ferromtx_net::tls::client_config(fingerprint).expect("client config");
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let name = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("name");
         let tls = tokio::time::timeout(STEP, connector.connect(name, stream))

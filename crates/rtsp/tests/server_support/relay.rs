@@ -92,7 +92,7 @@ pub async fn proxy_server(path_conf: &str) -> (RtspServer, Arc<PathManager>) {
     );
     let auth = Arc::new(ferromtx_auth::Manager::new(&conf));
     let mut sources = SourceRegistry::new();
-    ferromtx_rtsp::register(&mut sources);
+    ferromtx_rtsp::source::register(&mut sources);
     let paths = Arc::new(PathManager::with_sources(conf, auth, sources));
     let server = RtspServer::start(RtspSettings::loopback(), Arc::clone(&paths))
         .await

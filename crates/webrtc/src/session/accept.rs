@@ -275,8 +275,6 @@ impl Session {
         let dir = Direction2::Ingress {
             mids,
             by_ssrc: HashMap::new(),
-            reorder: HashMap::new(),
-            ready: VecDeque::new(),
         };
         let session = Session::new(rtc, dir, config, ufrag, local, now, Vec::new());
         Ok(Accepted {

@@ -8,7 +8,6 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ferromtx_codec::reorder::Reorderer;
 use ferromtx_codec::{Format, rtp};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
@@ -19,13 +18,9 @@ use str0m::net::{Protocol, Receive, Transmit};
 use str0m::rtp::{Extension, RtpWrite, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds, Input, Rtc, RtcConfig};
 
-use crate::keyframe::KeyframeGate;
 use crate::negotiation::{self, NO_SUPPORTED_CODECS};
 use crate::source::EgressItem;
-
-/// How long a WHIP publisher's missing packet is waited for (its retransmission, after our
-/// NACK) before the packets behind it go on without it.
-const REORDER_WAIT: Duration = Duration::from_millis(200);
+use ferromtx_core::KeyframeGate;
 
 /// Egress packets handed to str0m between two of its timeout passes at most. str0m queues
 /// what it is handed until it is polled out, in a queue that keeps its largest size; fed all
@@ -200,10 +195,6 @@ enum Direction2 {
     Ingress {
         mids: Vec<Mid>,
         by_ssrc: HashMap<Ssrc, usize>,
-        /// Per SSRC: packets back in order, retransmissions in their place.
-        reorder: HashMap<Ssrc, Reorderer<(usize, rtp::Packet)>>,
-        /// Packets released in order, waiting to be reported.
-        ready: VecDeque<SessionEvent>,
     },
 }
 
@@ -341,14 +332,6 @@ impl Session {
         if self.closed.is_some() {
             return;
         }
-        if let Direction2::Ingress { reorder, ready, .. } = &mut self.dir {
-            for buffer in reorder.values_mut() {
-                while let Some((track, packet)) = buffer.pop(now) {
-                    ready.push_back(SessionEvent::Rtp { track, packet });
-                }
-            }
-            self.stats.rtp_packets_lost = reorder.values().map(Reorderer::lost).sum();
-        }
         if let Some(due) = self.next_publisher_keyframe
             && now >= due
         {
@@ -484,11 +467,6 @@ impl Session {
             self.close(reason);
             return self.poll_output(now);
         }
-        if let Direction2::Ingress { ready, .. } = &mut self.dir
-            && let Some(ev) = ready.pop_front()
-        {
-            return Output::Event(ev);
-        }
         loop {
             let out = match self.rtc.poll_output() {
                 Ok(o) => o,
@@ -514,11 +492,6 @@ impl Session {
                     let mut t = t.min(self.liveness_deadline());
                     if let Some(k) = self.next_publisher_keyframe {
                         t = t.min(k);
-                    }
-                    if let Direction2::Ingress { reorder, .. } = &self.dir
-                        && let Some(r) = reorder.values().filter_map(Reorderer::deadline).min()
-                    {
-                        t = t.min(r);
                     }
                     return Output::Timeout(t);
                 }
@@ -578,13 +551,14 @@ impl Session {
                 .keyframes
                 .allow(now)
                 .then_some(SessionEvent::KeyframeRequest),
-            Event::RtpPacket(p) => self.on_rtp(now, p),
+            Event::RtpPacket(p) => self.on_rtp(p),
             _ => None,
         }
     }
 
-    /// Ingress: one packet from the publisher, put back in order with the others.
-    fn on_rtp(&mut self, now: Instant, p: str0m::rtp::RtpPacket) -> Option<SessionEvent> {
+    /// Ingress: one packet from the publisher, for the sink (whose ingest puts packets back
+    /// in order).
+    fn on_rtp(&mut self, p: str0m::rtp::RtpPacket) -> Option<SessionEvent> {
         let Direction2::Ingress { mids, by_ssrc, .. } = &mut self.dir else {
             return None;
         };
@@ -603,28 +577,16 @@ impl Session {
             self.request_keyframe();
         }
         self.stats.rtp_packets_received += 1;
-        let seq = p.header.sequence_number;
         let packet = rtp::Packet {
             marker: p.header.marker,
             payload_type: *p.header.payload_type,
-            sequence_number: seq,
+            sequence_number: p.header.sequence_number,
             timestamp: p.header.timestamp,
             ssrc: *ssrc,
             csrc: Vec::new(),
             extension: None,
             payload: Bytes::from_owner(p.payload),
         };
-        let Direction2::Ingress { reorder, ready, .. } = &mut self.dir else {
-            return None;
-        };
-        let buffer = reorder
-            .entry(ssrc)
-            .or_insert_with(|| Reorderer::new(REORDER_WAIT));
-        buffer.push(now, seq, (track, packet));
-        while let Some((track, packet)) = buffer.pop(now) {
-            ready.push_back(SessionEvent::Rtp { track, packet });
-        }
-        self.stats.rtp_packets_lost = reorder.values().map(Reorderer::lost).sum();
-        ready.pop_front()
+        Some(SessionEvent::Rtp { track, packet })
     }
 }

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use ferromtx_codec::{Format, rtp};
 use ferromtx_webrtc::session::{Output, SessionEvent};
 use ferromtx_webrtc::{
-    AccessRequest, AllowAll, AuthHook, Backend, EgressItem, EgressSource, IngestSink,
-    LocalCandidates, OpenError, Session, SessionConfig, WebrtcConfig, WebrtcServer,
+    AccessRequest, Backend, EgressItem, EgressSource, IngestSink, LocalCandidates, OpenError,
+    Session, SessionConfig, WebrtcConfig, WebrtcServer,
 };
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind, Mid};
@@ -292,7 +292,7 @@ pub struct TestSink {
 }
 
 impl IngestSink for TestSink {
-    fn write(&mut self, track: usize, packet: rtp::Packet) {
+    fn write(&mut self, track: usize, packet: rtp::Packet, _now: Instant) {
         let _ = self.tx.send((track, packet));
     }
 }
@@ -304,13 +304,35 @@ pub struct TestBackend {
     pub keyframe_requests: Arc<Mutex<u32>>,
     pub ingest: mpsc::UnboundedSender<(usize, rtp::Packet)>,
     pub published: Mutex<Vec<Vec<Format>>>,
+    /// The user and password every request must carry (none: anyone).
+    pub credentials: Option<(String, String)>,
+}
+
+impl TestBackend {
+    fn check(&self, req: &AccessRequest) -> Result<(), OpenError> {
+        match &self.credentials {
+            Some((u, p)) if req.credentials.user != *u || req.credentials.pass != *p => {
+                Err(OpenError::Unauthorized {
+                    ask_credentials: req.credentials.is_empty(),
+                    message: "failed to authenticate: wrong credentials".into(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Backend for TestBackend {
     type Source = TestSource;
     type Sink = TestSink;
+    type Admitted = ();
+
+    async fn authenticate(&self, req: &AccessRequest) -> Result<(), OpenError> {
+        self.check(req)
+    }
 
     async fn open_reader(&self, req: &AccessRequest) -> Result<TestSource, OpenError> {
+        self.check(req)?;
         if req.path != "cam" && req.path != "a/b/cam" {
             return Err(OpenError::NoStream(format!(
                 "no stream is available on path '{}'",
@@ -326,10 +348,15 @@ impl Backend for TestBackend {
         })
     }
 
-    async fn open_publisher(
+    async fn admit_publisher(&self, req: &AccessRequest) -> Result<(), OpenError> {
+        self.check(req)
+    }
+
+    fn start_publisher(
         &self,
-        _req: &AccessRequest,
+        _admitted: (),
         tracks: &[Format],
+        _query: &str,
     ) -> Result<TestSink, OpenError> {
         self.published.lock().unwrap().push(tracks.to_vec());
         Ok(TestSink {
@@ -353,16 +380,22 @@ impl Drop for TestServer {
 }
 
 pub async fn start_server(tracks: Vec<Format>) -> TestServer {
-    start_server_with_auth(tracks, Arc::new(AllowAll)).await
+    start_server_with(tracks, None, SessionConfig::default()).await
 }
 
-pub async fn start_server_with_auth(tracks: Vec<Format>, auth: Arc<dyn AuthHook>) -> TestServer {
-    start_server_with(tracks, auth, SessionConfig::default()).await
+/// A server whose every request must carry `user` and `pass`.
+pub async fn start_server_with_credentials(
+    tracks: Vec<Format>,
+    user: &str,
+    pass: &str,
+) -> TestServer {
+    let creds = Some((user.to_owned(), pass.to_owned()));
+    start_server_with(tracks, creds, SessionConfig::default()).await
 }
 
 pub async fn start_server_with(
     tracks: Vec<Format>,
-    auth: Arc<dyn AuthHook>,
+    credentials: Option<(String, String)>,
     session: SessionConfig,
 ) -> TestServer {
     let (itx, irx) = mpsc::unbounded_channel();
@@ -372,13 +405,14 @@ pub async fn start_server_with(
         keyframe_requests: Arc::new(Mutex::new(0)),
         ingest: itx,
         published: Mutex::new(Vec::new()),
+        credentials,
     });
     let config = WebrtcConfig {
         local_udp_address: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         session,
         ..Default::default()
     };
-    let server = WebrtcServer::start(config, Arc::clone(&backend), auth)
+    let server = WebrtcServer::start(config, Arc::clone(&backend))
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

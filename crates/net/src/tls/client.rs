@@ -1,32 +1,15 @@
-//! HTTP clients for `authHTTPAddress` and `authJWTJWKS`, with MediaMTX's
-//! certificate fingerprint option (`authHTTPFingerprint`,
-//! `authJWTJWKSFingerprint`): when set, the server certificate is accepted
-//! if and only if the SHA-256 of its DER encoding equals the fingerprint
-//! (hex), whoever signed it.
+//! TLS clients with MediaMTX's certificate fingerprint option (`sourceFingerprint`,
+//! `authHTTPFingerprint`, `authJWTJWKSFingerprint`): when set, the server certificate is
+//! accepted if and only if the SHA-256 of its DER encoding equals the fingerprint (hex),
+//! whoever signed it; when empty, it is checked against the Mozilla root certificates.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use sha2::{Digest, Sha256};
-
-/// Builds a client with `timeout` on the whole exchange and, when
-/// `fingerprint` is not empty, certificate pinning instead of CA checks.
-pub(crate) fn make_client(timeout: Duration, fingerprint: &str) -> Result<reqwest::Client, String> {
-    let builder = reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .redirect(reqwest::redirect::Policy::limited(5));
-    let builder = if fingerprint.is_empty() {
-        builder.use_rustls_tls()
-    } else {
-        builder.use_preconfigured_tls(client_config(fingerprint)?)
-    };
-    builder.build().map_err(|e| e.to_string())
-}
 
 /// A TLS client configuration for a server whose certificate is either pinned by
 /// `fingerprint` (lowercase or uppercase hex SHA-256 of its DER encoding, whoever signed
@@ -56,7 +39,7 @@ pub fn client_config(fingerprint: &str) -> Result<rustls::ClientConfig, String> 
 }
 
 /// Lowercase hex SHA-256 of a certificate.
-pub(crate) fn fingerprint_of(cert: &[u8]) -> String {
+pub fn fingerprint_of(cert: &[u8]) -> String {
     Sha256::digest(cert)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -125,9 +108,7 @@ mod tests {
     }
 
     #[test]
-    fn clients_build_with_and_without_fingerprint() {
-        assert!(make_client(Duration::from_secs(1), "").is_ok());
-        assert!(make_client(Duration::from_secs(1), "AABB").is_ok());
+    fn configurations_build_with_and_without_fingerprint() {
         assert!(client_config("").is_ok());
         assert!(client_config("aabb").is_ok());
     }

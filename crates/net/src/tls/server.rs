@@ -1,19 +1,19 @@
-//! TLS servers from PEM key and certificate files: the HTTP servers (`*Encryption: yes`,
-//! files read once at start) and other listeners such as RTSPS, whose certificate is
-//! reloaded when its files change, as MediaMTX's certificate loader does.
+//! TLS servers from PEM key and certificate files (`*ServerKey`, `*ServerCert`): every
+//! listener's certificate is reloaded when its files change, as MediaMTX's certificate
+//! loader does, so a renewed certificate needs no restart.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
+use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::rustls::crypto::CryptoProvider;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
-use tokio_rustls::rustls::sign::CertifiedKey;
 
 /// A key or certificate that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +30,7 @@ pub enum TlsError {
 }
 
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(tokio_rustls::rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 fn load_certs(cert: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
@@ -68,33 +68,32 @@ pub fn load_certified_key(cert: &Path, key: &Path) -> Result<CertifiedKey, TlsEr
     Ok(certified)
 }
 
-/// Builds an acceptor offering HTTP/2 and HTTP/1.1, from files read now.
-pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
-    let certs = load_certs(cert)?;
-    let key = load_key(key)?;
+/// ALPN protocols of an HTTP server: HTTP/2 and HTTP/1.1.
+pub const ALPN_HTTP: &[&[u8]] = &[b"h2", b"http/1.1"];
+
+/// A server configuration whose certificate is read from `cert` and `key` now, then again
+/// whenever one of the files changes: every new connection after a change gets the new
+/// certificate. A change that cannot be loaded (e.g. only one of the two files replaced
+/// yet) is logged and the previous certificate stays in use until the files change again.
+/// `alpn`: the protocols offered ([`ALPN_HTTP`] for HTTP servers, none for RTSPS, RTMPS).
+pub fn server_config(
+    cert: &Path,
+    key: &Path,
+    alpn: &[&[u8]],
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let resolver = ReloadingCert::new(cert, key)?;
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| TlsError::Config(e.to_string()))?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(TlsAcceptor::from(Arc::new(config)))
+        .with_cert_resolver(Arc::new(resolver));
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(Arc::new(config))
 }
 
-/// A server configuration without ALPN (RTSPS, RTMPS) whose certificate is read from
-/// `cert` and `key` now, then again whenever one of the files changes: every new
-/// connection after a change gets the new certificate. A change that cannot be loaded
-/// (e.g. only one of the two files replaced yet) is logged and the previous certificate
-/// stays in use until the files change again.
-pub fn reloading_server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
-    let resolver = ReloadingCert::new(cert, key)?;
-    let config = ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::Config(e.to_string()))?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(resolver));
-    Ok(Arc::new(config))
+/// [`server_config`] as an acceptor.
+pub fn acceptor(cert: &Path, key: &Path, alpn: &[&[u8]]) -> Result<TlsAcceptor, TlsError> {
+    server_config(cert, key, alpn).map(TlsAcceptor::from)
 }
 
 /// What identifies one version of a file: modification time and size (none when the
@@ -112,7 +111,7 @@ struct Loaded {
     key: Arc<CertifiedKey>,
 }
 
-/// Resolves the certificate of [`reloading_server_config`]: on each handshake the two
+/// Resolves the certificate of [`server_config`]: on each handshake the two
 /// files are looked at (two `stat` calls) and loaded again when they changed.
 #[derive(Debug)]
 pub struct ReloadingCert {
@@ -227,11 +226,11 @@ mod tests {
     fn missing_files_are_errors() {
         let d = dir("missing");
         assert!(matches!(
-            reloading_server_config(Path::new(""), &d.join("k")),
+            server_config(Path::new(""), &d.join("k"), &[]),
             Err(TlsError::MissingCert)
         ));
         assert!(matches!(
-            reloading_server_config(&d.join("c"), &d.join("k")),
+            server_config(&d.join("c"), &d.join("k"), ALPN_HTTP),
             Err(TlsError::Cert { .. })
         ));
         let _ = fs::remove_dir_all(&d);
