@@ -34,13 +34,19 @@ pub enum CloseReason {
     Malformed(String),
     /// The path manager refused the request (authentication, path, publisher).
     #[error(transparent)]
-    Refused(#[from] PathError),
+    Refused(Box<PathError>),
     /// A request the session can't go on after, with what was wrong.
     #[error("{0}")]
     Session(&'static str),
     /// Writing into the path's stream failed.
     #[error(transparent)]
     Stream(#[from] StreamError),
+}
+
+impl From<PathError> for CloseReason {
+    fn from(e: PathError) -> CloseReason {
+        CloseReason::Refused(Box::new(e))
+    }
 }
 
 impl From<std::io::Error> for CloseReason {
@@ -58,7 +64,7 @@ mod tests {
         assert_eq!(CloseReason::Eof.to_string(), "EOF");
         assert_eq!(CloseReason::Terminated.to_string(), "terminated");
         assert_eq!(
-            CloseReason::Refused(PathError::NoStream("cam".into())).to_string(),
+            CloseReason::from(PathError::NoStream("cam".into())).to_string(),
             "no stream is available on path 'cam'"
         );
         assert_eq!(

@@ -82,7 +82,7 @@ async fn path_error(
         }
         tokio::time::sleep(ctx.settings.auth_pause).await;
     }
-    Err((r, CloseReason::Refused(err)))
+    Err((r, CloseReason::from(err)))
 }
 
 impl Conn {
