@@ -83,6 +83,7 @@ pub struct Anomalies {
     pub malformed_access_units: u64,
     /// PSI sections with a bad CRC or layout.
     pub bad_sections: u64,
+    /// Streams skipped: unsupported stream type, or parameters never found.
     pub unsupported_streams: u64,
     pub discontinuities: u64,
     /// The latest problem, for a log line.
@@ -91,7 +92,7 @@ pub struct Anomalies {
 
 impl Anomalies {
     pub fn is_empty(&self) -> bool {
-        self.last_error.is_none() && self.skipped_bytes == 0
+        *self == Anomalies::default()
     }
 }
 
@@ -602,6 +603,7 @@ impl Demuxer {
                 s.codec.is_some()
             });
             for pid in dropped {
+                self.anomalies.unsupported_streams += 1;
                 self.anomalies.last_error = Some(DemuxError::NoParameters { pid });
             }
         }
