@@ -629,3 +629,137 @@ fn pcr_is_read() {
     d.push(&ts);
     assert_eq!(d.last_pcr(), Some((900_000 - 9_000) * 300));
 }
+
+/// xorshift64: deterministic mutations without a rand crate.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+#[test]
+fn mutated_streams_never_panic_and_ignore_chunking() {
+    let tracks = vec![
+        track(0x100, Codec::H264),
+        track(
+            0x101,
+            Codec::Mpeg4Audio {
+                config: aac_config(),
+            },
+        ),
+        track(0x102, Codec::Opus { channel_count: 2 }),
+        track(
+            0x103,
+            Codec::Ac3 {
+                sample_rate: 48_000,
+                channel_count: 6,
+            },
+        ),
+        track(0x104, Codec::Klv { synchronous: true }),
+    ];
+    let mut units = av_units(6);
+    units.push((0x102, 90_000, 90_000, true, vec![Bytes::from(body(300, 1))]));
+    units.push((0x103, 90_000, 90_000, true, vec![ac3_frame(2)]));
+    units.push((0x104, 90_000, 90_000, true, vec![Bytes::from(body(30, 3))]));
+    let clean = mux(tracks, &units);
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..60 {
+        let mut ts = clean.clone();
+        for _ in 0..1 + rng.below(20) {
+            let at = rng.below(ts.len());
+            match rng.below(4) {
+                0 => ts[at] ^= 1 << rng.below(8),
+                1 => {
+                    let end = (at + rng.below(400)).min(ts.len());
+                    ts.drain(at..end);
+                }
+                2 => {
+                    let junk: Vec<u8> = (0..rng.below(300)).map(|_| rng.next() as u8).collect();
+                    ts.splice(at..at, junk);
+                }
+                _ => {
+                    let end = (at + rng.below(600)).min(ts.len());
+                    let copy = ts[at..end].to_vec();
+                    ts.splice(end..end, copy);
+                }
+            }
+        }
+        let whole = demux_chunked(&ts, ts.len());
+        assert_eq!(demux_chunked(&ts, 1), whole);
+        assert_eq!(demux_chunked(&ts, 1 + rng.below(1000)), whole);
+    }
+}
+
+/// CRC-32/MPEG-2, to forge sections.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= u32::from(b) << 24;
+        for _ in 0..8 {
+            crc = if crc & 0x8000_0000 != 0 {
+                (crc << 1) ^ 0x04c1_1db7
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+/// A section with its header byte `index` changed by `edit`, CRC recomputed.
+fn forge(mut section: Vec<u8>, index: usize, edit: impl FnOnce(&mut u8)) -> Vec<u8> {
+    edit(&mut section[index]);
+    let len = section.len();
+    let crc = crc32(&section[..len - 4]);
+    section[len - 4..].copy_from_slice(&crc.to_be_bytes());
+    section
+}
+
+fn psi_packet(pid: u16, cc: u8, section: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x47, 0x40 | (pid >> 8) as u8, pid as u8, 0x10 | cc, 0x00];
+    p.extend_from_slice(section);
+    p.resize(PACKET, 0xff);
+    p
+}
+
+#[test]
+fn later_pat_sections_and_next_pmts_are_not_followed() {
+    use ferromtx_codec::mpegts::psi::Pat;
+    let units: Vec<Unit> = (0..2i64)
+        .map(|i| (0x100, i * 3_600, i * 3_600, false, h264_p(i as u8, 30)))
+        .collect();
+    let ts = mux(vec![track(0x100, Codec::H264)], &units);
+    let other_program = Pat {
+        transport_stream_id: 1,
+        programs: vec![(7, 0x1100)],
+    }
+    .marshal();
+    // Section 1 of the PAT names another program: it must not replace program 1.
+    let section_1 = forge(other_program.clone(), 6, |n| *n = 1);
+    // A PMT "not yet in force" without the video.
+    let next_pmt = Pmt {
+        program_number: 1,
+        pcr_pid: 0x100,
+        streams: vec![],
+    }
+    .marshal();
+    let next_pmt = forge(next_pmt, 5, |b| *b &= 0xfe);
+    let (first, rest) = ts.split_at(3 * PACKET);
+    let mut edited = first.to_vec();
+    edited.extend(psi_packet(0, 1, &section_1));
+    edited.extend(psi_packet(0x1000, 1, &next_pmt));
+    edited.extend_from_slice(rest);
+    let (events, anomalies) = demux(&edited);
+    assert_eq!(tracks_of(&events), vec![vec![track(0x100, Codec::H264)]]);
+    assert_eq!(units_of(&events), expected(&units));
+    assert_eq!(anomalies, Anomalies::default());
+}

@@ -366,8 +366,12 @@ impl Demuxer {
             self.psi_error(h.pid, e);
         }
         for bytes in sections {
-            let pat = Section::parse(&bytes).and_then(|s| Pat::parse(&s));
-            match pat {
+            let section = match Section::parse(&bytes) {
+                // Only the first section of a PAT in force: its first program is ours.
+                Ok(s) if !s.current_next || s.section_number != 0 => continue,
+                other => other,
+            };
+            match section.and_then(|s| Pat::parse(&s)) {
                 Ok(pat) => self.use_pat(&pat),
                 Err(e) => self.psi_error(h.pid, e),
             }
@@ -426,8 +430,11 @@ impl Demuxer {
             if bytes.first() != Some(&TABLE_ID_PMT) {
                 continue;
             }
-            let pmt = Section::parse(&bytes).and_then(|s| Pmt::parse(&s));
-            match pmt {
+            let section = match Section::parse(&bytes) {
+                Ok(s) if !s.current_next => continue,
+                other => other,
+            };
+            match section.and_then(|s| Pmt::parse(&s)) {
                 Ok(pmt) => self.use_pmt(pmt, bytes),
                 Err(e) => self.psi_error(h.pid, e),
             }

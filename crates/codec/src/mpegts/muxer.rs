@@ -208,7 +208,7 @@ impl Muxer {
             None => true,
             Some(last) => {
                 (leading && random_access && codec.is_video())
-                    || dts - last >= TABLE_INTERVAL
+                    || dts.saturating_sub(last) >= TABLE_INTERVAL
                     || dts < last
             }
         };
@@ -227,7 +227,7 @@ impl Muxer {
                 payload_unit_start: first,
                 continuity_counter: track.cc,
                 random_access: first && random_access,
-                pcr_base: (first && leading).then(|| (dts - PCR_OFFSET) as u64),
+                pcr_base: (first && leading).then(|| dts.wrapping_sub(PCR_OFFSET) as u64),
             };
             let n = write_packet(out, &opts, rest);
             rest = &rest[n..];

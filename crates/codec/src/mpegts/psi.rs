@@ -137,14 +137,16 @@ pub struct Section<'a> {
     /// transport_stream_id (PAT) or program_number (PMT).
     pub table_id_extension: u16,
     pub version: u8,
+    /// current_next_indicator: false for a table not yet in force.
     pub current_next: bool,
+    pub section_number: u8,
     /// The bytes between the section header and the CRC.
     pub body: &'a [u8],
 }
 
 impl<'a> Section<'a> {
     pub fn parse(data: &'a [u8]) -> Result<Section<'a>, PsiError> {
-        let [table_id, b1, _, e0, e1, flags, _, _, rest @ ..] = data else {
+        let [table_id, b1, _, e0, e1, flags, number, _, rest @ ..] = data else {
             return Err(PsiError::Truncated(data.len()));
         };
         if b1 & 0x80 == 0 {
@@ -162,6 +164,7 @@ impl<'a> Section<'a> {
             table_id_extension: u16::from_be_bytes([*e0, *e1]),
             version: (flags >> 1) & 0x1f,
             current_next: flags & 0x01 != 0,
+            section_number: *number,
             body,
         })
     }
