@@ -46,6 +46,7 @@ pub use muxer::{MuxError, Muxer};
 pub use pes::PesError;
 pub use timestamp::{DISCONTINUITY_THRESHOLD, TimestampUnwrapper};
 
+use crate::format::Format;
 use crate::mpeg4audio::AudioSpecificConfig;
 
 /// One elementary stream of the program.
@@ -112,6 +113,53 @@ impl Codec {
             Codec::H264 | Codec::H265 | Codec::Mpeg1Video | Codec::Mpeg4Video
         )
     }
+
+    /// The RTP-side [`Format`] of this codec, for the codecs [`Format`] has (H264, H265,
+    /// Opus, AAC in ADTS); `None` for the others.
+    pub fn to_format(&self, payload_type: u8) -> Option<Format> {
+        Some(match self {
+            Codec::H264 => Format::H264 {
+                payload_type,
+                sps: None,
+                pps: None,
+                packetization_mode: 1,
+            },
+            Codec::H265 => Format::H265 {
+                payload_type,
+                vps: None,
+                sps: None,
+                pps: None,
+            },
+            Codec::Opus { channel_count } => Format::Opus {
+                payload_type,
+                channels: *channel_count,
+            },
+            Codec::Mpeg4Audio { config } => Format::Mpeg4Audio {
+                payload_type,
+                config: config.marshal(),
+                size_length: 13,
+                index_length: 3,
+                index_delta_length: 3,
+            },
+            _ => return None,
+        })
+    }
+
+    /// The codec that carries a [`Format`] in MPEG-TS, when there is one (AAC goes as
+    /// ADTS, so its config must parse).
+    pub fn from_format(format: &Format) -> Option<Codec> {
+        match format {
+            Format::H264 { .. } => Some(Codec::H264),
+            Format::H265 { .. } => Some(Codec::H265),
+            Format::Opus { channels, .. } => Some(Codec::Opus {
+                channel_count: *channels,
+            }),
+            Format::Mpeg4Audio { config, .. } => AudioSpecificConfig::parse(config)
+                .ok()
+                .map(|config| Codec::Mpeg4Audio { config }),
+            _ => None,
+        }
+    }
 }
 
 /// Stream types of the PMT (ISO/IEC 13818-1 table 2-34, ATSC A/52 for AC-3).
@@ -128,4 +176,28 @@ pub mod stream_type {
     pub const H264: u8 = 0x1b;
     pub const H265: u8 = 0x24;
     pub const AC3: u8 = 0x81;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_convert_both_ways() {
+        let aac = Codec::Mpeg4Audio {
+            config: AudioSpecificConfig::parse(&[0x12, 0x10]).expect("valid"),
+        };
+        for codec in [
+            Codec::H264,
+            Codec::H265,
+            Codec::Opus { channel_count: 2 },
+            aac,
+        ] {
+            let format = codec.to_format(96).expect("has a format");
+            assert_eq!(format.codec_name(), codec.name());
+            assert_eq!(Codec::from_format(&format), Some(codec));
+        }
+        assert_eq!(Codec::Mpeg1Audio.to_format(96), None);
+        assert_eq!(Codec::from_format(&Format::Vp8 { payload_type: 96 }), None);
+    }
 }
