@@ -763,3 +763,26 @@ fn later_pat_sections_and_next_pmts_are_not_followed() {
     assert_eq!(units_of(&events), expected(&units));
     assert_eq!(anomalies, Anomalies::default());
 }
+
+#[test]
+fn pes_in_progress_share_one_memory_budget() {
+    use ferromtx_codec::mpegts::{MAX_PES_SIZE, PesError};
+    // Three video PIDs, each with an unbounded 6 MiB PES still open (they end only at the
+    // next start): together they would pass the 16 MiB budget, so the third is dropped.
+    let tracks: Vec<Track> = (0..3).map(|i| track(0x100 + i, Codec::H264)).collect();
+    let big = |seed| vec![nal(&[0x41, 0x9a], 6 << 20, seed)];
+    let units: Vec<Unit> = (0..3u16)
+        .map(|i| (0x100 + i, 0, 0, false, big(i as u8)))
+        .collect();
+    let (events, anomalies) = demux(&mux(tracks, &units));
+    let got: Vec<u16> = units_of(&events).iter().map(|au| au.pid).collect();
+    assert_eq!(got, vec![0x100, 0x101]);
+    assert_eq!(anomalies.dropped_pes, 1);
+    assert!(matches!(
+        anomalies.last_error,
+        Some(DemuxError::Pes {
+            pid: 0x102,
+            error: PesError::TooLarge { max }
+        }) if max < MAX_PES_SIZE
+    ));
+}

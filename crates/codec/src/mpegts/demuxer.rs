@@ -13,6 +13,9 @@ use super::{Codec, Track};
 
 /// Largest PES the demuxer reassembles (8 MiB: a big keyframe); larger ones are dropped.
 pub const MAX_PES_SIZE: usize = 8 << 20;
+/// What all PIDs' PES packets in progress may hold together (a PMT may list hundreds of
+/// streams: without this, each could hold [`MAX_PES_SIZE`]).
+const MAX_BUFFERED: usize = 2 * MAX_PES_SIZE;
 /// Access units held back while a track's parameters (ADTS config, AC-3 sample rate) are
 /// still unknown, at most this many and [`MAX_HELD_BYTES`]; past that the tracks that
 /// still lack them are dropped.
@@ -489,6 +492,13 @@ impl Demuxer {
             return;
         };
         let h = &packet.header;
+        let others: usize = program
+            .streams
+            .iter()
+            .filter(|s| s.pid != h.pid)
+            .map(|s| s.pes.buffered())
+            .sum();
+        let room = MAX_BUFFERED.saturating_sub(others);
         let Some(stream) = program.streams.iter_mut().find(|s| s.pid == h.pid) else {
             return;
         };
@@ -501,11 +511,11 @@ impl Demuxer {
                 cut = stream.pes.reset();
                 stream
                     .pes
-                    .push(h.payload_unit_start, packet.payload, &mut done);
+                    .push(h.payload_unit_start, packet.payload, room, &mut done);
             }
             Cc::Ok => stream
                 .pes
-                .push(h.payload_unit_start, packet.payload, &mut done),
+                .push(h.payload_unit_start, packet.payload, room, &mut done),
         }
         if !self.continuity(cc, h.pid, h.continuity_counter) {
             return;

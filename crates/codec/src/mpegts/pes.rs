@@ -181,11 +181,19 @@ impl PesAssembler {
         had
     }
 
+    /// Bytes of the PES in progress.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Feeds one packet payload; finished PES packets (or why one was lost) go to `done`.
+    /// `room`: how many bytes the caller lets this PES hold (its share of a budget shared
+    /// by several PIDs), below the per-PES maximum.
     pub fn push(
         &mut self,
         payload_unit_start: bool,
         payload: &[u8],
+        room: usize,
         done: &mut Vec<Result<Bytes, PesError>>,
     ) {
         if payload_unit_start {
@@ -196,9 +204,10 @@ impl PesAssembler {
         } else if !self.active {
             return;
         }
-        if self.buf.len() + payload.len() > self.max {
+        let max = self.max.min(room);
+        if self.buf.len() + payload.len() > max {
             self.reset();
-            done.push(Err(PesError::TooLarge { max: self.max }));
+            done.push(Err(PesError::TooLarge { max }));
             return;
         }
         self.buf.extend_from_slice(payload);
@@ -303,21 +312,21 @@ mod tests {
         let mut a = PesAssembler::new(1000);
         let mut done = Vec::new();
         // Bounded: 6 + 4 bytes, done as soon as complete, extra bytes dropped.
-        a.push(true, &[0, 0, 1, 0xc0, 0, 4, 1, 2], &mut done);
+        a.push(true, &[0, 0, 1, 0xc0, 0, 4, 1, 2], usize::MAX, &mut done);
         assert!(done.is_empty());
-        a.push(false, &[3, 4, 0xff], &mut done);
+        a.push(false, &[3, 4, 0xff], usize::MAX, &mut done);
         assert_eq!(
             done,
             vec![Ok(Bytes::from_static(&[0, 0, 1, 0xc0, 0, 4, 1, 2, 3, 4]))]
         );
         // Continuation without a start is ignored.
         done.clear();
-        a.push(false, &[9, 9], &mut done);
+        a.push(false, &[9, 9], usize::MAX, &mut done);
         assert!(done.is_empty());
         // Unbounded: ends at the next start.
-        a.push(true, &[0, 0, 1, 0xe0, 0, 0, 7], &mut done);
-        a.push(false, &[8], &mut done);
-        a.push(true, &[0, 0, 1, 0xe0, 0, 0], &mut done);
+        a.push(true, &[0, 0, 1, 0xe0, 0, 0, 7], usize::MAX, &mut done);
+        a.push(false, &[8], usize::MAX, &mut done);
+        a.push(true, &[0, 0, 1, 0xe0, 0, 0], usize::MAX, &mut done);
         assert_eq!(
             done,
             vec![Ok(Bytes::from_static(&[0, 0, 1, 0xe0, 0, 0, 7, 8]))]
@@ -333,8 +342,8 @@ mod tests {
     fn short_and_oversized_pes() {
         let mut a = PesAssembler::new(16);
         let mut done = Vec::new();
-        a.push(true, &[0, 0, 1, 0xc0, 0, 9, 1], &mut done);
-        a.push(true, &[0, 0, 1, 0xe0, 0, 0, 1, 2, 3], &mut done);
+        a.push(true, &[0, 0, 1, 0xc0, 0, 9, 1], usize::MAX, &mut done);
+        a.push(true, &[0, 0, 1, 0xe0, 0, 0, 1, 2, 3], usize::MAX, &mut done);
         assert_eq!(
             done,
             vec![Err(PesError::Short {
@@ -343,8 +352,13 @@ mod tests {
             })]
         );
         done.clear();
-        a.push(false, &[0; 8], &mut done);
+        a.push(false, &[0; 8], usize::MAX, &mut done);
         assert_eq!(done, vec![Err(PesError::TooLarge { max: 16 })]);
         assert!(!a.reset());
+        // A shared budget smaller than the maximum.
+        done.clear();
+        a.push(true, &[0, 0, 1, 0xe0, 0, 0], 8, &mut done);
+        a.push(false, &[0; 3], 8, &mut done);
+        assert_eq!(done, vec![Err(PesError::TooLarge { max: 8 })]);
     }
 }
