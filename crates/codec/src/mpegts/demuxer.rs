@@ -215,13 +215,16 @@ impl Demuxer {
     /// End of input: ends the PES packets in progress (video PES without length end only
     /// when the next one starts) and announces tracks still waiting for parameters.
     pub fn flush(&mut self) {
-        if let [SYNC_BYTE, ..] = self.buf[..]
-            && self.buf.len() >= PACKET_SIZE
+        let buf = std::mem::take(&mut self.buf);
+        let mut unused = buf.len();
+        if let [SYNC_BYTE, ..] = buf[..]
+            && buf.len() >= PACKET_SIZE
         {
-            let buf = std::mem::take(&mut self.buf);
+            // The last packet, which waited for the next one to confirm the sync.
             self.packet(buf.get(..PACKET_SIZE).unwrap_or_default());
+            unused -= PACKET_SIZE;
         }
-        self.buf.clear();
+        self.anomalies.skipped_bytes += unused as u64;
         let mut done = Vec::new();
         if let Some(program) = &mut self.program {
             for s in &mut program.streams {
