@@ -42,7 +42,7 @@ mod timestamp;
 
 pub use demuxer::{AccessUnit, Anomalies, DemuxError, Demuxer, Event, MAX_PES_SIZE};
 pub use es::EsError;
-pub use muxer::{MuxError, Muxer};
+pub use muxer::{FIRST_TRACK_PID, MuxError, Muxer, PMT_PID, TABLE_INTERVAL};
 pub use pes::PesError;
 pub use timestamp::{DISCONTINUITY_THRESHOLD, TimestampUnwrapper};
 
