@@ -1,0 +1,6 @@
+//! RTMP (Adobe RTMP 1.0) with Enhanced RTMP v1/v2: wire formats and sans-IO state
+//! machines.
+#![forbid(unsafe_code)]
+
+pub mod amf0;
+pub mod chunk;
