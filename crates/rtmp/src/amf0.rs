@@ -444,18 +444,19 @@ mod tests {
     #[test]
     fn ffmpeg_connect_command_decodes() {
         // "connect", 1, {app: "live", type: "nonprivate", flashVer: "FMLE/3.0"}
-        let bytes = hex(
-            "02 0007 636f6e6e656374 00 3ff0000000000000 03
+        let bytes = hex("02 0007 636f6e6e656374 00 3ff0000000000000 03
              0003 617070 02 0004 6c697665
              0004 74797065 02 000a 6e6f6e70726976617465
              0008 666c617368566572 02 0008 464d4c452f332e30
-             000009",
-        );
+             000009");
         let values = decode_all(&bytes).expect("decodes");
         assert_eq!(values.len(), 3);
         assert_eq!(values[0].as_str(), Some("connect"));
         assert_eq!(values[1].as_f64(), Some(1.0));
-        assert_eq!(values[2].get("app").and_then(Amf0Value::as_str), Some("live"));
+        assert_eq!(
+            values[2].get("app").and_then(Amf0Value::as_str),
+            Some("live")
+        );
         assert_eq!(
             values[2].get("flashVer").and_then(Amf0Value::as_str),
             Some("FMLE/3.0")
@@ -499,16 +500,22 @@ mod tests {
             decode(&hex("11 02")),
             Err(Amf0Error::Unsupported("AMF3 value (avmplus-object)"))
         );
-        assert_eq!(decode(&hex("04")), Err(Amf0Error::Unsupported("movie clip")));
-        assert_eq!(decode(&hex("0e")), Err(Amf0Error::Unsupported("record set")));
+        assert_eq!(
+            decode(&hex("04")),
+            Err(Amf0Error::Unsupported("movie clip"))
+        );
+        assert_eq!(
+            decode(&hex("0e")),
+            Err(Amf0Error::Unsupported("record set"))
+        );
     }
 
     #[test]
     fn nesting_is_capped() {
-        let mut bytes = vec![STRICT_ARRAY, 0, 0, 0, 1].repeat(MAX_DEPTH);
+        let mut bytes = [STRICT_ARRAY, 0, 0, 0, 1].repeat(MAX_DEPTH);
         bytes.push(NULL);
         assert_eq!(decode(&bytes), Err(Amf0Error::TooDeep));
-        let mut ok = vec![STRICT_ARRAY, 0, 0, 0, 1].repeat(MAX_DEPTH - 1);
+        let mut ok = [STRICT_ARRAY, 0, 0, 0, 1].repeat(MAX_DEPTH - 1);
         ok.push(NULL);
         assert!(decode(&ok).is_ok());
     }

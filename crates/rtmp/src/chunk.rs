@@ -195,7 +195,9 @@ impl ChunkDecoder {
             return Err(ChunkError::NoPreviousHeader { fmt, csid });
         }
         if state.is_none() && self.streams.len() >= self.limits.max_chunk_streams {
-            return Err(ChunkError::TooManyChunkStreams(self.limits.max_chunk_streams));
+            return Err(ChunkError::TooManyChunkStreams(
+                self.limits.max_chunk_streams,
+            ));
         }
         let header_len = [11, 7, 3, 0][usize::from(fmt)];
         let Some(h) = buf.get(pos..pos + header_len) else {
@@ -492,7 +494,8 @@ mod tests {
     fn type0_header_has_the_spec_layout() {
         let mut enc = ChunkEncoder::default();
         let mut out = BytesMut::new();
-        enc.encode(3, 1000, 20, 1, b"abc", &mut out).expect("encodes");
+        enc.encode(3, 1000, 20, 1, b"abc", &mut out)
+            .expect("encodes");
         assert_eq!(out.to_vec(), hex("03 0003e8 000003 14 01000000 616263"));
     }
 
@@ -500,12 +503,10 @@ mod tests {
     fn header_types_compress_and_decode() {
         // Spec example 1 (5.3.2.1): audio messages of the same size 33 ms apart, as type
         // 0, 2, 3, 3 chunks.
-        let bytes = hex(
-            "04 0003e8 000002 08 01000000 aaaa
+        let bytes = hex("04 0003e8 000002 08 01000000 aaaa
              84 000021 bbbb
              c4 cccc
-             c4 dddd",
-        );
+             c4 dddd");
         let mut dec = ChunkDecoder::default();
         let msgs = decode_all(&mut dec, &bytes);
         let times: Vec<u32> = msgs.iter().map(|m| m.timestamp).collect();
@@ -573,10 +574,21 @@ mod tests {
                     raw(csid, 10, 20, 0, b"x"),
                 ];
                 for m in &msgs {
-                    enc.encode(csid, m.timestamp, m.type_id, m.stream_id, &m.payload, &mut out)
-                        .expect("encodes");
+                    enc.encode(
+                        csid,
+                        m.timestamp,
+                        m.type_id,
+                        m.stream_id,
+                        &m.payload,
+                        &mut out,
+                    )
+                    .expect("encodes");
                 }
-                assert_eq!(decode_all(&mut dec, &out), msgs, "size {chunk_size} csid {csid}");
+                assert_eq!(
+                    decode_all(&mut dec, &out),
+                    msgs,
+                    "size {chunk_size} csid {csid}"
+                );
             }
         }
     }
@@ -586,9 +598,13 @@ mod tests {
         let payload = [7u8; 300];
         let mut enc = ChunkEncoder::default();
         let mut out = BytesMut::new();
-        enc.encode(6, 0x0100_0000, 9, 1, &payload, &mut out).expect("ok");
+        enc.encode(6, 0x0100_0000, 9, 1, &payload, &mut out)
+            .expect("ok");
         // Type 0 with 0xffffff, extended value, then two type 3 chunks each repeating it.
-        assert_eq!(&out[..16], &hex("06 ffffff 00012c 09 01000000 01000000")[..]);
+        assert_eq!(
+            &out[..16],
+            &hex("06 ffffff 00012c 09 01000000 01000000")[..]
+        );
         assert_eq!(&out[16 + 128..16 + 128 + 5], &hex("c6 01000000")[..]);
         assert_eq!(out.len(), 16 + 300 + 2 * 5);
         // A later delta that itself needs the extended field.
@@ -603,8 +619,14 @@ mod tests {
         ChunkEncoder::default()
             .encode(5, 0x00ff_ffff, 8, 1, b"a", &mut out)
             .expect("ok");
-        assert_eq!(out.to_vec(), hex("05 ffffff 000001 08 01000000 00ffffff 61"));
-        assert_eq!(decode_all(&mut ChunkDecoder::default(), &out)[0].timestamp, 0xff_ffff);
+        assert_eq!(
+            out.to_vec(),
+            hex("05 ffffff 000001 08 01000000 00ffffff 61")
+        );
+        assert_eq!(
+            decode_all(&mut ChunkDecoder::default(), &out)[0].timestamp,
+            0xff_ffff
+        );
     }
 
     #[test]
@@ -629,7 +651,8 @@ mod tests {
         let mut out = BytesMut::new();
         let payload: Vec<u8> = (0..400u16).map(|i| i as u8).collect();
         enc.encode(3, 1, 20, 0, &payload, &mut out).expect("ok");
-        enc.encode(300, 0x0100_0000, 9, 1, &payload[..200], &mut out).expect("ok");
+        enc.encode(300, 0x0100_0000, 9, 1, &payload[..200], &mut out)
+            .expect("ok");
         let whole = decode_all(&mut ChunkDecoder::default(), &out);
         for cut in 0..out.len() {
             let mut dec = ChunkDecoder::default();
@@ -711,7 +734,10 @@ mod tests {
         );
         assert!(dec.decode(&mut buf).expect("ok").is_some());
         assert!(dec.decode(&mut buf).expect("ok").is_some());
-        assert_eq!(dec.decode(&mut buf), Err(ChunkError::TooManyChunkStreams(2)));
+        assert_eq!(
+            dec.decode(&mut buf),
+            Err(ChunkError::TooManyChunkStreams(2))
+        );
 
         let mut dec = ChunkDecoder::new(ChunkLimits {
             max_buffered: 200,
