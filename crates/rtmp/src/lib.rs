@@ -4,5 +4,7 @@
 
 pub mod amf0;
 pub mod chunk;
+pub mod flv;
 pub mod handshake;
+pub mod media;
 pub mod message;
