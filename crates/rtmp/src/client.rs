@@ -133,6 +133,7 @@ pub struct ClientConnection {
     reader: TagReader,
     items: Vec<TagItem>,
     last_input: Instant,
+    failed: bool,
 }
 
 fn status_fields(cmd: &Command) -> (String, String, String) {
@@ -164,6 +165,7 @@ impl ClientConnection {
             reader: TagReader::new(),
             items: Vec::new(),
             last_input: now,
+            failed: false,
         }
     }
 
@@ -199,14 +201,19 @@ impl ClientConnection {
 
     /// Takes received bytes; an error closes the connection.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) -> Result<(), Error> {
-        if self.state == ClientState::Closed {
+        if self.failed {
             return Err(Error::Closed);
         }
         self.last_input = now;
+        if self.state == ClientState::Closed {
+            // Closed on purpose: what the peer still sends is dropped.
+            return Ok(());
+        }
         self.conn.received(data);
         let result = self.process();
         if result.is_err() {
             self.state = ClientState::Closed;
+            self.failed = true;
         }
         result
     }

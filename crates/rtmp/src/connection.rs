@@ -251,3 +251,100 @@ impl Connection {
         self.send_control(&Message::Acknowledgement(self.bytes_in as u32))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunk::ChunkDecoder;
+
+    /// Moves `from`'s output into `to`, and returns the messages `to` passes up.
+    fn deliver(from: &mut Connection, to: &mut Connection) -> Vec<RawMessage> {
+        if let Some(bytes) = from.take_output() {
+            to.received(&bytes);
+        }
+        let mut out = Vec::new();
+        while let Some(m) = to.next_message().expect("valid") {
+            out.push(m);
+        }
+        out
+    }
+
+    fn decode_all(bytes: &[u8]) -> Vec<Message> {
+        decode_with(&mut ChunkDecoder::default(), bytes)
+    }
+
+    fn decode_with(dec: &mut ChunkDecoder, bytes: &[u8]) -> Vec<Message> {
+        let mut buf = BytesMut::from(bytes);
+        let mut out = Vec::new();
+        while let Some(m) = dec.decode(&mut buf).expect("valid") {
+            out.push(Message::decode(m.type_id, m.payload).expect("valid"));
+        }
+        out
+    }
+
+    #[test]
+    fn pings_are_answered() {
+        let mut a = Connection::new(Limits::default());
+        let mut b = Connection::new(Limits::default());
+        a.send_control(&Message::UserControl(UserControl::PingRequest(1234)))
+            .expect("sends");
+        assert!(deliver(&mut a, &mut b).is_empty());
+        let reply = b.take_output().expect("a reply");
+        assert_eq!(
+            decode_all(&reply),
+            vec![Message::UserControl(UserControl::PingResponse(1234))]
+        );
+        // Other user control events are passed up.
+        a.send_control(&Message::UserControl(UserControl::StreamEof(1)))
+            .expect("sends");
+        assert_eq!(deliver(&mut a, &mut b).len(), 1);
+    }
+
+    #[test]
+    fn control_messages_change_the_chunk_stream_and_acks_follow_the_window() {
+        let mut a = Connection::new(Limits::default());
+        let mut b = Connection::new(Limits::default());
+        // a asks b to acknowledge every 1000 bytes and switches to 300-byte chunks.
+        a.announce_window(1000).expect("sends");
+        a.use_chunk_size(300).expect("sends");
+        a.send_raw(4, 0, 8, 1, &[7u8; 1200]).expect("sends");
+        let got = deliver(&mut a, &mut b);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].payload.len(), 1200);
+        let mut from_b = ChunkDecoder::default();
+        let acks = decode_with(&mut from_b, &b.take_output().expect("an acknowledgement"));
+        assert_eq!(acks, vec![Message::Acknowledgement(b.bytes_in() as u32)]);
+        // Set Peer Bandwidth with a new size is answered with that window.
+        a.send_control(&Message::SetPeerBandwidth {
+            size: 5000,
+            limit: 2,
+        })
+        .expect("sends");
+        deliver(&mut a, &mut b);
+        assert_eq!(
+            decode_with(&mut from_b, &b.take_output().expect("a window")),
+            vec![Message::WindowAckSize(5000)]
+        );
+        // An acknowledgement is recorded.
+        let mut c = Connection::new(Limits::default());
+        c.send_control(&Message::Acknowledgement(777))
+            .expect("sends");
+        deliver(&mut c, &mut a);
+        assert_eq!(a.peer_acked(), 777);
+    }
+
+    #[test]
+    fn pending_output_is_bounded() {
+        let mut c = Connection::new(Limits {
+            max_pending_output: 1000,
+            ..Limits::default()
+        });
+        c.send_raw(4, 0, 8, 1, &[0u8; 1500]).expect("first fits");
+        assert_eq!(
+            c.send_raw(4, 0, 8, 1, &[0u8; 10]),
+            Err(Error::OutputFull(1000))
+        );
+        assert!(c.take_output().is_some());
+        assert!(c.send_raw(4, 0, 8, 1, &[0u8; 10]).is_ok());
+    }
+}

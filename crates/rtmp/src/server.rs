@@ -163,7 +163,7 @@ pub enum ServerState {
     PlayRequested,
     Publishing,
     Playing,
-    /// Rejected or failed: no more input is taken.
+    /// Rejected, closed or failed: input is dropped (after a failure, refused).
     Closed,
 }
 
@@ -190,6 +190,7 @@ pub struct ServerConnection {
     request: Option<StreamRequest>,
     request_txid: f64,
     last_input: Instant,
+    failed: bool,
 }
 
 impl ServerConnection {
@@ -205,6 +206,7 @@ impl ServerConnection {
             request: None,
             request_txid: 0.0,
             last_input: now,
+            failed: false,
         }
     }
 
@@ -249,14 +251,19 @@ impl ServerConnection {
     /// Takes received bytes. An error closes the connection (the driver sends what
     /// [`Self::poll_output`] still holds, then closes the socket).
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) -> Result<(), Error> {
-        if self.state == ServerState::Closed {
+        if self.failed {
             return Err(Error::Closed);
         }
         self.last_input = now;
+        if self.state == ServerState::Closed {
+            // Closed on purpose: what the peer still sends is dropped.
+            return Ok(());
+        }
         self.conn.received(data);
         let result = self.process();
         if result.is_err() {
             self.state = ServerState::Closed;
+            self.failed = true;
         }
         result
     }
