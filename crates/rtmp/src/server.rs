@@ -191,6 +191,7 @@ pub struct ServerConnection {
     request_txid: f64,
     last_input: Instant,
     failed: bool,
+    client_digest: bool,
 }
 
 impl ServerConnection {
@@ -207,6 +208,7 @@ impl ServerConnection {
             request_txid: 0.0,
             last_input: now,
             failed: false,
+            client_digest: false,
         }
     }
 
@@ -241,6 +243,11 @@ impl ServerConnection {
     /// Bytes the client last acknowledged (wrapping at 2^32).
     pub fn peer_acknowledged(&self) -> u32 {
         self.conn.peer_acked()
+    }
+
+    /// Whether the client's C1 carried a valid digest (and was answered in kind).
+    pub fn client_used_digest(&self) -> bool {
+        self.client_digest
     }
 
     /// When input last came in.
@@ -281,6 +288,7 @@ impl ServerConnection {
             if !hs.handle(input, output)? {
                 return Ok(());
             }
+            self.client_digest = hs.client_digest().is_some();
             self.handshake = None;
             self.state = ServerState::Connecting;
         }
