@@ -12,7 +12,8 @@
 //! 1 for `createStream`, `NetStream.Publish.Start` for a publisher, and stream-is-recorded,
 //! stream-begin and `NetStream.Play.Reset`/`Play.Start`/`Data.Start`/`Play.PublishNotify`
 //! for a player; `_result` answers for `releaseStream`, `FCPublish`, `FCUnpublish` and
-//! `getStreamLength`, as other servers send. Unknown commands are ignored.
+//! `getStreamLength` that carry a transaction id, as other servers send. Unknown commands
+//! are ignored.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -370,10 +371,11 @@ impl ServerConnection {
                 Amf0Value::Null,
                 Amf0Value::Number(f64::from(MEDIA_STREAM_ID)),
             ),
-            (_, "releaseStream" | "FCPublish") => {
+            // Transaction id 0 asks for no answer.
+            (_, "releaseStream" | "FCPublish") if txid != 0.0 => {
                 self.reply(csid, "_result", txid, Amf0Value::Null, Amf0Value::Undefined)
             }
-            (_, "getStreamLength") => self.reply(
+            (_, "getStreamLength") if txid != 0.0 => self.reply(
                 csid,
                 "_result",
                 txid,
@@ -392,7 +394,7 @@ impl ServerConnection {
                 cmd.name
             ))),
             (_, "FCUnpublish" | "deleteStream" | "closeStream") => {
-                if cmd.name == "FCUnpublish" {
+                if cmd.name == "FCUnpublish" && txid != 0.0 {
                     self.reply(csid, "_result", txid, Amf0Value::Null, Amf0Value::Undefined)?;
                 }
                 if matches!(self.state, ServerState::Publishing | ServerState::Playing) {
