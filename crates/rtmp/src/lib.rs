@@ -32,6 +32,7 @@ pub mod client;
 pub mod connection;
 pub mod error;
 pub mod flv;
+pub mod format;
 pub mod handshake;
 pub mod media;
 pub mod message;
