@@ -92,7 +92,10 @@ impl Sps {
         }
         let pic_width = r.read_ue()?;
         let pic_height = r.read_ue()?;
-        if pic_width == 0 || pic_height == 0 || pic_width > MAX_DIMENSION || pic_height > MAX_DIMENSION
+        if pic_width == 0
+            || pic_height == 0
+            || pic_width > MAX_DIMENSION
+            || pic_height > MAX_DIMENSION
         {
             return Err(SpsError::OutOfRange("pic_width/height_in_luma_samples"));
         }
