@@ -258,10 +258,7 @@ fn read_trun(
         .filter(|bit| flags & **bit != 0)
         .count();
     // Bound the allocation by what the box can describe (and by the data for empty entries).
-    let describable = f
-        .remaining()
-        .checked_div(entry_len)
-        .unwrap_or(data.len());
+    let describable = f.remaining().checked_div(entry_len).unwrap_or(data.len());
     if count > describable {
         return Err(ReadError::Truncated("trun"));
     }
