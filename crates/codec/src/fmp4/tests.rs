@@ -423,10 +423,13 @@ fn reader_rejects_damage_without_panicking() {
     }
     .marshal(&mut frag)
     .expect("writes");
-    for n in 0..frag.len() {
-        // A cut fragment is an error, or (cut inside the mdat payload) a shorter read
-        // that never reaches past the data.
-        let _ = read_parts(&Bytes::copy_from_slice(&frag[..n]));
+    let moof_len = frag.len() - 8 - 40;
+    for n in 1..frag.len() {
+        // Cut anywhere, the sample data no longer fits (or the moof itself is cut).
+        assert!(
+            read_parts(&Bytes::copy_from_slice(&frag[..n])).is_err(),
+            "prefix {n} of {moof_len}"
+        );
     }
     // Sample data pointing past the end.
     let mut far = frag.clone();
