@@ -13,6 +13,10 @@ use crate::frame::Frame;
 use crate::packetizer::{PacketSequence, PacketizeError, Packetizer};
 use crate::rtp;
 
+pub mod sequence_header;
+
+pub use sequence_header::{SequenceHeader, SequenceHeaderError};
+
 const CODEC: &str = "AV1";
 
 /// OBU_SEQUENCE_HEADER.

@@ -8,6 +8,7 @@
 pub mod av1;
 pub mod bitstream;
 pub mod depacketizer;
+pub mod fmp4;
 pub mod format;
 pub mod frame;
 pub mod g711;

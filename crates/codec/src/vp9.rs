@@ -11,6 +11,10 @@ use crate::packetizer::{PacketSequence, PacketizeError, Packetizer, PayloadArena
 use crate::rtp;
 use crate::vp8::join;
 
+pub mod header;
+
+pub use header::{Header, HeaderError, KeyFrameInfo};
+
 const CODEC: &str = "VP9";
 
 fn malformed(reason: &'static str) -> DepacketizeError {

@@ -28,6 +28,8 @@ pub struct Sps {
     pub frame_mbs_only: bool,
     /// VUI `max_num_reorder_frames`, when the stream signals it.
     pub max_num_reorder_frames: Option<u32>,
+    /// VUI timing: `num_units_in_tick` and `time_scale`, when the stream signals them.
+    pub timing: Option<(u32, u32)>,
 }
 
 const PROFILES_WITH_CHROMA_INFO: [u8; 13] =
@@ -112,11 +114,11 @@ impl Sps {
         // A damaged VUI does not make the picture size unusable: MediaMTX-era encoders
         // and test fixtures ship SPSs cut inside the VUI, so its errors only lose the
         // reordering hint.
-        let max_num_reorder_frames = if r.read_bit()? {
-            read_vui_reorder_frames(&mut r).ok().flatten()
-        } else {
-            None
-        };
+        let mut vui = Vui::default();
+        if r.read_bit()? {
+            // Fields read before an error are kept.
+            let _ = read_vui(&mut r, &mut vui);
+        }
 
         let chroma_array_type = if separate_colour_plane {
             0
@@ -148,7 +150,8 @@ impl Sps {
             width,
             height,
             frame_mbs_only,
-            max_num_reorder_frames,
+            max_num_reorder_frames: vui.max_num_reorder_frames,
+            timing: vui.timing,
         })
     }
 
@@ -160,6 +163,12 @@ impl Sps {
             return false;
         }
         self.max_num_reorder_frames != Some(0)
+    }
+
+    /// Frames per second from the VUI timing (`time_scale / (2 * num_units_in_tick)`).
+    pub fn frame_rate(&self) -> Option<f64> {
+        let (units, scale) = self.timing?;
+        (units != 0 && scale != 0).then(|| f64::from(scale) / (2.0 * f64::from(units)))
     }
 
     /// `profile-level-id` for SDP: profile, constraint flags and level in hex.
@@ -186,8 +195,15 @@ fn skip_scaling_list(r: &mut BitReader<'_>, size: usize) -> Result<(), Bitstream
     Ok(())
 }
 
+/// What the VUI tells a server.
+#[derive(Default)]
+struct Vui {
+    timing: Option<(u32, u32)>,
+    max_num_reorder_frames: Option<u32>,
+}
+
 /// Reads the VUI (Annex E.1.1) up to `max_num_reorder_frames`.
-fn read_vui_reorder_frames(r: &mut BitReader<'_>) -> Result<Option<u32>, SpsError> {
+fn read_vui(r: &mut BitReader<'_>, vui: &mut Vui) -> Result<(), SpsError> {
     if r.read_bit()? {
         let aspect_ratio_idc = r.read_bits(8)?;
         if aspect_ratio_idc == 255 {
@@ -208,7 +224,10 @@ fn read_vui_reorder_frames(r: &mut BitReader<'_>) -> Result<Option<u32>, SpsErro
         r.read_ue()?;
     }
     if r.read_bit()? {
-        r.skip(65)?; // num_units_in_tick, time_scale, fixed_frame_rate_flag
+        let num_units_in_tick = r.read_bits(32)?;
+        let time_scale = r.read_bits(32)?;
+        r.skip(1)?; // fixed_frame_rate_flag
+        vui.timing = Some((num_units_in_tick, time_scale));
     }
     let nal_hrd = r.read_bit()?;
     if nal_hrd {
@@ -223,13 +242,14 @@ fn read_vui_reorder_frames(r: &mut BitReader<'_>) -> Result<Option<u32>, SpsErro
     }
     r.skip(1)?; // pic_struct_present_flag
     if !r.read_bit()? {
-        return Ok(None);
+        return Ok(());
     }
     r.skip(1)?; // motion_vectors_over_pic_boundaries_flag
     for _ in 0..4 {
         r.read_ue()?; // max bytes/bits denominators, log2 max mv lengths
     }
-    Ok(Some(r.read_ue()?))
+    vui.max_num_reorder_frames = Some(r.read_ue()?);
+    Ok(())
 }
 
 fn skip_hrd(r: &mut BitReader<'_>) -> Result<(), SpsError> {
@@ -280,6 +300,23 @@ mod tests {
         assert_eq!(sps.level_idc, 40);
         assert_eq!((sps.width, sps.height), (1920, 1080));
         assert!(!sps.may_have_b_frames());
+    }
+
+    // x264, High 3.0, 640x360, 25 fps (timing 1/50), captured from an ffmpeg publish.
+    const SPS_X264_360P25: &[u8] = &[
+        0x67, 0x64, 0x00, 0x1e, 0xac, 0xd9, 0x40, 0xa0, 0x2f, 0xf9, 0x70, 0x11, 0x00, 0x00, 0x03,
+        0x00, 0x01, 0x00, 0x00, 0x03, 0x00, 0x32, 0x0f, 0x16, 0x2d, 0x96,
+    ];
+
+    #[test]
+    fn frame_rate_comes_from_vui_timing() {
+        let sps = Sps::parse(SPS_X264_360P25).expect("valid SPS");
+        assert_eq!((sps.width, sps.height), (640, 360));
+        assert_eq!(sps.timing, Some((1, 50)));
+        assert_eq!(sps.frame_rate(), Some(25.0));
+        // Cut inside the VUI: no timing, still a picture size.
+        let high = Sps::parse(SPS_HIGH).expect("valid SPS");
+        assert_eq!(high.frame_rate(), None);
     }
 
     #[test]

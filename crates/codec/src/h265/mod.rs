@@ -1,12 +1,14 @@
 //! H.265 / HEVC (ITU-T H.265) and its RTP payload format (RFC 7798).
 
 mod rfc7798;
+pub mod sps;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 
 pub use rfc7798::{H265Depacketizer, H265Packetizer};
+pub use sps::{Sps, SpsError};
 
 use crate::format::Format;
 use crate::frame::Frame;
