@@ -137,6 +137,8 @@ struct Link {
     rate_bytes: u64,
     rate_since: Instant,
     rates: AckRates,
+    /// When data (new or retransmitted) last went out, for the tail-loss probe.
+    last_data_sent: Instant,
 }
 
 #[derive(Debug)]
@@ -263,6 +265,7 @@ impl Connection {
                 link_capacity: 0,
                 byte_rate: 0,
             },
+            last_data_sent: now,
         }));
     }
 
@@ -394,6 +397,7 @@ impl Connection {
             });
         }
         let seq = link.send.next_seq();
+        link.last_data_sent = now;
         let msg = link.next_msg;
         link.next_msg = msg.next();
         let mut body = payload.to_vec();
@@ -407,6 +411,7 @@ impl Connection {
             timestamp: ts,
             origin: now,
             last_sent: now,
+            retransmitted: false,
             key,
             payload: body.clone(),
         });
@@ -569,6 +574,7 @@ impl Connection {
             d.payload = Bytes::from(body);
         }
         let len = d.payload.len() as u64;
+        let had_loss = link.recv.has_loss();
         let ts = link.tsbpd.extend(d.timestamp);
         link.rate_packets = link.rate_packets.saturating_add(1);
         link.rate_bytes += len;
@@ -577,7 +583,10 @@ impl Connection {
             Arrival::Gap(range) => {
                 self.stats.packets_received_loss += u64::from(range.len());
                 let peer = link.peer_id;
-                link.next_nak = now + link.rtt.nak_interval();
+                // The periodic report runs from the first loss; new gaps do not delay it.
+                if !had_loss {
+                    link.next_nak = now + link.rtt.nak_interval();
+                }
                 self.stats.packets_sent_nak += 1;
                 self.queue_control(now, peer, Control::Nak(vec![range]));
             }
@@ -642,10 +651,13 @@ impl Connection {
             while seq.diff(end) <= 0 && budget > 0 {
                 budget -= 1;
                 self.stats.packets_send_loss += 1;
+                // A first report is always answered; repeated reports only once the
+                // previous retransmission had a round trip to arrive.
                 if let Some(p) = link.send.get_mut(seq)
-                    && now.saturating_duration_since(p.last_sent) >= min_gap
+                    && (!p.retransmitted || now.saturating_duration_since(p.last_sent) >= min_gap)
                 {
                     p.last_sent = now;
+                    p.retransmitted = true;
                     resend.push(Packet::Data(DataPacket {
                         seq,
                         position: PacketPosition::Only,
@@ -662,6 +674,9 @@ impl Connection {
             }
         }
         let peer = link.peer_id;
+        if !resend.is_empty() {
+            link.last_data_sent = now;
+        }
         for p in &resend {
             if let Packet::Data(d) = p {
                 self.stats.packets_retransmitted += 1;
@@ -719,6 +734,9 @@ impl Connection {
                 };
                 consider(l.recv.next_release(&l.tsbpd));
                 consider(l.send.next_drop(Self::drop_threshold(l.send_latency)));
+                if !l.send.is_empty() {
+                    consider(Some(l.last_data_sent + Self::tail_timeout(&l.rtt)));
+                }
                 if l.recv.ack_seq() != l.ackacked {
                     consider(Some(l.next_ack));
                 }
@@ -751,6 +769,7 @@ impl Connection {
                 }
                 self.deliver(now);
                 self.sender_drop(now);
+                self.tail_probe(now);
                 self.ack_timer(now);
                 self.nak_timer(now);
                 if now >= self.last_sent + KEEPALIVE_PERIOD
@@ -761,6 +780,28 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// How long unacknowledged data may sit after the last send before it is resent.
+    fn tail_timeout(rtt: &Rtt) -> Duration {
+        rtt.rtt() + 4 * Duration::from_micros(u64::from(rtt.var_us())) + ACK_PERIOD
+    }
+
+    /// Live mode recovers losses from NAKs, which need a later packet to reveal a gap: when
+    /// the stream pauses with data still unacknowledged, resend it (as a NAK would ask).
+    fn tail_probe(&mut self, now: Instant) {
+        let State::Connected(l) = &mut self.state else {
+            return;
+        };
+        if l.send.is_empty() || now < l.last_data_sent + Self::tail_timeout(&l.rtt) {
+            return;
+        }
+        let range = LossRange {
+            first: l.send.first(),
+            last: l.send.next_seq().sub(1),
+        };
+        l.last_data_sent = now;
+        self.on_nak(now, &[range]);
     }
 
     fn sender_drop(&mut self, now: Instant) {

@@ -22,6 +22,8 @@ pub struct SentPacket {
     pub origin: Instant,
     /// When it was last (re)transmitted.
     pub last_sent: Instant,
+    /// Whether it was retransmitted at least once.
+    pub retransmitted: bool,
     /// Key flag the payload was encrypted with.
     pub key: DataKey,
     /// The payload as sent (already encrypted).
@@ -107,7 +109,7 @@ impl SendBuffer {
     pub fn drop_older_than(&mut self, now: Instant, threshold: Duration) -> usize {
         let mut n = 0;
         while let Some(p) = self.packets.front() {
-            if now.saturating_duration_since(p.origin) <= threshold {
+            if now.saturating_duration_since(p.origin) < threshold {
                 break;
             }
             self.packets.pop_front();
@@ -133,6 +135,7 @@ mod tests {
             timestamp: 0,
             origin: t,
             last_sent: t,
+            retransmitted: false,
             key: DataKey::None,
             payload: Bytes::from_static(b"x"),
         }
