@@ -47,7 +47,7 @@ pub(crate) enum Step {
     /// Send this now.
     Send(Packet),
     /// Done.
-    Connected(Negotiated),
+    Connected(Box<Negotiated>),
     /// Refused; send the packet if any (a SHUTDOWN to a listener that accepted).
     Failed(RejectReason, Option<Packet>),
     /// Not for us, or a duplicate.
@@ -77,7 +77,7 @@ impl CallerHandshake {
         crypto: Option<StreamCrypto>,
     ) -> Self {
         Self {
-            deadline: now + config.connect_timeout,
+            deadline: now + config.connect_timeout.min(Duration::from_secs(86_400)),
             next_send: now,
             config,
             remote,
@@ -192,7 +192,7 @@ impl CallerHandshake {
         };
         let s = &self.config.settings;
         let mtu = s.mtu.min(hs.mtu);
-        Step::Connected(Negotiated {
+        Step::Connected(Box::new(Negotiated {
             peer_id: hs.socket_id,
             initial_seq: self.initial_seq,
             // HSRSP is from the listener's view: its receiving is our sending.
@@ -201,6 +201,6 @@ impl CallerHandshake {
             max_payload: s.max_payload.min(Settings::mtu_payload(mtu)),
             crypto,
             stream_id: self.config.stream_id.clone().unwrap_or_default(),
-        })
+        }))
     }
 }

@@ -60,6 +60,14 @@ impl Settings {
 
     /// Bounds the buffer sizes and payload to sane values.
     pub(crate) fn clamped(mut self) -> Self {
+        const DAY: Duration = Duration::from_secs(86_400);
+        self.latency = self.latency.min(Duration::from_millis(u64::from(u16::MAX)));
+        self.peer_latency = self
+            .peer_latency
+            .min(Duration::from_millis(u64::from(u16::MAX)));
+        self.peer_idle_timeout = self
+            .peer_idle_timeout
+            .clamp(Duration::from_millis(100), DAY);
         self.mtu = self.mtu.clamp(576, 9000);
         self.max_payload = self.max_payload.clamp(1, Self::mtu_payload(self.mtu));
         self.send_buffer_packets = self.send_buffer_packets.clamp(16, 1 << 16);

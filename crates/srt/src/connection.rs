@@ -476,7 +476,7 @@ impl Connection {
                 Step::Send(p) => self.queue(now, &p),
                 Step::Connected(neg) => {
                     let tsbpd = Tsbpd::new(self.epoch, now, c.timestamp, neg.recv_latency);
-                    self.establish(now, neg, tsbpd);
+                    self.establish(now, *neg, tsbpd);
                 }
                 Step::Failed(reason, p) => {
                     if let Some(p) = p {

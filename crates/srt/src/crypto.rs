@@ -90,7 +90,7 @@ pub fn wrap(kek: &[u8], keys: &[u8]) -> Result<Vec<u8>, CryptoError> {
 
 /// RFC 3394 unwrap; an integrity failure means the passphrase is wrong.
 pub fn unwrap(kek: &[u8], wrapped: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    if wrapped.len() < 16 || wrapped.len() % 8 != 0 {
+    if wrapped.len() < 16 || !wrapped.len().is_multiple_of(8) {
         return Err(CryptoError::BadSecret);
     }
     let mut out = vec![0u8; wrapped.len() - 8];

@@ -433,7 +433,7 @@ fn write_extension(ext: &Extension, out: &mut Vec<u8>) {
         }
     };
     // Pad raw contents to whole words.
-    while (out.len() - header_at) % 4 != 0 {
+    while !(out.len() - header_at).is_multiple_of(4) {
         out.push(0);
     }
     let words = u16::try_from((out.len() - header_at - 4) / 4).unwrap_or(u16::MAX);

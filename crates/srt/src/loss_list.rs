@@ -60,7 +60,7 @@ impl LossRange {
 
 /// Parses a NAK control information field.
 pub fn parse(cif: &[u8]) -> Result<Vec<LossRange>, LossListError> {
-    if cif.len() % 4 != 0 {
+    if !cif.len().is_multiple_of(4) {
         return Err(LossListError::Unaligned(cif.len()));
     }
     let mut words = cif

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 const DRIFT_SAMPLES: u32 = 1000;
 /// Drift beyond which the base moves (libsrt: 5 ms).
 const DRIFT_MAX_US: i64 = 5_000;
+/// Delivery times are capped this far past the epoch (a year), so hostile timestamps
+/// cannot overflow `Instant` arithmetic.
+const MAX_OFFSET_US: u64 = 365 * 24 * 3600 * 1_000_000;
 
 /// The delivery clock of one connection's receiving side.
 #[derive(Debug, Clone)]
@@ -54,7 +57,8 @@ impl Tsbpd {
     fn unwrap_ts(&self, ts: u32) -> u64 {
         // Signed 32-bit distance from the last timestamp, then applied to the 64-bit value.
         let delta = i64::from(ts.wrapping_sub(self.last_ts as u32) as i32);
-        u64::try_from(i64::try_from(self.last_ts).unwrap_or(i64::MAX) + delta).unwrap_or(0)
+        let last = i64::try_from(self.last_ts).unwrap_or(i64::MAX);
+        u64::try_from(last.saturating_add(delta)).unwrap_or(0)
     }
 
     /// Extends a data packet timestamp to 64 bits, following wraps.
@@ -70,14 +74,15 @@ impl Tsbpd {
             .base_us
             .saturating_add(i64::try_from(ts).unwrap_or(i64::MAX))
             .saturating_add(self.latency_us);
-        self.epoch + Duration::from_micros(u64::try_from(at).unwrap_or(0))
+        let at = u64::try_from(at).unwrap_or(0).min(MAX_OFFSET_US);
+        self.epoch + Duration::from_micros(at)
     }
 
     /// Feeds the drift tracer with an ACKACK stamped `ts` by the peer, arrived at `now`.
     pub fn on_ackack(&mut self, now: Instant, ts: u32) {
         let ext = i64::try_from(self.unwrap_ts(ts)).unwrap_or(i64::MAX);
         let arrival = micros(now.saturating_duration_since(self.epoch));
-        let drift = arrival - (self.base_us + ext);
+        let drift = arrival.saturating_sub(self.base_us.saturating_add(ext));
         self.drift_sum = self.drift_sum.saturating_add(drift);
         self.drift_count += 1;
         if self.drift_count >= DRIFT_SAMPLES {
@@ -86,7 +91,7 @@ impl Tsbpd {
             self.drift_count = 0;
             if mean.abs() > DRIFT_MAX_US {
                 tracing::debug!(drift_us = mean, "TSBPD time base adjusted for clock drift");
-                self.base_us += mean;
+                self.base_us = self.base_us.saturating_add(mean);
             }
         }
     }

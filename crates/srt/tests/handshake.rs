@@ -220,7 +220,8 @@ fn conclude(mutate: impl FnOnce(&mut Handshake)) -> Handshake {
 
 #[test]
 fn listener_refuses_what_live_mode_cannot_serve() {
-    let cases: Vec<(Box<dyn FnOnce(&mut Handshake)>, RejectReason)> = vec![
+    type Mutation = Box<dyn FnOnce(&mut Handshake)>;
+    let cases: Vec<(Mutation, RejectReason)> = vec![
         (
             Box::new(|h| h.extensions.push(Extension::Congestion("file".into()))),
             RejectReason::Congestion,

@@ -8,7 +8,6 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::process::Stdio;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ferromtx_srt::{
@@ -19,7 +18,7 @@ use tokio::net::UdpSocket;
 use tokio::process::{Child, Command};
 
 /// The tools eat CPU; one interop test at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn tool(name: &str) -> bool {
     let found = std::process::Command::new(name)
@@ -253,7 +252,7 @@ async fn listener_receives_ffmpeg_publisher() {
     if !tool("ffmpeg") {
         return;
     }
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = SERIAL.lock().await;
     let (out, ffmpeg_ok) = listen_once(None, "").await;
     assert!(ffmpeg_ok);
     assert_eq!(out.stream_id.as_deref(), Some("publish:test"));
@@ -266,7 +265,7 @@ async fn listener_receives_encrypted_ffmpeg_publisher() {
     if !tool("ffmpeg") {
         return;
     }
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = SERIAL.lock().await;
     for key_len in [16, 32] {
         let query = format!("&passphrase=interop-secret-1&pbkeylen={key_len}");
         let (out, ffmpeg_ok) = listen_once(Some("interop-secret-1"), &query).await;
@@ -281,7 +280,7 @@ async fn listener_refuses_wrong_or_missing_passphrase() {
     if !tool("ffmpeg") {
         return;
     }
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = SERIAL.lock().await;
     let (out, ffmpeg_ok) =
         listen_once(Some("interop-secret-1"), "&passphrase=not-the-secret").await;
     assert!(!ffmpeg_ok);
@@ -313,7 +312,7 @@ async fn caller_reads_from_ffmpeg_listener() {
     if !tool("ffmpeg") {
         return;
     }
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = SERIAL.lock().await;
     let port = free_udp_port();
     let mut c = ffmpeg_source(3);
     c.arg(format!("srt://127.0.0.1:{port}?mode=listener"));
@@ -334,7 +333,7 @@ async fn caller_reads_encrypted_from_srt_live_transmit() {
     if !tool("ffmpeg") || !tool("srt-live-transmit") {
         return;
     }
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = SERIAL.lock().await;
     let port = free_udp_port();
     let mut source = ffmpeg_source(3);
     source.arg("-").stdout(Stdio::piped());

@@ -65,6 +65,9 @@ pub enum Policy {
     Hold,
 }
 
+/// Decides whether a datagram survives (true) or is dropped.
+pub type Filter = Box<dyn FnMut(Dir, &[u8]) -> bool>;
+
 pub struct Pair {
     pub t0: Instant,
     pub now: Instant,
@@ -75,7 +78,7 @@ pub struct Pair {
     pub to_server: LinkModel,
     pub to_client: LinkModel,
     /// Return false to drop a datagram (after the random loss).
-    pub filter: Box<dyn FnMut(Dir, &[u8]) -> bool>,
+    pub filter: Filter,
     pub rng: XorShift,
     flight: Vec<(Instant, u64, Dir, Vec<u8>)>,
     order: u64,
@@ -244,17 +247,14 @@ impl Pair {
             }
             self.now = self.now.max(next);
             // Deliver every datagram due now, in order.
-            loop {
-                let Some(i) = self
-                    .flight
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (t, ..))| *t <= self.now)
-                    .min_by_key(|(_, (t, o, ..))| (*t, *o))
-                    .map(|(i, _)| i)
-                else {
-                    break;
-                };
+            while let Some(i) = self
+                .flight
+                .iter()
+                .enumerate()
+                .filter(|(_, (t, ..))| *t <= self.now)
+                .min_by_key(|(_, (t, o, ..))| (*t, *o))
+                .map(|(i, _)| i)
+            {
                 let (_, _, dir, d) = self.flight.swap_remove(i);
                 self.deliver(dir, &d);
                 self.pump();
