@@ -23,18 +23,17 @@ use rand_core::{RngCore, SeedableRng};
 use crate::caller::{CallerHandshake, HANDSHAKE_RESEND, Negotiated, Step};
 use crate::config::{CallerConfig, ConfigError, Settings};
 use crate::crypto::StreamCrypto;
-use crate::loss_list::{self, LossRange};
-use crate::packet::{
-    Ack, AckRates, AckStats, Control, ControlPacket, DataKey, DataPacket, HEADER_LEN, Packet,
-    PacketPosition, UDP_IPV4_OVERHEAD,
-};
-use crate::receive_buffer::{Arrival, ReceiveBuffer, Release};
+use crate::packet::{AckRates, Control, ControlPacket, Packet};
+use crate::receive_buffer::ReceiveBuffer;
 use crate::reject::RejectReason;
 use crate::rtt::Rtt;
-use crate::send_buffer::{SendBuffer, SentPacket};
+use crate::send_buffer::SendBuffer;
 use crate::seq::{MsgNumber, SeqNumber};
 use crate::stats::Stats;
 use crate::tsbpd::Tsbpd;
+
+mod receiver;
+mod sender;
 
 /// Full ACK period (the "SYN" interval).
 const ACK_PERIOD: Duration = Duration::from_millis(10);
@@ -382,61 +381,6 @@ impl Connection {
         self.finish(CloseReason::Local);
     }
 
-    /// Sends one payload (at most the negotiated maximum, 1316 bytes by default).
-    pub fn send(&mut self, now: Instant, payload: &[u8]) -> Result<(), SendError> {
-        let ts = self.timestamp(now);
-        let link = match &mut self.state {
-            State::Connected(l) => l,
-            State::Connecting(_) => return Err(SendError::NotConnected),
-            State::Closed => return Err(SendError::Closed),
-        };
-        if payload.len() > link.max_payload {
-            return Err(SendError::TooLarge {
-                len: payload.len(),
-                max: link.max_payload,
-            });
-        }
-        let seq = link.send.next_seq();
-        link.last_data_sent = now;
-        let msg = link.next_msg;
-        link.next_msg = msg.next();
-        let mut body = payload.to_vec();
-        let key = match &link.crypto {
-            Some(c) => c.encrypt(seq, &mut body),
-            None => DataKey::None,
-        };
-        let body = Bytes::from(body);
-        let dropped = link.send.push(SentPacket {
-            msg,
-            timestamp: ts,
-            origin: now,
-            last_sent: now,
-            retransmitted: false,
-            key,
-            payload: body.clone(),
-        });
-        let packet = Packet::Data(DataPacket {
-            seq,
-            position: PacketPosition::Only,
-            in_order: true,
-            key,
-            retransmitted: false,
-            msg,
-            timestamp: ts,
-            dest_socket_id: link.peer_id,
-            payload: body,
-        });
-        if dropped {
-            self.stats.packets_send_drop += 1;
-        }
-        self.stats.packets_sent += 1;
-        self.stats.packets_sent_unique += 1;
-        self.stats.bytes_sent += payload.len() as u64;
-        self.stats.bytes_sent_unique += payload.len() as u64;
-        self.queue(now, &packet);
-        Ok(())
-    }
-
     /// Handles one datagram from the peer.
     pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
         if self.is_closed() {
@@ -552,173 +496,6 @@ impl Connection {
         }
     }
 
-    fn on_data(&mut self, now: Instant, mut d: DataPacket) {
-        let State::Connected(link) = &mut self.state else {
-            return;
-        };
-        self.stats.packets_received += 1;
-        self.stats.bytes_received += d.payload.len() as u64;
-        if d.retransmitted {
-            self.stats.packets_received_retransmitted += 1;
-        }
-        if d.key != DataKey::None {
-            let mut body = d.payload.to_vec();
-            let ok = match &link.crypto {
-                Some(c) => c.decrypt(d.key, d.seq, &mut body).is_ok(),
-                None => false,
-            };
-            if !ok {
-                self.stats.packets_received_undecrypt += 1;
-                return;
-            }
-            d.payload = Bytes::from(body);
-        }
-        let len = d.payload.len() as u64;
-        let had_loss = link.recv.has_loss();
-        let ts = link.tsbpd.extend(d.timestamp);
-        link.rate_packets = link.rate_packets.saturating_add(1);
-        link.rate_bytes += len;
-        match link.recv.insert(d.seq, ts, d.payload) {
-            Arrival::Stored | Arrival::Recovered => {}
-            Arrival::Gap(range) => {
-                self.stats.packets_received_loss += u64::from(range.len());
-                let peer = link.peer_id;
-                // The periodic report runs from the first loss; new gaps do not delay it.
-                if !had_loss {
-                    link.next_nak = now + link.rtt.nak_interval();
-                }
-                self.stats.packets_sent_nak += 1;
-                self.queue_control(now, peer, Control::Nak(vec![range]));
-            }
-            Arrival::Duplicate | Arrival::Belated => {
-                self.stats.packets_received_belated += 1;
-                return;
-            }
-            Arrival::Overflow => {
-                self.stats.packets_received_drop += 1;
-                return;
-            }
-        }
-        self.stats.packets_received_unique += 1;
-        self.stats.bytes_received_unique += len;
-        let State::Connected(link) = &mut self.state else {
-            return;
-        };
-        link.since_light_ack += 1;
-        if link.since_light_ack >= LIGHT_ACK_PACKETS {
-            link.since_light_ack = 0;
-            let ack = Ack {
-                number: 0,
-                last_ack: link.recv.ack_seq(),
-                stats: None,
-            };
-            let peer = link.peer_id;
-            self.stats.packets_sent_ack += 1;
-            self.queue_control(now, peer, Control::Ack(ack));
-        }
-    }
-
-    fn on_nak(&mut self, now: Instant, ranges: &[LossRange]) {
-        let State::Connected(link) = &mut self.state else {
-            return;
-        };
-        let first_held = link.send.first();
-        let last_sent = link.send.next_seq().sub(1);
-        let min_gap = link.rtt.rtt();
-        let mut budget = link.send.len();
-        let mut resend = Vec::new();
-        let mut drops = Vec::new();
-        for r in ranges {
-            if r.first.is_before(first_held) {
-                let last = if r.last.is_before(first_held) {
-                    r.last
-                } else {
-                    first_held.sub(1)
-                };
-                drops.push((r.first, last));
-            }
-            let start = if r.first.is_before(first_held) {
-                first_held
-            } else {
-                r.first
-            };
-            let end = if last_sent.is_before(r.last) {
-                last_sent
-            } else {
-                r.last
-            };
-            let mut seq = start;
-            while seq.diff(end) <= 0 && budget > 0 {
-                budget -= 1;
-                self.stats.packets_send_loss += 1;
-                // A first report is always answered; repeated reports only once the
-                // previous retransmission had a round trip to arrive.
-                if let Some(p) = link.send.get_mut(seq)
-                    && (!p.retransmitted || now.saturating_duration_since(p.last_sent) >= min_gap)
-                {
-                    p.last_sent = now;
-                    p.retransmitted = true;
-                    resend.push(Packet::Data(DataPacket {
-                        seq,
-                        position: PacketPosition::Only,
-                        in_order: true,
-                        key: p.key,
-                        retransmitted: true,
-                        msg: p.msg,
-                        timestamp: p.timestamp,
-                        dest_socket_id: link.peer_id,
-                        payload: p.payload.clone(),
-                    }));
-                }
-                seq = seq.next();
-            }
-        }
-        let peer = link.peer_id;
-        if !resend.is_empty() {
-            link.last_data_sent = now;
-        }
-        for p in &resend {
-            if let Packet::Data(d) = p {
-                self.stats.packets_retransmitted += 1;
-                self.stats.packets_sent += 1;
-                self.stats.bytes_retransmitted += d.payload.len() as u64;
-                self.stats.bytes_sent += d.payload.len() as u64;
-            }
-            self.queue(now, p);
-        }
-        for (first, last) in drops {
-            self.queue_control(
-                now,
-                peer,
-                Control::DropRequest {
-                    msg: 0,
-                    first,
-                    last,
-                },
-            );
-        }
-    }
-
-    fn deliver(&mut self, now: Instant) {
-        loop {
-            let State::Connected(link) = &mut self.state else {
-                return;
-            };
-            match link.recv.release(now, &link.tsbpd) {
-                Some(Release::Data(b)) => self.push_event(Event::Data(b)),
-                Some(Release::Skipped(n)) => {
-                    self.stats.packets_received_drop += u64::from(n);
-                    tracing::trace!(conn = self.local_id, n, "SRT packets too late, skipped");
-                }
-                None => return,
-            }
-        }
-    }
-
-    fn drop_threshold(send_latency: Duration) -> Duration {
-        (send_latency * 5 / 4).max(Duration::from_secs(1))
-    }
-
     /// When [`Connection::handle_timeout`] wants to run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.state {
@@ -780,115 +557,5 @@ impl Connection {
                 }
             }
         }
-    }
-
-    /// How long unacknowledged data may sit after the last send before it is resent.
-    fn tail_timeout(rtt: &Rtt) -> Duration {
-        rtt.rtt() + 4 * Duration::from_micros(u64::from(rtt.var_us())) + ACK_PERIOD
-    }
-
-    /// Live mode recovers losses from NAKs, which need a later packet to reveal a gap: when
-    /// the stream pauses with data still unacknowledged, resend it (as a NAK would ask).
-    fn tail_probe(&mut self, now: Instant) {
-        let State::Connected(l) = &mut self.state else {
-            return;
-        };
-        if l.send.is_empty() || now < l.last_data_sent + Self::tail_timeout(&l.rtt) {
-            return;
-        }
-        let range = LossRange {
-            first: l.send.first(),
-            last: l.send.next_seq().sub(1),
-        };
-        l.last_data_sent = now;
-        self.on_nak(now, &[range]);
-    }
-
-    fn sender_drop(&mut self, now: Instant) {
-        let State::Connected(l) = &mut self.state else {
-            return;
-        };
-        let n = l
-            .send
-            .drop_older_than(now, Self::drop_threshold(l.send_latency));
-        self.stats.packets_send_drop += n as u64;
-    }
-
-    fn ack_timer(&mut self, now: Instant) {
-        let State::Connected(l) = &mut self.state else {
-            return;
-        };
-        if now < l.next_ack {
-            return;
-        }
-        l.next_ack = now + ACK_PERIOD;
-        let seq = l.recv.ack_seq();
-        if seq == l.ackacked {
-            return;
-        }
-        // The same position again only after about an RTT without its ACKACK.
-        if let Some((last, at)) = l.last_full_ack
-            && last == seq
-            && now.saturating_duration_since(at) < (2 * l.rtt.rtt()).max(2 * ACK_PERIOD)
-        {
-            return;
-        }
-        let elapsed = now.saturating_duration_since(l.rate_since);
-        if elapsed >= ACK_PERIOD {
-            let per_sec = |n: u64| {
-                u32::try_from(u128::from(n) * 1_000_000 / elapsed.as_micros().max(1))
-                    .unwrap_or(u32::MAX)
-            };
-            let pr = per_sec(u64::from(l.rate_packets));
-            let br = per_sec(l.rate_bytes);
-            l.rates.packet_rate = (l.rates.packet_rate / 8) * 7 + pr / 8;
-            l.rates.byte_rate = (l.rates.byte_rate / 8) * 7 + br / 8;
-            l.rates.link_capacity = l.rates.link_capacity.max(l.rates.packet_rate);
-            l.rate_packets = 0;
-            l.rate_bytes = 0;
-            l.rate_since = now;
-        }
-        l.ack_number = l.ack_number.wrapping_add(1).max(1);
-        let number = l.ack_number;
-        if l.sent_acks.len() >= ACK_HISTORY {
-            l.sent_acks.pop_front();
-        }
-        l.sent_acks.push_back((number, now, seq));
-        l.last_full_ack = Some((seq, now));
-        l.since_light_ack = 0;
-        let ack = Ack {
-            number,
-            last_ack: seq,
-            stats: Some(AckStats {
-                rtt: l.rtt.rtt_us(),
-                rtt_var: l.rtt.var_us(),
-                available_buffer: u32::try_from(l.recv.available()).unwrap_or(u32::MAX),
-                rates: Some(l.rates),
-            }),
-        };
-        let peer = l.peer_id;
-        self.stats.packets_sent_ack += 1;
-        self.queue_control(now, peer, Control::Ack(ack));
-    }
-
-    fn nak_timer(&mut self, now: Instant) {
-        let max_bytes = usize::try_from(self.settings.mtu)
-            .unwrap_or(1500)
-            .saturating_sub(UDP_IPV4_OVERHEAD + HEADER_LEN);
-        let State::Connected(l) = &mut self.state else {
-            return;
-        };
-        if now < l.next_nak || !l.recv.has_loss() {
-            return;
-        }
-        l.next_nak = now + l.rtt.nak_interval();
-        let list = l.recv.loss_list();
-        // Keep what fits one packet (the oldest losses first).
-        let mut fit = Vec::new();
-        loss_list::write(&list, max_bytes, &mut fit);
-        let ranges = loss_list::parse(&fit).unwrap_or_default();
-        let peer = l.peer_id;
-        self.stats.packets_sent_nak += 1;
-        self.queue_control(now, peer, Control::Nak(ranges));
     }
 }
