@@ -297,3 +297,142 @@ fn backlog_is_bounded() {
         vec![Event::Closed(CloseReason::Rejected(RejectReason::Backlog))]
     );
 }
+
+fn hs_packet(hs: &Handshake) -> Vec<u8> {
+    Packet::Control(ControlPacket {
+        timestamp: 0,
+        dest_socket_id: 0,
+        control: Control::Handshake(hs.clone()),
+    })
+    .to_bytes()
+}
+
+fn request(socket_id: u32, kind: HandshakeType, cookie: u32) -> Handshake {
+    Handshake {
+        version: if kind == HandshakeType::Induction {
+            4
+        } else {
+            5
+        },
+        encryption: 0,
+        extension_field: if kind == HandshakeType::Induction {
+            2
+        } else {
+            EXT_HSREQ
+        },
+        initial_seq: ferromtx_srt::seq::SeqNumber::new(1),
+        mtu: 1500,
+        flow_window: 8192,
+        kind,
+        socket_id,
+        syn_cookie: cookie,
+        peer_ip: [0; 16],
+        extensions: if kind == HandshakeType::Induction {
+            vec![]
+        } else {
+            vec![Extension::HsReq(SrtHs {
+                version: 0x0001_0501,
+                flags: 0x3f,
+                recv_delay_ms: 120,
+                send_delay_ms: 120,
+            })]
+        },
+    }
+}
+
+/// Induction from `from`, answered with a cookie.
+fn cookie_for(l: &mut Listener, now: std::time::Instant, from: &str, socket_id: u32) -> u32 {
+    l.handle_datagram(
+        now,
+        addr(from),
+        &hs_packet(&request(socket_id, HandshakeType::Induction, 0)),
+    );
+    let t = l.poll_transmit().unwrap();
+    assert_eq!(t.destination, addr(from));
+    match Packet::parse(&t.payload) {
+        Ok(Packet::Control(ControlPacket {
+            control: Control::Handshake(h),
+            dest_socket_id,
+            ..
+        })) => {
+            assert_eq!(dest_socket_id, socket_id);
+            h.syn_cookie
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn cookies_are_bound_to_the_address_and_expire() {
+    let t0 = std::time::Instant::now();
+    let mut l = Listener::new(t0, ListenerConfig::default(), [9; 32]);
+    let a = "10.0.0.1:1000";
+    let b = "10.0.0.1:1001";
+    let ca = cookie_for(&mut l, t0, a, 5);
+    let cb = cookie_for(&mut l, t0, b, 5);
+    assert_ne!(ca, cb);
+    // Another address's cookie does not work.
+    let conclusion = hs_packet(&request(5, HandshakeType::Conclusion, cb));
+    l.handle_datagram(t0, addr(a), &conclusion);
+    assert!(matches!(
+        l.poll_event(),
+        Some(ListenerEvent::Rejected {
+            reason: RejectReason::Rogue,
+            ..
+        })
+    ));
+    // Its own still works 90 s later (previous minute), same socket id, other address.
+    let later = t0 + Duration::from_secs(90);
+    l.handle_datagram(later, addr(b), &conclusion);
+    let Some(ListenerEvent::Request(r)) = l.poll_event() else {
+        panic!()
+    };
+    assert_eq!(r.peer, addr(b));
+    // Two minutes on, a cookie is stale.
+    let c = hs_packet(&request(6, HandshakeType::Conclusion, ca));
+    l.handle_datagram(t0 + Duration::from_secs(150), addr(a), &c);
+    assert!(matches!(
+        l.poll_event(),
+        Some(ListenerEvent::Rejected {
+            reason: RejectReason::Rogue,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn callers_are_told_apart_by_address_and_socket_id() {
+    let t0 = std::time::Instant::now();
+    let mut l = Listener::new(t0, ListenerConfig::default(), [9; 32]);
+    let mut ids = Vec::new();
+    for (from, sid) in [
+        ("10.0.0.1:1000", 5),
+        ("10.0.0.2:1000", 5),
+        ("10.0.0.1:1000", 6),
+    ] {
+        let cookie = cookie_for(&mut l, t0, from, sid);
+        l.handle_datagram(
+            t0,
+            addr(from),
+            &hs_packet(&request(sid, HandshakeType::Conclusion, cookie)),
+        );
+        let Some(ListenerEvent::Request(r)) = l.poll_event() else {
+            panic!()
+        };
+        ids.push(r.id);
+    }
+    assert_eq!(l.pending(), 3);
+    ids.sort_by_key(|i| i.0);
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
+    // Accepted connections get distinct socket ids; a rejected request disappears.
+    let c0 = l.accept(t0, ids[0], None).unwrap();
+    let c1 = l.accept(t0, ids[1], None).unwrap();
+    assert_ne!(c0.local_socket_id(), c1.local_socket_id());
+    l.reject(t0, ids[2], RejectReason::Peer);
+    assert_eq!(l.pending(), 0);
+    assert!(matches!(
+        l.accept(t0, ids[2], None),
+        Err(ferromtx_srt::AcceptError::UnknownRequest(_))
+    ));
+}
