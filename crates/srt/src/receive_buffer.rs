@@ -118,6 +118,39 @@ impl ReceiveBuffer {
         }
     }
 
+    /// Moves the window forward so that `seq` fits, giving up the oldest slots: payloads held
+    /// there are returned for immediate delivery (in order), holes are counted as skipped.
+    /// Used when the sender jumped further ahead than the buffer holds (e.g. after it dropped
+    /// packets during an outage), which would otherwise refuse every later packet.
+    pub fn advance_for(&mut self, seq: SeqNumber) -> (Vec<Bytes>, u32) {
+        let Ok(d) = usize::try_from(seq.diff(self.head)) else {
+            return (Vec::new(), 0);
+        };
+        let Some(shift) = (d + 1).checked_sub(self.capacity).filter(|n| *n > 0) else {
+            return (Vec::new(), 0);
+        };
+        let mut payloads = Vec::new();
+        let mut skipped: u32 = 0;
+        let held = shift.min(self.slots.len());
+        for slot in self.slots.drain(..held) {
+            match slot {
+                Slot::Present { payload, .. } => payloads.push(payload),
+                Slot::Missing => skipped += 1,
+                Slot::Dropped => {}
+            }
+        }
+        self.missing = self
+            .slots
+            .iter()
+            .filter(|s| matches!(s, Slot::Missing))
+            .count();
+        // Numbers beyond what was held were never seen: lost too.
+        let unseen = u32::try_from(shift - held).unwrap_or(u32::MAX);
+        skipped = skipped.saturating_add(unseen);
+        self.head = self.head.add(u32::try_from(shift).unwrap_or(u32::MAX));
+        (payloads, skipped)
+    }
+
     /// The first sequence number not received (what an ACK acknowledges up to).
     pub fn ack_seq(&self) -> SeqNumber {
         if self.missing == 0 {
@@ -305,6 +338,36 @@ mod tests {
             b.release(t0 + Duration::from_millis(104), &c),
             Some(Release::Data(Bytes::from_static(b"4")))
         );
+    }
+
+    #[test]
+    fn a_jump_beyond_the_window_slides_it() {
+        let mut b = ReceiveBuffer::new(s(0), 4);
+        b.insert(s(0), 0, Bytes::from_static(b"0"));
+        b.insert(s(2), 0, Bytes::from_static(b"2"));
+        assert_eq!(b.insert(s(5), 0, Bytes::new()), Arrival::Overflow);
+        // 5 needs the window to start at 2: 0 is handed over, 1 was lost.
+        let (out, skipped) = b.advance_for(s(5));
+        assert_eq!(out, vec![Bytes::from_static(b"0")]);
+        assert_eq!(skipped, 1);
+        assert_eq!(
+            b.insert(s(5), 0, Bytes::from_static(b"5")),
+            Arrival::Gap(LossRange {
+                first: s(3),
+                last: s(4)
+            })
+        );
+        // A huge jump empties the window and counts what was never seen.
+        let (out, skipped) = b.advance_for(s(1_000_000));
+        assert_eq!(
+            out,
+            vec![Bytes::from_static(b"2"), Bytes::from_static(b"5")]
+        );
+        // Holes 3 and 4, then 6..999_997 never seen.
+        assert_eq!(skipped, 2 + (999_997 - 6));
+        assert_eq!(b.ack_seq(), s(1_000_000 - 3));
+        assert!(!b.has_loss());
+        assert_eq!(b.advance_for(s(1_000_000 - 3)), (vec![], 0));
     }
 
     #[test]

@@ -223,3 +223,39 @@ fn oversized_payloads_and_early_sends_are_refused() {
     c.close(t0);
     assert_eq!(c.send(t0, b"x"), Err(SendError::Closed));
 }
+
+#[test]
+fn the_stream_resumes_after_an_outage_longer_than_the_receive_window() {
+    let server = ListenerConfig {
+        settings: Settings {
+            recv_buffer_packets: 256,
+            ..Settings::default()
+        },
+        ..ListenerConfig::default()
+    };
+    let mut p = Pair::new(CallerConfig::default(), server, Policy::Accept(None));
+    p.run_for(Duration::from_millis(100));
+    let send = |p: &mut Pair, range: std::ops::Range<u32>| {
+        for i in range {
+            let now = p.now;
+            p.client.send(now, &payload(i, 100)).unwrap();
+            p.run_for(Duration::from_millis(1));
+        }
+    };
+    send(&mut p, 0..100);
+    // Two seconds without any packet reaching the listener: the sender drops what it
+    // held (1 s threshold), so the stream comes back ~2000 numbers ahead.
+    p.to_server.loss = 1.0;
+    send(&mut p, 100..2100);
+    p.to_server.loss = 0.0;
+    send(&mut p, 2100..2300);
+    p.run_for(Duration::from_secs(1));
+    let idx: Vec<u32> = p.server_data().iter().map(|d| index_of(d)).collect();
+    assert_eq!(&idx[..100], &(0..100).collect::<Vec<_>>()[..]);
+    assert!(
+        idx.ends_with(&(2100..2300).collect::<Vec<_>>()),
+        "{:?}",
+        &idx[100..]
+    );
+    assert!(p.server().is_connected());
+}

@@ -37,7 +37,18 @@ impl Connection {
         let ts = link.tsbpd.extend(d.timestamp);
         link.rate_packets = link.rate_packets.saturating_add(1);
         link.rate_bytes += len;
-        match link.recv.insert(d.seq, ts, d.payload) {
+        let mut arrival = link.recv.insert(d.seq, ts, d.payload.clone());
+        let mut early = Vec::new();
+        if arrival == Arrival::Overflow {
+            // The sender is further ahead than the buffer holds (it dropped packets during
+            // an outage, say): give up the oldest slots rather than refuse every packet.
+            let (payloads, skipped) = link.recv.advance_for(d.seq);
+            tracing::debug!(conn = self.local_id, skipped, "SRT receive window jumped");
+            self.stats.packets_received_drop += u64::from(skipped);
+            early = payloads;
+            arrival = link.recv.insert(d.seq, ts, d.payload);
+        }
+        match arrival {
             Arrival::Stored | Arrival::Recovered => {}
             Arrival::Gap(range) => {
                 self.stats.packets_received_loss += u64::from(range.len());
@@ -57,6 +68,9 @@ impl Connection {
                 self.stats.packets_received_drop += 1;
                 return;
             }
+        }
+        for payload in early {
+            self.push_event(Event::Data(payload));
         }
         self.stats.packets_received_unique += 1;
         self.stats.bytes_received_unique += len;
