@@ -38,6 +38,11 @@ use crate::tsbpd::Tsbpd;
 const ANSWER_TTL: Duration = Duration::from_secs(10);
 /// Datagrams queued for the driver before new ones are dropped.
 const MAX_QUEUED: usize = 4096;
+/// Answered handshakes remembered at most; beyond, rejections are not remembered (a repeated
+/// conclusion is then judged again), so a flood of callers cannot grow memory.
+const MAX_REMEMBERED: usize = 1 << 16;
+/// Listener events queued before automatic-rejection notices are dropped.
+const MAX_EVENTS: usize = 4096;
 /// Smallest MTU a caller may announce.
 const MIN_MTU: u32 = 576;
 
@@ -235,7 +240,9 @@ impl Listener {
     }
 
     fn cleanup(&mut self, now: Instant) {
-        if now.saturating_duration_since(self.last_cleanup) < Duration::from_secs(1) {
+        if now.saturating_duration_since(self.last_cleanup) < Duration::from_secs(1)
+            && self.peers.len() < MAX_REMEMBERED
+        {
             return;
         }
         self.last_cleanup = now;
@@ -293,16 +300,30 @@ impl Listener {
     ) {
         tracing::debug!(peer = %from, %reason, "SRT handshake rejected");
         let rsp = self.rejection(now, req, 0, reason);
+        self.remember(now, (from, req.socket_id), &rsp, false);
+        self.send(from, rsp);
+        if self.events.len() < MAX_EVENTS {
+            self.events
+                .push_back(ListenerEvent::Rejected { peer: from, reason });
+        }
+    }
+
+    /// Remembers the answer to a conclusion so a repeat gets it again. Acceptances always
+    /// are (a repeat must not open a second connection); rejections only while there is room.
+    fn remember(&mut self, now: Instant, key: (SocketAddr, u32), response: &[u8], must: bool) {
+        if !must && self.peers.len() >= MAX_REMEMBERED {
+            self.cleanup(now);
+            if self.peers.len() >= MAX_REMEMBERED {
+                return;
+            }
+        }
         self.peers.insert(
-            (from, req.socket_id),
+            key,
             PeerEntry::Answered {
-                response: rsp.clone(),
+                response: response.to_vec(),
                 at: now,
             },
         );
-        self.send(from, rsp);
-        self.events
-            .push_back(ListenerEvent::Rejected { peer: from, reason });
     }
 
     fn rejection(
@@ -484,13 +505,7 @@ impl Listener {
             control: Control::Handshake(rsp),
         })
         .to_bytes();
-        self.peers.insert(
-            (p.peer, p.hs.socket_id),
-            PeerEntry::Answered {
-                response: response.clone(),
-                at: now,
-            },
-        );
+        self.remember(now, (p.peer, p.hs.socket_id), &response, true);
         let recv_latency = Duration::from_millis(u64::from(recv_ms));
         let neg = Negotiated {
             peer_id: p.hs.socket_id,
@@ -515,13 +530,8 @@ impl Listener {
         };
         tracing::debug!(peer = %p.peer, %reason, "SRT connection rejected");
         let rsp = self.rejection(now, &p.hs, id.0, reason);
-        self.peers.insert(
-            (p.peer, p.hs.socket_id),
-            PeerEntry::Answered {
-                response: rsp.clone(),
-                at: now,
-            },
-        );
+        self.peers.remove(&(p.peer, p.hs.socket_id));
+        self.remember(now, (p.peer, p.hs.socket_id), &rsp, false);
         self.send(p.peer, rsp);
     }
 }
