@@ -4,9 +4,11 @@
 //! The input is a parsed packet first, then a script of datagrams:
 //! `[target][len hi][len lo][bytes...]` repeated, target 0 = listener, 1 = the listener's
 //! connection, 2 = the caller (destination socket ids are patched so they get past routing).
+//! Bit 3 of the first target byte picks an encrypted pair. Pairs are built once and cloned.
 #![no_main]
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use ferromtx_srt::packet::Packet;
@@ -22,11 +24,16 @@ fn addr(s: &str) -> SocketAddr {
     s.parse().expect("constant address")
 }
 
+const PASSPHRASE: &str = "fuzz passphrase";
+
+type Trio = (Listener, Connection, Connection);
+
 /// Runs a handshake in memory and returns the listener, its connection and the caller.
-fn connected(now: Instant) -> Option<(Listener, Connection, Connection)> {
+fn connected(now: Instant, encrypted: bool) -> Option<Trio> {
     let mut listener = Listener::new(now, ListenerConfig::default(), [1; 32]);
     let config = CallerConfig {
         stream_id: Some("publish:fuzz".into()),
+        passphrase: encrypted.then(|| PASSPHRASE.to_owned()),
         ..CallerConfig::default()
     };
     let mut caller = Connection::connect(now, addr(SERVER), config, [2; 32]).ok()?;
@@ -39,7 +46,9 @@ fn connected(now: Instant) -> Option<(Listener, Connection, Connection)> {
             }
         }
         while let Some(ListenerEvent::Request(r)) = listener.poll_event() {
-            server = listener.accept(now, r.id, None).ok();
+            server = listener
+                .accept(now, r.id, encrypted.then_some(PASSPHRASE))
+                .ok();
         }
         while let Some(t) = listener.poll_transmit() {
             caller.handle_datagram(now, &t.payload);
@@ -66,10 +75,20 @@ fuzz_target!(|data: &[u8]| {
         let wire = p.to_bytes();
         assert_eq!(Packet::parse(&wire).expect("re-parse of a written packet"), p);
     }
-    let t0 = Instant::now();
-    let Some((mut listener, mut server, mut caller)) = connected(t0) else {
+    static PAIRS: OnceLock<(Instant, Option<Trio>, Option<Trio>)> = OnceLock::new();
+    let (t0, plain, encrypted) = PAIRS.get_or_init(|| {
+        let t0 = Instant::now();
+        (t0, connected(t0, false), connected(t0, true))
+    });
+    let pair = if data.first().is_some_and(|b| b & 8 != 0) {
+        encrypted
+    } else {
+        plain
+    };
+    let Some((mut listener, mut server, mut caller)) = pair.clone() else {
         return;
     };
+    let t0 = *t0;
     let mut now = t0;
     let mut rest = data;
     while rest.len() >= 3 {
@@ -85,7 +104,7 @@ fuzz_target!(|data: &[u8]| {
                 listener.handle_datagram(now, addr(CALLER), &d);
                 while let Some(e) = listener.poll_event() {
                     if let ListenerEvent::Request(r) = e {
-                        let _ = listener.accept(now, r.id, Some("fuzz passphrase"));
+                        let _ = listener.accept(now, r.id, Some(PASSPHRASE));
                         listener.reject(now, r.id, ferromtx_srt::RejectReason::Peer);
                     }
                 }

@@ -30,7 +30,7 @@ const KM_S_NOSECRET: u32 = 3;
 const KM_S_BADSECRET: u32 = 4;
 
 /// What the handshake settled on.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Negotiated {
     pub peer_id: u32,
     pub initial_seq: SeqNumber,
@@ -55,7 +55,7 @@ pub(crate) enum Step {
 }
 
 /// The caller's handshake in progress.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CallerHandshake {
     config: CallerConfig,
     remote: SocketAddr,

@@ -141,7 +141,7 @@ impl AcceptError {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Pending {
     peer: SocketAddr,
     hs: Handshake,
@@ -149,14 +149,14 @@ struct Pending {
     arrival: Instant,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum PeerEntry {
     Pending,
     Answered { response: Vec<u8>, at: Instant },
 }
 
 /// The listener state machine.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Listener {
     config: ListenerConfig,
     epoch: Instant,

@@ -204,3 +204,44 @@ fn key_refresh_from_the_peer_is_installed_and_acknowledged() {
     p.run_for(Duration::from_millis(500));
     assert_eq!(p.server_data(), vec![payload(42, 188)]);
 }
+
+#[test]
+fn plaintext_injected_into_an_encrypted_connection_is_dropped() {
+    let mut p = Pair::new(
+        encrypted_caller(Some(PASS), 16),
+        ListenerConfig::default(),
+        Policy::Accept(Some(PASS.into())),
+    );
+    p.keep_wire = true;
+    p.run_for(Duration::from_millis(100));
+    let isn = p
+        .wire
+        .iter()
+        .find_map(|(_, d)| match Packet::parse(d) {
+            Ok(Packet::Control(ControlPacket {
+                control: Control::Handshake(h),
+                ..
+            })) => Some(h.initial_seq),
+            _ => None,
+        })
+        .unwrap();
+    let server_id = p.server().local_socket_id();
+    let forged = Packet::Data(DataPacket {
+        seq: isn,
+        position: ferromtx_srt::packet::PacketPosition::Only,
+        in_order: true,
+        key: DataKey::None,
+        retransmitted: false,
+        msg: ferromtx_srt::seq::MsgNumber::new(1),
+        timestamp: 200_000,
+        dest_socket_id: server_id,
+        payload: payload(666, 188).into(),
+    });
+    let now = p.now;
+    p.server().handle_datagram(now, &forged.to_bytes());
+    let now = p.now;
+    p.client.send(now, &payload(1, 188)).unwrap();
+    p.run_for(Duration::from_millis(500));
+    assert_eq!(p.server_data(), vec![payload(1, 188)]);
+    assert_eq!(p.server().stats().packets_received_undecrypt, 1);
+}

@@ -113,7 +113,7 @@ pub enum SendError {
 }
 
 /// State of an established connection.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Link {
     peer_id: u32,
     stream_id: String,
@@ -140,7 +140,7 @@ struct Link {
     last_data_sent: Instant,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum State {
     Connecting(Box<CallerHandshake>),
     Connected(Box<Link>),
@@ -148,7 +148,7 @@ enum State {
 }
 
 /// An SRT connection.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Connection {
     settings: Settings,
     epoch: Instant,

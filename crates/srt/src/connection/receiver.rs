@@ -20,17 +20,22 @@ impl Connection {
         if d.retransmitted {
             self.stats.packets_received_retransmitted += 1;
         }
-        if d.key != DataKey::None {
-            let mut body = d.payload.to_vec();
-            let ok = match &link.crypto {
-                Some(c) => c.decrypt(d.key, d.seq, &mut body).is_ok(),
-                None => false,
-            };
-            if !ok {
+        // An encrypted connection takes only encrypted payloads (plaintext would be an
+        // injection); a plain one cannot read encrypted ones.
+        match (&link.crypto, d.key) {
+            (None, DataKey::None) => {}
+            (Some(c), key) if key != DataKey::None => {
+                let mut body = d.payload.to_vec();
+                if c.decrypt(key, d.seq, &mut body).is_err() {
+                    self.stats.packets_received_undecrypt += 1;
+                    return;
+                }
+                d.payload = Bytes::from(body);
+            }
+            _ => {
                 self.stats.packets_received_undecrypt += 1;
                 return;
             }
-            d.payload = Bytes::from(body);
         }
         let len = d.payload.len() as u64;
         let had_loss = link.recv.has_loss();
