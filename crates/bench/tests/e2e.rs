@@ -5,13 +5,12 @@
 //! The `ferromtx` binary is the one `cargo test --workspace` builds next to this test
 //! (`target/<profile>/ferromtx`). Missing: skipped locally, a failure with `CI=true`.
 
-use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use ferromtx_testkit::ffmpeg::{self, Audio};
+use ferromtx_testkit::{Process, free_tcp_port, free_udp_pair, free_udp_port, server_binary, tool};
 
 use ferromtx_bench::check::{self, CheckOptions};
 use ferromtx_bench::load::{self, LoadOptions, LoadResult};
@@ -23,68 +22,6 @@ use reqwest::Url;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn in_ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-/// A tool on PATH; missing: a failure under CI=true, else None (the test skips).
-fn tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            !in_ci(),
-            "{name} is required in CI (scripts/test installs it)"
-        );
-        eprintln!("skipping: {name} not found on PATH");
-    }
-    found
-}
-
-/// `target/<profile>/ferromtx`, next to `target/<profile>/deps/<this test>`.
-fn server_binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let found = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("ferromtx"))
-        .filter(|p| p.is_file());
-    if found.is_none() {
-        assert!(
-            !in_ci(),
-            "the ferromtx binary is not built next to {} (cargo test --workspace builds it)",
-            exe.display()
-        );
-        eprintln!("skipping: build the server first (cargo build -p ferromtx)");
-    }
-    found
-}
-
-fn free_tcp() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-fn free_udp() -> u16 {
-    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    s.local_addr().expect("addr").port()
-}
-
-/// Two consecutive free UDP ports, the first even.
-fn free_udp_pair() -> (u16, u16) {
-    for _ in 0..100 {
-        let a = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let p = a.local_addr().expect("addr").port();
-        if p.is_multiple_of(2) && p < u16::MAX && UdpSocket::bind(("127.0.0.1", p + 1)).is_ok() {
-            return (p, p + 1);
-        }
-    }
-    panic!("no free even/odd UDP port pair");
-}
-
 struct Ports {
     rtsp: u16,
     rtp: u16,
@@ -95,122 +32,22 @@ struct Ports {
     metrics: u16,
 }
 
-struct Server {
-    child: Child,
-    _dir: tempfile::TempDir,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Server {
-    fn start(bin: &Path, p: &Ports) -> Server {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let conf = format!(
-            "logLevel: info\n\
-             rtspAddress: 127.0.0.1:{}\nrtpAddress: 127.0.0.1:{}\nrtcpAddress: 127.0.0.1:{}\n\
-             rtmp: no\nhls: no\nsrt: no\nmoq: no\napi: no\n\
-             webrtcAddress: 127.0.0.1:{}\nwebrtcLocalUDPAddress: 127.0.0.1:{}\n\
-             webrtcIPsFromInterfaces: no\nwebrtcAdditionalHosts: [127.0.0.1]\n\
-             pprof: yes\npprofAddress: 127.0.0.1:{}\n\
-             metrics: yes\nmetricsAddress: 127.0.0.1:{}\n\
-             paths:\n  all_others:\n",
-            p.rtsp, p.rtp, p.rtcp, p.whep, p.ice, p.pprof, p.metrics
-        );
-        std::fs::write(dir.path().join("mediamtx.yml"), conf).expect("write config");
-        let mut cmd = Command::new(bin);
-        cmd.current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("MTX_") {
-                cmd.env_remove(k);
-            }
-        }
-        let mut child = cmd.spawn().expect("spawn ferromtx");
-        let (tx, lines) = channel();
-        let outs: Vec<Box<dyn std::io::Read + Send>> = vec![
-            Box::new(child.stdout.take().expect("stdout")),
-            Box::new(child.stderr.take().expect("stderr")),
-        ];
-        for out in outs {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(out).lines().map_while(Result::ok) {
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        Server {
-            child,
-            _dir: dir,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    fn wait_line(&mut self, needle: &str) {
-        if self.seen.iter().any(|l| l.contains(needle)) {
-            return;
-        }
-        let deadline = Instant::now() + WAIT;
-        while let Ok(l) = self
-            .lines
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        {
-            let hit = l.contains(needle);
-            self.seen.push(l);
-            if hit {
-                return;
-            }
-        }
-        panic!("no line containing {needle:?}; seen: {:#?}", self.seen);
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// ffmpeg publishing a synthetic H264 (keyframe every second, no B-frames) + Opus stream
-/// over RTSP/TCP for `seconds`, in real time.
-fn publish(ffmpeg: &Path, url: &str, seconds: u32) -> Child {
-    Command::new(ffmpeg)
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-        ])
-        .args(["-g", "25", "-bf", "0", "-c:a", "libopus"])
-        .args(["-t", &seconds.to_string()])
-        .args(["-f", "rtsp", "-rtsp_transport", "tcp", url])
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("spawn ffmpeg")
-}
-
-struct Publisher(Child);
-
-impl Drop for Publisher {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// The server with the ports of `p`, API off, pprof and metrics on.
+fn start_server(bin: &Path, p: &Ports) -> Process {
+    let conf = format!(
+        "logLevel: info\n\
+         rtspAddress: 127.0.0.1:{}\nrtpAddress: 127.0.0.1:{}\nrtcpAddress: 127.0.0.1:{}\n\
+         rtmp: no\nhls: no\nsrt: no\nmoq: no\napi: no\n\
+         webrtcAddress: 127.0.0.1:{}\nwebrtcLocalUDPAddress: 127.0.0.1:{}\n\
+         webrtcIPsFromInterfaces: no\nwebrtcAdditionalHosts: [127.0.0.1]\n\
+         pprof: yes\npprofAddress: 127.0.0.1:{}\n\
+         metrics: yes\nmetricsAddress: 127.0.0.1:{}\n\
+         paths:\n  all_others:\n",
+        p.rtsp, p.rtp, p.rtcp, p.whep, p.ice, p.pprof, p.metrics
+    );
+    let mut server = Process::server(bin, Some(&conf), &[], &[]);
+    server.wait = WAIT;
+    server
 }
 
 fn assert_received_everything(what: &str, viewers: &[ViewerReport], n: usize) {
@@ -264,22 +101,23 @@ fn viewers_readers_and_the_check_against_a_real_server() {
     };
     let (rtp, rtcp) = free_udp_pair();
     let ports = Ports {
-        rtsp: free_tcp(),
+        rtsp: free_tcp_port(),
         rtp,
         rtcp,
-        whep: free_tcp(),
-        ice: free_udp(),
-        pprof: free_tcp(),
-        metrics: free_tcp(),
+        whep: free_tcp_port(),
+        ice: free_udp_port(),
+        pprof: free_tcp_port(),
+        metrics: free_tcp_port(),
     };
-    let mut server = Server::start(&bin, &ports);
+    let mut server = start_server(&bin, &ports);
     server.wait_line("[WebRTC] listener opened on");
     server.wait_line("[pprof] listener opened on");
-    let _publisher = Publisher(publish(
+    let _publisher = ffmpeg::publish_rtsp(
         &ffmpeg,
         &format!("rtsp://127.0.0.1:{}/bench", ports.rtsp),
+        Audio::Opus,
         60,
-    ));
+    );
     server.wait_line("is publishing to path 'bench'");
     let pid = server.pid();
 

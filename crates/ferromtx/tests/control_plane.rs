@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Server, body, free_port, get_json, http, quiet_config, version_line, write};
+use common::{body, free_port, get_json, http, quiet_config, start, version_line, write};
 
 fn conf(api: u16, metrics: u16, pprof: u16, extra: &str) -> String {
     quiet_config(&format!(
@@ -14,7 +14,7 @@ fn conf(api: u16, metrics: u16, pprof: u16, extra: &str) -> String {
 #[test]
 fn listeners_open_with_mediamtx_lines_and_answer() {
     let (api, metrics, pprof) = (free_port(), free_port(), free_port());
-    let mut s = Server::start(
+    let mut s = start(
         Some(&conf(api, metrics, pprof, "paths:\n  cam1:\n")),
         &[],
         &[],
@@ -94,7 +94,7 @@ fn listeners_open_with_mediamtx_lines_and_answer() {
 fn api_changes_apply_live_without_writing_the_file() {
     let (api, metrics, pprof) = (free_port(), free_port(), free_port());
     let original = conf(api, metrics, pprof, "");
-    let mut s = Server::start(Some(&original), &[], &[]);
+    let mut s = start(Some(&original), &[], &[]);
     s.wait_line("[API] listener opened on");
 
     let (status, head, _) = http(
@@ -142,7 +142,7 @@ fn api_changes_apply_live_without_writing_the_file() {
 #[test]
 fn reload_restarts_only_the_server_whose_settings_changed() {
     let (api, metrics, pprof) = (free_port(), free_port(), free_port());
-    let mut s = Server::start(Some(&conf(api, metrics, pprof, "")), &[], &[]);
+    let mut s = start(Some(&conf(api, metrics, pprof, "")), &[], &[]);
     s.wait_line("[API] listener opened on");
 
     let api2 = free_port();
@@ -179,7 +179,7 @@ fn api_is_refused_to_other_addresses_by_the_default_rule() {
     // The default authInternalUsers allow api only from 127.0.0.1 and ::1; a request that
     // a trusted proxy forwards for another client is refused with 401.
     let (api, metrics, pprof) = (free_port(), free_port(), free_port());
-    let mut s = Server::start(
+    let mut s = start(
         Some(&conf(api, metrics, pprof, "apiTrustedProxies: [127.0.0.1]")),
         &[],
         &[],

@@ -7,7 +7,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Server, free_port, http, quiet_config, tool};
+use common::{free_port, http, quiet_config, start, tool};
 
 fn pprof_top(
     go: &std::path::Path,
@@ -40,7 +40,7 @@ fn go_tool_pprof_reads_cpu_heap_and_goroutine_profiles() {
         return;
     };
     let port = free_port();
-    let mut s = Server::start(
+    let mut s = start(
         Some(&quiet_config(&format!(
             "pprof: yes\npprofAddress: 127.0.0.1:{port}"
         ))),

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    Server, env_refs, ffmpeg_publish, ffprobe_streams, free_port, get_json, http, rtsp_env, tool,
+    env_refs, ffmpeg_publish, ffprobe_streams, free_port, get_json, http, rtsp_env, start, tool,
 };
 
 #[test]
@@ -20,7 +20,7 @@ fn ffmpeg_publishes_ffprobe_reads_and_the_api_sees_it() {
         "rtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\napi: yes\napiAddress: 127.0.0.1:{api}\n\
          metrics: yes\nmetricsAddress: 127.0.0.1:{metrics}\npaths:\n  old:\n    source: redirect\n    sourceRedirect: /cam\n  all_others:\n"
     );
-    let mut s = Server::start(Some(&conf), &[], &env_refs(&env));
+    let mut s = start(Some(&conf), &[], &env_refs(&env));
     s.wait_line("[API] listener opened on");
 
     let url = format!("rtsp://127.0.0.1:{rtsp}/cam");
@@ -112,7 +112,7 @@ fn second_ferromtx_pulls_and_serves_the_stream() {
     };
     let quiet = "rtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\n";
     let (env_a, (rtsp_a, _, _)) = rtsp_env();
-    let mut a = Server::start(
+    let mut a = start(
         Some(&format!("{quiet}paths:\n  all_others:\n")),
         &[],
         &env_refs(&env_a),
@@ -122,7 +122,7 @@ fn second_ferromtx_pulls_and_serves_the_stream() {
     let conf_b = format!(
         "{quiet}rtspTransports: [tcp]\npaths:\n  proxied:\n    source: rtsp://127.0.0.1:{rtsp_a}/cam\n    rtspTransport: tcp\n"
     );
-    let mut b = Server::start(Some(&conf_b), &[], &env_refs(&env_b));
+    let mut b = start(Some(&conf_b), &[], &env_refs(&env_b));
     b.wait_line("[RTSP] listener opened on");
 
     let mut publisher = ffmpeg_publish(
@@ -225,7 +225,7 @@ fn rtsps_publish_read_pull_and_certificate_reload() {
     ] {
         env.push((k.into(), dir.path().join(f).display().to_string()));
     }
-    let mut a = Server::start(Some(&conf), &[], &env_refs(&env));
+    let mut a = start(Some(&conf), &[], &env_refs(&env));
     let line = a.wait_line("[RTSPS] listener opened on");
     assert!(
         common::body(&line).ends_with(&format!(
@@ -320,7 +320,7 @@ fn rtsps_publish_read_pull_and_certificate_reload() {
     // A second ferromtx pulls over RTSPS with the certificate's fingerprint.
     let quiet = "rtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\nrtspTransports: [tcp]\n";
     let (env_b, (rtsp_b, _, _)) = rtsp_env();
-    let mut b = Server::start(
+    let mut b = start(
         Some(&format!(
             "{quiet}paths:\n  proxied:\n    source: {secure}\n    sourceFingerprint: {first}\n"
         )),
@@ -342,7 +342,7 @@ fn rtsps_publish_read_pull_and_certificate_reload() {
     let second = write_certificate(dir.path());
     assert_ne!(first, second);
     let (env_c, _) = rtsp_env();
-    let mut c = Server::start(
+    let mut c = start(
         Some(&format!(
             "{quiet}paths:\n  new:\n    source: {secure}\n    sourceFingerprint: {second}\n  \
              old:\n    source: {secure}\n    sourceFingerprint: {first}\n"

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Server, body, free_port, get_json, http, quiet_config, write};
+use common::{body, free_port, get_json, http, quiet_config, start, write};
 
 const UNIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../dist/ferromtx.service");
 
@@ -120,7 +120,7 @@ fn starts_reloads_and_stops_as_the_systemd_unit_says() {
     let mut args: Vec<String> = exec_start[1..].to_vec();
     args[conf_args[0] - 1] = conf_path.display().to_string();
     let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut s = Server::start(None, &arg_refs, &[]);
+    let mut s = start(None, &arg_refs, &[]);
     let l = s.wait_line("configuration loaded from");
     let canonical = conf_path.canonicalize().expect("canonical");
     assert_eq!(

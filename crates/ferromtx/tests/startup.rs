@@ -2,14 +2,14 @@
 
 mod common;
 
-use common::{Server, body, env_refs, quiet_config, rtsp_env, version_line, webrtc_env, write};
+use common::{body, env_refs, quiet_config, rtsp_env, start, version_line, webrtc_env, write};
 
 #[test]
 fn starts_with_embedded_defaults_when_no_file() {
     let (mut env, (rtsp, rtp, rtcp)) = rtsp_env();
     let (wenv, (whttp, wudp)) = webrtc_env();
     env.extend(wenv);
-    let mut s = Server::start(None, &[], &env_refs(&env));
+    let mut s = start(None, &[], &env_refs(&env));
     let l = s.wait_line("ferromtx v");
     assert_eq!(body(&l), format!("INF ferromtx {}", version_line()));
     let l = s.wait_line("configuration file not found");
@@ -47,7 +47,7 @@ fn loads_the_upstream_default_file_unchanged() {
     .expect("compat mediamtx.yml");
     let (mut env, _) = rtsp_env();
     env.extend(webrtc_env().0);
-    let mut s = Server::start(Some(&upstream), &["mediamtx.yml"], &env_refs(&env));
+    let mut s = start(Some(&upstream), &["mediamtx.yml"], &env_refs(&env));
     let l = s.wait_line("configuration loaded from");
     let expected = s.conf_path().canonicalize().expect("canonical");
     assert_eq!(
@@ -63,7 +63,7 @@ fn loads_the_upstream_default_file_unchanged() {
 
 #[test]
 fn unknown_key_exits_non_zero_with_one_error_line() {
-    let mut s = Server::start(Some("logLevel: info\nrtspAdress: :8554\n"), &[], &[]);
+    let mut s = start(Some("logLevel: info\nrtspAdress: :8554\n"), &[], &[]);
     let st = s.wait_exit();
     assert_eq!(st.code(), Some(1), "{:#?}", s.seen);
     let errs: Vec<&String> = s.seen.iter().filter(|l| l.starts_with("ERR: ")).collect();
@@ -73,7 +73,7 @@ fn unknown_key_exits_non_zero_with_one_error_line() {
 
 #[test]
 fn broken_value_exits_non_zero_naming_the_key() {
-    let mut s = Server::start(Some("writeQueueSize: 1000\n"), &[], &[]);
+    let mut s = start(Some("writeQueueSize: 1000\n"), &[], &[]);
     assert_eq!(s.wait_exit().code(), Some(1));
     let errs: Vec<&String> = s.seen.iter().filter(|l| l.starts_with("ERR: ")).collect();
     assert_eq!(errs.len(), 1, "{:#?}", s.seen);
@@ -82,7 +82,7 @@ fn broken_value_exits_non_zero_naming_the_key() {
 
 #[test]
 fn missing_file_given_on_the_command_line_is_an_error() {
-    let mut s = Server::start(None, &["/nonexistent/mediamtx.yml"], &[]);
+    let mut s = start(None, &["/nonexistent/mediamtx.yml"], &[]);
     assert_eq!(s.wait_exit().code(), Some(1));
     assert!(
         s.seen
@@ -95,7 +95,7 @@ fn missing_file_given_on_the_command_line_is_an_error() {
 
 #[test]
 fn deprecated_keys_warn_once_each() {
-    let mut s = Server::start(
+    let mut s = start(
         Some(&quiet_config(
             "readBufferCount: 1024\npaths:\n  cam:\n    runOnReady: echo hi\n",
         )),
@@ -140,7 +140,7 @@ fn version_and_help() {
 
 #[test]
 fn structured_logs_are_json() {
-    let mut s = Server::start(Some(&quiet_config("logStructured: yes")), &[], &[]);
+    let mut s = start(Some(&quiet_config("logStructured: yes")), &[], &[]);
     let l = s.wait_line("configuration loaded from");
     let v: serde_json::Value = serde_json::from_str(&l).expect("JSON line");
     assert_eq!(v["level"], "INF");
@@ -158,7 +158,7 @@ fn structured_logs_are_json() {
 fn env_override_applies() {
     // The file says error level only; the environment's info level wins, so the INF
     // startup line appears.
-    let mut s = Server::start(
+    let mut s = start(
         Some(&quiet_config("logLevel: error")),
         &[],
         &[("MTX_LOGLEVEL", "info")],
@@ -171,7 +171,7 @@ fn env_override_applies() {
 
 #[test]
 fn editing_the_file_reloads_it_and_a_bad_edit_keeps_the_old_config() {
-    let mut s = Server::start(Some(&quiet_config("logLevel: info")), &[], &[]);
+    let mut s = start(Some(&quiet_config("logLevel: info")), &[], &[]);
     s.wait_line("configuration loaded from");
     let path = s.conf_path();
 

@@ -19,14 +19,14 @@ use serde_json::{Value, json};
 
 /// A server with RTSP and WebRTC on picked loopback ports, `extra` appended to its config.
 /// Returns it with its RTSP port, WebRTC HTTP port and ICE/UDP port.
-fn start(extra: &str) -> (Server, u16, u16, u16) {
+fn start_server(extra: &str) -> (Server, u16, u16, u16) {
     let (mut env, (rtsp, _, _)) = rtsp_env();
     let (wenv, (http, udp)) = webrtc_env();
     env.extend(wenv);
     let conf = format!(
         "rtmp: no\nhls: no\nsrt: no\nmoq: no\nwebrtcIPsFromInterfaces: no\n{extra}\npaths:\n  all_others:\n"
     );
-    let mut s = Server::start(Some(&conf), &[], &env_refs(&env));
+    let mut s = common::start(Some(&conf), &[], &env_refs(&env));
     s.wait_line("[WebRTC] listener opened on");
     s.wait_line("[RTSP] listener opened on");
     (s, rtsp, http, udp)
@@ -88,7 +88,7 @@ fn chromium_plays_whep_with_sixteen_peer_connections_in_one_page() {
     let (Some(ffmpeg), Some((node, dir))) = (tool("ffmpeg"), browser_scripts()) else {
         return;
     };
-    let (mut s, rtsp, http, _) = start("webrtcAdditionalHosts: [127.0.0.1]");
+    let (mut s, rtsp, http, _) = start_server("webrtcAdditionalHosts: [127.0.0.1]");
     let publisher = publish_cam(&mut s, &ffmpeg, rtsp, true, 40);
 
     let url = format!("http://127.0.0.1:{http}/cam/whep");
@@ -129,7 +129,7 @@ fn chromium_plays_whep_over_https_with_webrtc_encryption() {
     let (key_path, cert_path) = (tls.path().join("server.key"), tls.path().join("server.crt"));
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write key");
     std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
-    let (mut s, rtsp, http, _) = start(&format!(
+    let (mut s, rtsp, http, _) = start_server(&format!(
         "webrtcAdditionalHosts: [127.0.0.1]\nwebrtcEncryption: yes\n\
          webrtcServerKey: {}\nwebrtcServerCert: {}",
         key_path.display(),
@@ -183,7 +183,7 @@ fn chromium_plays_whep_over_ice_tcp_when_udp_is_off() {
          webrtcAdditionalHosts: [127.0.0.1]\nwebrtcLocalUDPAddress: ''\n\
          webrtcLocalTCPAddress: 127.0.0.1:{tcp}\npaths:\n  all_others:\n"
     );
-    let mut s = Server::start(Some(&conf), &[], &env_refs(&env));
+    let mut s = common::start(Some(&conf), &[], &env_refs(&env));
     s.wait_line(&format!(
         "[WebRTC] listener opened on 127.0.0.1:{http} (HTTP), 127.0.0.1:{tcp} (ICE/TCP)"
     ));
@@ -208,7 +208,7 @@ fn the_player_page_plays_in_chromium() {
     let (Some(ffmpeg), Some((node, dir))) = (tool("ffmpeg"), browser_scripts()) else {
         return;
     };
-    let (mut s, rtsp, http, _) = start("webrtcAdditionalHosts: [127.0.0.1]");
+    let (mut s, rtsp, http, _) = start_server("webrtcAdditionalHosts: [127.0.0.1]");
     let publisher = publish_cam(&mut s, &ffmpeg, rtsp, true, 30);
     let r = run_browser_script(
         &node,
@@ -231,7 +231,7 @@ fn chromium_publishes_a_fake_camera_with_whip_and_ffprobe_reads_it_over_rtsp() {
     let (Some(ffprobe), Some((node, dir))) = (tool("ffprobe"), browser_scripts()) else {
         return;
     };
-    let (mut s, rtsp, http, _) = start("webrtcAdditionalHosts: [127.0.0.1]");
+    let (mut s, rtsp, http, _) = start_server("webrtcAdditionalHosts: [127.0.0.1]");
     let child = std::process::Command::new(&node)
         .arg(dir.join("whip.mjs"))
         .arg(
@@ -371,7 +371,7 @@ fn nack_recovers_every_twentieth_video_packet_lost_on_the_way_to_chromium() {
         return;
     };
     // The only candidate the browser learns is the relay's, on 127.0.0.2.
-    let (mut s, rtsp, http, udp) = start("webrtcAdditionalHosts: [127.0.0.2]");
+    let (mut s, rtsp, http, udp) = start_server("webrtcAdditionalHosts: [127.0.0.2]");
     let relay = LossyRelay::start(
         SocketAddr::from(([127, 0, 0, 2], udp)),
         SocketAddr::from(([127, 0, 0, 1], udp)),

@@ -9,7 +9,7 @@ use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 use common::{
-    Server, env_refs, ffmpeg_publish, free_port, get_json, http, http_with, rtsp_env, tool,
+    env_refs, ffmpeg_publish, free_port, get_json, http, http_with, rtsp_env, start, tool,
     webrtc_env,
 };
 use str0m::media::{Direction, MediaKind};
@@ -38,7 +38,7 @@ fn whep_offer_for_an_rtsp_stream_creates_a_session() {
         "rtmp: no\nhls: no\nsrt: no\nmoq: no\nwebrtcIPsFromInterfaces: no\nwebrtcAdditionalHosts: [127.0.0.1]\n\
          api: yes\napiAddress: 127.0.0.1:{api}\npaths:\n  all_others:\n"
     );
-    let mut s = Server::start(Some(&conf), &[], &env_refs(&env));
+    let mut s = start(Some(&conf), &[], &env_refs(&env));
     s.wait_line("[WebRTC] listener opened on");
     s.wait_line("[API] listener opened on");
 

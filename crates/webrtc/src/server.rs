@@ -482,6 +482,11 @@ impl<B: Backend> WebrtcServer<B> {
         self.shared.tcp_local
     }
 
+    /// Sessions known to the ICE routing (none exist before an offer was authenticated).
+    pub fn routed_sessions(&self) -> usize {
+        self.shared.router.session_count()
+    }
+
     pub fn mux_counters(&self) -> &MuxCounters {
         self.shared.router.counters()
     }

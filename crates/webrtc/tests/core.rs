@@ -463,3 +463,49 @@ async fn core_auth_denial_is_401() {
     assert_eq!(res.status(), 404);
     assert!(server.server.sessions().is_empty());
 }
+
+#[tokio::test]
+async fn unauthenticated_offers_leave_no_session_state() {
+    let yaml = "authInternalUsers:\n- user: u\n  pass: p\n  permissions:\n  \
+                - action: read\n  - action: publish\npaths:\n  all_others:\n";
+    let s = core_server(yaml).await;
+    let mut client = NetClient::new().await;
+    let local = client.local;
+    let (whip, pending, _) = whip_offer(&mut client.rtc, local);
+    let whep = whep_offer(&mut client_rtc(Instant::now()), local).0;
+    for (path, offer) in [("/cam/whip", &whip), ("/cam/whep", &whep)] {
+        // No credentials: asked for them at once.
+        let (status, headers, body) = post_offer(s.http, path, offer).await;
+        assert_eq!(status, 401, "{path}: {body}");
+        assert_eq!(headers["www-authenticate"], "Basic realm=\"mediamtx\"");
+        // Wrong ones: refused (after MediaMTX's pause against guessing).
+        let res = reqwest::Client::new()
+            .post(format!("http://{}{path}", s.http))
+            .basic_auth("u", Some("wrong"))
+            .header("Content-Type", "application/sdp")
+            .body(offer.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{path}");
+        assert!(res.headers().get("www-authenticate").is_none());
+    }
+    // Nothing of a peer connection was made, and the path was not claimed.
+    assert!(s.server.sessions().is_empty());
+    assert_eq!(s.server.routed_sessions(), 0);
+    assert!(s.paths.path_info("cam").is_none_or(|p| p.source.is_none()));
+
+    // The right credentials get a session.
+    let res = reqwest::Client::new()
+        .post(format!("http://{}/cam/whip", s.http))
+        .basic_auth("u", Some("p"))
+        .header("Content-Type", "application/sdp")
+        .body(whip)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    accept_answer(&mut client.rtc, pending, &res.text().await.unwrap());
+    assert_eq!(s.server.sessions().len(), 1);
+    assert_eq!(s.server.routed_sessions(), 1);
+}

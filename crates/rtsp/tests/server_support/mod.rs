@@ -270,43 +270,12 @@ impl Client {
     }
 }
 
-/// Whether `name` runs (`name -version`).
-pub fn have_tool(name: &str) -> bool {
-    std::process::Command::new(name)
-        .arg("-version")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+#[allow(unused_imports)]
+pub use ferromtx_testkit::free_udp_pair;
 
 /// Skips (returns false) when a tool is missing, or fails in CI (`CI=true`).
 pub fn require_tools(names: &[&str]) -> bool {
-    let missing: Vec<&str> = names.iter().copied().filter(|n| !have_tool(n)).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").ok().as_deref() != Some("true"),
-        "missing tools in CI: {missing:?} (apt-get install -y ffmpeg)"
-    );
-    eprintln!("skipped: missing {missing:?} (apt-get install -y ffmpeg)");
-    false
-}
-
-/// Two consecutive free UDP ports on 127.0.0.1, the first even (RTP/RTCP).
-pub fn free_udp_pair() -> (u16, u16) {
-    for _ in 0..100 {
-        let a = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
-        let p = a.local_addr().expect("addr").port();
-        if p.is_multiple_of(2)
-            && p < u16::MAX
-            && std::net::UdpSocket::bind(("127.0.0.1", p + 1)).is_ok()
-        {
-            return (p, p + 1);
-        }
-    }
-    panic!("no free even/odd UDP port pair found");
+    ferromtx_testkit::require(names)
 }
 
 /// An `authHTTPAddress` service that allows requests whose JSON body carries

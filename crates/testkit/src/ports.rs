@@ -1,0 +1,42 @@
+//! Ports on 127.0.0.1 that were free a moment ago: tests bind to what they pick, never to
+//! fixed ports, so they run in parallel.
+
+use std::net::{TcpListener, UdpSocket};
+
+/// A TCP port.
+pub fn free_tcp_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
+}
+
+/// A UDP port.
+pub fn free_udp_port() -> u16 {
+    let s = UdpSocket::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    s.local_addr().expect("local addr").port()
+}
+
+/// Two consecutive UDP ports, the first even (RTP and RTCP).
+pub fn free_udp_pair() -> (u16, u16) {
+    for _ in 0..100 {
+        let a = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let p = a.local_addr().expect("addr").port();
+        if p.is_multiple_of(2) && p < u16::MAX && UdpSocket::bind(("127.0.0.1", p + 1)).is_ok() {
+            return (p, p + 1);
+        }
+    }
+    panic!("no free even/odd UDP port pair found");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_are_even_and_consecutive() {
+        let (rtp, rtcp) = free_udp_pair();
+        assert_eq!(rtp % 2, 0);
+        assert_eq!(rtcp, rtp + 1);
+        assert_ne!(free_tcp_port(), 0);
+        assert_ne!(free_udp_port(), 0);
+    }
+}
