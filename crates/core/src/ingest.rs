@@ -352,13 +352,15 @@ impl UnitIngest {
         &self.stream
     }
 
-    /// Writes one access unit of `track`: `pts` in the track's clock rate from the
-    /// publisher's start, `frame.parts` in the codec's form (NAL units without start codes,
-    /// AAC access units...), `frame.random_access` as the container says.
+    /// Writes one access unit of `track`: `pts` (and `dts` when the container gives one
+    /// that differs) in the track's clock rate from the publisher's start, `frame.parts` in
+    /// the codec's form (NAL units without start codes, AAC access units...),
+    /// `frame.random_access` as the container says.
     pub fn write(
         &mut self,
         track: usize,
         pts: i64,
+        dts: Option<i64>,
         ntp: Option<SystemTime>,
         mut frame: Frame,
     ) -> Result<(), StreamError> {
@@ -368,6 +370,7 @@ impl UnitIngest {
         self.stream.write(Unit {
             track,
             pts,
+            dts: dts.filter(|d| *d != pts),
             ntp: Some(ntp.unwrap_or_else(SystemTime::now)),
             rtp_packets: Vec::new(),
             frame: Some(frame),

@@ -16,6 +16,10 @@ pub struct Unit {
     pub track: usize,
     /// Presentation timestamp in the track's clock rate, from the publisher's start.
     pub pts: i64,
+    /// Decoding timestamp in the same clock, when the publisher's container gives it
+    /// (RTMP's composition offset, MPEG-TS's DTS) and it differs from `pts` (B-frames).
+    /// `None` from RTP publishers: muxers that need it derive it.
+    pub dts: Option<i64>,
     /// Absolute time of the unit, when the publisher provides it.
     pub ntp: Option<SystemTime>,
     /// RTP packets carrying the unit (may be empty when only `frame` is known).

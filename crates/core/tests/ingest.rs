@@ -196,6 +196,7 @@ fn access_units_are_written_without_packets_and_parameter_sets_reach_the_descrip
         .write(
             0,
             1 << 33,
+            Some(1 << 33),
             None,
             Frame {
                 rtp_timestamp: 0,
@@ -208,6 +209,8 @@ fn access_units_are_written_without_packets_and_parameter_sets_reach_the_descrip
     assert_eq!(units.len(), 1);
     assert!(units[0].rtp_packets.is_empty() && units[0].random_access);
     assert_eq!(units[0].pts, 1 << 33);
+    // A DTS equal to the PTS says nothing.
+    assert_eq!(units[0].dts, None);
     // The RTP timestamp is the PTS modulo 2^32.
     assert_eq!(units[0].frame.as_ref().unwrap().rtp_timestamp, 0);
     match &stream.described_tracks()[0].format {
