@@ -15,8 +15,8 @@ pub struct PathMatch<'a> {
 }
 
 impl Conf {
-    /// Exact name first, then `~regex` entries in file order, then
-    /// `all_others` / `all`.
+    /// Exact name first, then `~regex` entries sorted by name (byte order), then
+    /// `all_others` / `all`, as MediaMTX's `FindPathConf` does.
     pub fn find_path_conf(&self, name: &str) -> Result<PathMatch<'_>, ConfError> {
         if let Some(conf) = self.paths.iter().find(|p| p.name == name) {
             return Ok(PathMatch {
@@ -31,12 +31,14 @@ impl Conf {
             });
         }
         let is_catch_all = |p: &PathConf| p.name == "all" || p.name == "all_others";
-        let regexes = self
+        let mut regexes: Vec<&PathConf> = self
             .paths
             .iter()
-            .filter(|p| !is_catch_all(p))
-            .chain(self.paths.iter().filter(|p| is_catch_all(p)));
-        for conf in regexes {
+            .filter(|p| !is_catch_all(p) && p.regex().is_some())
+            .collect();
+        regexes.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+        let catch_alls = self.paths.iter().filter(|p| is_catch_all(p));
+        for conf in regexes.into_iter().chain(catch_alls) {
             let Some(re) = conf.regex() else {
                 continue;
             };

@@ -29,11 +29,13 @@ fn exact_name_beats_regex() {
 }
 
 #[test]
-fn regexes_in_file_order_with_captures() {
+fn regexes_sorted_by_name_with_captures() {
     let c = load_from_str(YAML, &no_env).unwrap().conf;
+    // `~^cam(\d)(x)?` sorts before `~^cam(\d+)$` (')' < '+'), as in MediaMTX, although it
+    // comes later in the file: it takes "cam42" by its prefix.
     let m = c.find_path_conf("cam42").unwrap();
-    assert_eq!(m.conf.name, r"~^cam(\d+)$");
-    assert_eq!(m.captures, ["cam42", "42"]);
+    assert_eq!(m.conf.name, r"~^cam(\d)(x)?");
+    assert_eq!(m.captures, ["cam4", "4", ""]);
     let m = c.find_path_conf("cam4y").unwrap();
     assert_eq!(m.conf.name, r"~^cam(\d)(x)?");
     assert_eq!(m.captures, ["cam4", "4", ""]);
