@@ -263,13 +263,10 @@ mod tests {
     }
 
     #[test]
-    fn loopback_interface_has_127_0_0_1() {
+    fn interfaces_include_the_loopback_addresses() {
         let all = interface_addrs().unwrap();
-        let lo: Vec<&InterfaceAddr> = all
-            .iter()
-            .filter(|a| a.ip == IpAddr::V4(Ipv4Addr::LOCALHOST))
-            .collect();
-        assert_eq!(lo.len(), 1, "{all:?}");
+        assert!(all.iter().any(|a| a.ip == IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        assert!(all.iter().all(|a| !a.interface.is_empty()));
     }
 
     #[test]

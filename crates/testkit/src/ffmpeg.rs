@@ -55,7 +55,8 @@ pub fn publish_rtsp(ffmpeg: &Path, url: &str, audio: Audio, seconds: u32) -> Pub
     Publisher(cmd.spawn().expect("spawn ffmpeg"))
 }
 
-/// `codec_name,width,height` lines of the streams ffprobe finds at an RTSP `url`.
+/// `codec_name,width,height` lines of the streams ffprobe finds at an RTSP `url`; a
+/// failure of ffprobe fails the test with its error.
 pub fn ffprobe_rtsp_streams(ffprobe: &Path, url: &str, transport: &str) -> String {
     let out = Command::new(ffprobe)
         .args(["-v", "error", "-rtsp_transport", transport])
@@ -69,5 +70,10 @@ pub fn ffprobe_rtsp_streams(ffprobe: &Path, url: &str, transport: &str) -> Strin
         .stdin(Stdio::null())
         .output()
         .expect("run ffprobe");
+    assert!(
+        out.status.success(),
+        "ffprobe {url} over {transport}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -124,25 +124,9 @@ pub fn ffmpeg_publish(ffmpeg: &Path, url: &str, audio: bool, seconds: u32) -> Ch
     cmd.spawn().expect("spawn ffmpeg")
 }
 
-/// `codec_name,width,height` lines of the streams ffprobe finds at `url`.
+/// `codec_name,width,height` lines of the streams ffprobe finds at an RTSP `url`.
 pub fn ffprobe_streams(ffprobe: &Path, url: &str, transport: &str) -> String {
-    let out = Command::new(ffprobe)
-        .args(["-v", "error", "-rtsp_transport", transport])
-        .args([
-            "-show_entries",
-            "stream=codec_name,width,height",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(url)
-        .output()
-        .expect("run ffprobe");
-    assert!(
-        out.status.success(),
-        "ffprobe {url} over {transport}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
+    ffmpeg::ffprobe_rtsp_streams(ffprobe, url, transport)
 }
 
 /// `node` and the directory of the headless-Chromium scripts (`tests/browser`, with
