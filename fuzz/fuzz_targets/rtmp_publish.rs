@@ -34,10 +34,10 @@ fuzz_target!(|data: &[u8]| {
             done = detector.push(item);
         }
     }
-    let Ok((detected, held)) = detector.finish() else {
+    let Ok(found) = detector.finish() else {
         return;
     };
-    let (mut to_stream, tracks, _) = ToStream::new(&detected);
+    let (mut to_stream, tracks, _) = ToStream::new(&found.tracks);
     if tracks.is_empty() {
         return;
     }
@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     let enhanced = stream.view::<FlvView>(Selection::for_player(&tracks, &["*".to_owned()]));
     let mut cursor = stream.reader();
     let mut ingest = UnitIngest::new(stream.clone());
-    for item in held.into_iter().chain(live) {
+    for item in found.held.into_iter().chain(live) {
         let _ = to_stream.write(item, &mut ingest);
     }
     let now = tokio::time::Instant::now();

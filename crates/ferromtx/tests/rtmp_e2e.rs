@@ -335,3 +335,54 @@ fn a_new_publisher_replaces_the_old_one_unless_override_is_off() {
     assert!(!status.success());
     s.wait_line("closed: someone is already publishing to path 'fixed'");
 }
+
+/// A second ferromtx pulls the stream with `source: rtmp://` and `source: rtmps://`
+/// (`sourceFingerprint` pinning the first one's self-signed certificate); ffprobe reads
+/// both over its RTSP server.
+#[test]
+fn second_ferromtx_pulls_over_rtmp_and_rtmps() {
+    let (Some(ffmpeg), Some(ffprobe)) = (tool("ffmpeg"), tool("ffprobe")) else {
+        return;
+    };
+    use sha2::Digest;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).expect("cert");
+    std::fs::write(dir.path().join("server.key"), c.signing_key.serialize_pem()).expect("key");
+    std::fs::write(dir.path().join("server.crt"), c.cert.pem()).expect("cert");
+    let fingerprint: String = sha2::Sha256::digest(c.cert.der().as_ref())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let (renv, (rtmp, rtmps)) = rtmp_env();
+    let conf_a = quiet(&format!(
+        "rtsp: no\nrtmpEncryption: optional\nrtmpServerCert: {d}/server.crt\n\
+         rtmpServerKey: {d}/server.key\npaths:\n  all_others:\n",
+        d = dir.path().display()
+    ));
+    let mut a = start(Some(&conf_a), &[], &env_refs(&renv));
+    a.wait_line("[RTMPS] listener opened on");
+    let _publisher = publish_rtmp(
+        &ffmpeg,
+        &format!("rtmp://127.0.0.1:{rtmp}/cam"),
+        Audio::Aac,
+        40,
+    );
+    a.wait_line("is publishing to path 'cam'");
+
+    let (mut env_b, (rtsp_b, _, _)) = rtsp_env();
+    env_b.extend(rtmp_env().0);
+    let conf_b = quiet(&format!(
+        "paths:\n  plain:\n    source: rtmp://127.0.0.1:{rtmp}/cam\n  \
+         secure:\n    source: rtmps://127.0.0.1:{rtmps}/cam\n    sourceFingerprint: {fingerprint}\n"
+    ));
+    let mut b = start(Some(&conf_b), &[], &env_refs(&env_b));
+    b.wait_count("[RTMP source] ready: 2 tracks (H264, MPEG-4 Audio)", 2);
+    for path in ["plain", "secure"] {
+        let text = probe(&ffprobe, &format!("rtsp://127.0.0.1:{rtsp_b}/{path}"));
+        assert!(
+            text.lines().any(|l| l.starts_with("h264,320,240")),
+            "{path}: {text}"
+        );
+        assert!(text.lines().any(|l| l.starts_with("aac")), "{path}: {text}");
+    }
+}

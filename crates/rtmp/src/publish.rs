@@ -81,6 +81,14 @@ fn needs_config(codec: Codec) -> bool {
     )
 }
 
+/// What track detection found: the tracks (video first, then audio, each by track id)
+/// and the tags held meanwhile, to be written first.
+#[derive(Debug)]
+pub struct Detection {
+    pub tracks: Vec<(TrackId, Detected)>,
+    pub held: Vec<TagItem>,
+}
+
 /// Holds a publisher's first tags until its tracks are known.
 #[derive(Debug, Default)]
 pub struct TrackDetector {
@@ -125,14 +133,17 @@ impl TrackDetector {
             || self.held_bytes >= MAX_HELD_BYTES
     }
 
-    /// The detected tracks (video first, then audio, each by track id) and the held tags.
-    pub fn finish(self) -> Result<(Vec<(TrackId, Detected)>, Vec<TagItem>), DetectError> {
+    /// The detected tracks and the held tags.
+    pub fn finish(self) -> Result<Detection, DetectError> {
         if self.tracks.is_empty() {
             return Err(DetectError::NoTracks);
         }
         let mut tracks: Vec<(TrackId, Detected)> = self.tracks.into_iter().collect();
         tracks.sort_by_key(|(id, _)| (id.kind != MediaKind::Video, id.id));
-        Ok((tracks, self.held))
+        Ok(Detection {
+            tracks,
+            held: self.held,
+        })
     }
 }
 
@@ -382,9 +393,9 @@ mod tests {
         assert!(!d.push(audio(1500, 1)));
         assert!(!d.push(video(2999, 0, false)));
         assert!(d.push(video(3000, 0, false)));
-        let (tracks, held) = d.finish().expect("tracks");
-        assert_eq!(held.len(), 6);
-        let codecs: Vec<Codec> = tracks.iter().map(|(_, t)| t.codec()).collect();
+        let found = d.finish().expect("tracks");
+        assert_eq!(found.held.len(), 6);
+        let codecs: Vec<Codec> = found.tracks.iter().map(|(_, t)| t.codec()).collect();
         assert_eq!(codecs, vec![Codec::H264, Codec::Aac]);
     }
 
@@ -405,8 +416,8 @@ mod tests {
             keyframe: true,
             parts: vec![hex("ff")],
         }));
-        let (tracks, _) = d.finish().expect("a G711 track");
-        assert_eq!(tracks.len(), 1);
+        let found = d.finish().expect("a G711 track");
+        assert_eq!(found.tracks.len(), 1);
     }
 
     #[test]

@@ -159,8 +159,8 @@ async fn run(ctx: SourceContext) -> Result<(), SourceError> {
 
 /// Track detection is over: the path becomes ready, the held tags go in first.
 fn start(ctx: &SourceContext, detector: TrackDetector) -> Result<(ToStream, UnitIngest), String> {
-    let (detected, held) = detector.finish().map_err(|e| e.to_string())?;
-    let (mut to, tracks, skipped) = ToStream::new(&detected);
+    let found = detector.finish().map_err(|e| e.to_string())?;
+    let (mut to, tracks, skipped) = ToStream::new(&found.tracks);
     for (n, name) in skipped.iter().enumerate() {
         tracing::warn!("skipping track {} ({name})", n + 1);
     }
@@ -173,7 +173,7 @@ fn start(ctx: &SourceContext, detector: TrackDetector) -> Result<(ToStream, Unit
         .ok_or_else(|| "terminated".to_owned())?;
     tracing::info!("ready: {}", ferromtx_core::stream::tracks_info(&names));
     let mut ingest = UnitIngest::new(stream);
-    for item in held {
+    for item in found.held {
         to.write(item, &mut ingest).map_err(|e| e.to_string())?;
     }
     Ok((to, ingest))

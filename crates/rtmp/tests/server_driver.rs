@@ -85,7 +85,7 @@ fn config_tag() -> FlvTag {
 /// Frame `n`: an IDR every 25 frames, its number in the first bytes after the NAL
 /// header, `size` bytes in all.
 fn frame_tag(n: u32, size: usize) -> FlvTag {
-    let key = n % 25 == 0;
+    let key = n.is_multiple_of(25);
     let mut nal = vec![if key { 0x65 } else { 0x41 }];
     nal.extend_from_slice(&n.to_be_bytes());
     nal.resize(size, 0xab);
@@ -118,7 +118,7 @@ async fn publish(
     client.write_tag(&config_tag()).expect("write");
     let mut tick = tokio::time::interval(Duration::from_millis(10));
     for n in 0..count {
-        if n % per_tick == 0 {
+        if n.is_multiple_of(per_tick) {
             tick.tick().await;
         }
         client.write_tag(&frame_tag(n, size)).expect("write");
@@ -193,7 +193,7 @@ async fn a_stalled_player_never_slows_a_normal_one() {
     let numbers = play_until(port, "cam", count - 1).await;
     let _publishing = publisher.await.expect("publisher");
     let first = numbers[0];
-    assert_eq!(first % 25, 0, "starts on a key frame");
+    assert!(first.is_multiple_of(25), "starts on a key frame");
     let expected: Vec<u32> = (first..count).collect();
     assert_eq!(numbers, expected, "the normal player lost frames");
 

@@ -289,11 +289,11 @@ async fn publish(conn: &mut Conn, req: StreamRequest) -> CloseReason {
             () = publisher.kicked() => return CloseReason::Terminated,
         }
     }
-    let (detected, held) = match detector.finish() {
+    let found = match detector.finish() {
         Ok(found) => found,
         Err(e) => return e.into(),
     };
-    let (mut to_stream, tracks, skipped) = ToStream::new(&detected);
+    let (mut to_stream, tracks, skipped) = ToStream::new(&found.tracks);
     for (n, name) in skipped.iter().enumerate() {
         tracing::warn!("skipping track {} ({name})", n + 1);
     }
@@ -315,7 +315,7 @@ async fn publish(conn: &mut Conn, req: StreamRequest) -> CloseReason {
     );
     let mut ingest = UnitIngest::new(stream);
     let mut write = |item: TagItem, ingest: &mut UnitIngest| to_stream.write(item, ingest);
-    for item in held {
+    for item in found.held {
         if let Err(e) = write(item, &mut ingest) {
             return e.into();
         }
