@@ -120,7 +120,9 @@ impl Connection {
         if self.output.is_empty() {
             return None;
         }
-        let out = self.output.split().freeze();
+        // The whole buffer goes (a split would leave its spare capacity here, keeping the
+        // allocation, as large as the largest tag sent, alive between sends).
+        let out = std::mem::take(&mut self.output).freeze();
         self.bytes_out += out.len() as u64;
         Some(out)
     }

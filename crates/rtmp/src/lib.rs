@@ -29,6 +29,7 @@
 pub mod amf0;
 pub mod chunk;
 pub mod client;
+pub mod component;
 pub mod connection;
 pub mod error;
 pub mod flv;
@@ -36,10 +37,15 @@ pub mod format;
 pub mod handshake;
 pub mod media;
 pub mod message;
+pub mod publish;
 pub mod server;
+pub mod server_io;
+pub mod source;
 pub mod url;
+pub mod view;
 
 pub use client::{ClientConfig, ClientConnection, ClientEvent, ClientMode, ClientOutput};
+pub use component::register;
 pub use connection::Limits;
 pub use error::Error;
 pub use flv::{FlvTag, TagItem, TagStyle};
@@ -48,4 +54,6 @@ pub use server::{
     ConnectInfo, Rejection, ServerConfig, ServerConnection, ServerEvent, ServerOutput,
     StreamRequest,
 };
+pub use server_io::{CloseReason, ConnInfo, ConnState, RtmpServer, RtmpSettings};
 pub use url::{ClientUrl, StreamPath};
+pub use view::{FlvUnit, FlvView, Selection};

@@ -91,6 +91,19 @@ pub fn rtsp_env() -> (Vec<(String, String)>, (u16, u16, u16)) {
     )
 }
 
+/// Moves the default RTMP and RTMPS listeners to free loopback ports; returns the
+/// variables and the (rtmp, rtmps) ports.
+pub fn rtmp_env() -> (Vec<(String, String)>, (u16, u16)) {
+    let (rtmp, rtmps) = (free_port(), free_port());
+    (
+        vec![
+            ("MTX_RTMPADDRESS".into(), format!("127.0.0.1:{rtmp}")),
+            ("MTX_RTMPSADDRESS".into(), format!("127.0.0.1:{rtmps}")),
+        ],
+        (rtmp, rtmps),
+    )
+}
+
 /// Moves the default WebRTC listeners (HTTP, ICE/UDP) to free loopback ports.
 pub fn webrtc_env() -> (Vec<(String, String)>, (u16, u16)) {
     let http = free_port();
