@@ -11,6 +11,9 @@
 //!   destination socket id);
 //! - a caller is a [`Connection::connect`].
 //!
+//! On top of the protocol: MPEG-TS in ([`mpegts_in`]) and out ([`mpegts_out`], a derived
+//! view muxed once per stream), and the stream id as MediaMTX reads it ([`stream_id`]).
+//!
 //! Interoperates with libsrt 1.5 (ffmpeg, srt-live-transmit): HSv5 handshake with
 //! HSREQ/KMREQ/SID extensions, TSBPD with too-late drop, ACK/ACKACK/NAK/DROPREQ,
 //! AES-CTR encryption with 16/24/32-byte keys.
@@ -24,6 +27,8 @@ pub mod handshake;
 pub mod key_material;
 pub mod listener;
 pub mod loss_list;
+pub mod mpegts_in;
+pub mod mpegts_out;
 pub mod packet;
 pub mod receive_buffer;
 pub mod reject;
@@ -31,13 +36,6 @@ pub mod rtt;
 pub mod send_buffer;
 pub mod seq;
 pub mod stats;
+pub mod stream_id;
 pub mod tsbpd;
 
-pub use config::{CallerConfig, ConfigError, Settings};
-pub use connection::{CloseReason, Connection, Event, SendError};
-pub use listener::{
-    AcceptError, ConnectionRequest, Listener, ListenerConfig, ListenerEvent, RequestId, Transmit,
-};
-pub use packet::destination_socket_id;
-pub use reject::RejectReason;
-pub use stats::Stats;
