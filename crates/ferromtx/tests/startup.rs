@@ -2,13 +2,17 @@
 
 mod common;
 
-use common::{body, env_refs, quiet_config, rtsp_env, start, version_line, webrtc_env, write};
+use common::{
+    body, env_refs, quiet_config, rtsp_env, srt_env, start, version_line, webrtc_env, write,
+};
 
 #[test]
 fn starts_with_embedded_defaults_when_no_file() {
     let (mut env, (rtsp, rtp, rtcp)) = rtsp_env();
     let (wenv, (whttp, wudp)) = webrtc_env();
     env.extend(wenv);
+    let (senv, srt) = srt_env();
+    env.extend(senv);
     let mut s = start(None, &[], &env_refs(&env));
     let l = s.wait_line("ferromtx v");
     assert_eq!(body(&l), format!("INF ferromtx {}", version_line()));
@@ -18,7 +22,8 @@ fn starts_with_embedded_defaults_when_no_file() {
         "{l}"
     );
     assert!(l.contains("mediamtx.yml"), "{l}");
-    // RTSP and WebRTC are on by default (the protocols built so far): their listener lines.
+    // RTSP, WebRTC and SRT are on by default (the protocols built so far): their listener
+    // lines.
     let l = s.wait_line("[RTSP] listener opened on");
     assert_eq!(
         body(&l),
@@ -32,6 +37,11 @@ fn starts_with_embedded_defaults_when_no_file() {
         format!(
             "INF [WebRTC] listener opened on 127.0.0.1:{whttp} (HTTP), 127.0.0.1:{wudp} (ICE/UDP)"
         )
+    );
+    let l = s.wait_line("[SRT] listener opened on");
+    assert_eq!(
+        body(&l),
+        format!("INF [SRT] listener opened on 127.0.0.1:{srt} (UDP/SRT)")
     );
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit().success());
@@ -47,6 +57,7 @@ fn loads_the_upstream_default_file_unchanged() {
     .expect("compat mediamtx.yml");
     let (mut env, _) = rtsp_env();
     env.extend(webrtc_env().0);
+    env.extend(srt_env().0);
     let mut s = start(Some(&upstream), &["mediamtx.yml"], &env_refs(&env));
     let l = s.wait_line("configuration loaded from");
     let expected = s.conf_path().canonicalize().expect("canonical");
