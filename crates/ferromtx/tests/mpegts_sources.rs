@@ -51,11 +51,11 @@ fn udp_mpegts_unicast_and_unix_feed_paths_that_play_over_rtsp() {
     let port = ferromtx_testkit::free_udp_port();
     let dir = tempfile::tempdir().expect("tempdir");
     let sock = dir.path().join("in.sock");
+    let port2 = ferromtx_testkit::free_udp_port();
     let (mut s, rtsp, api) = server(&format!(
         "  udp:\n    source: udp+mpegts://127.0.0.1:{port}\n  \
          old:\n    source: udp://127.0.0.1:{port2}\n  \
          unix:\n    source: unix+mpegts://{sock}\n",
-        port2 = ferromtx_testkit::free_udp_port(),
         sock = sock.display()
     ));
     let mut udp = send(
@@ -73,11 +73,10 @@ fn udp_mpegts_unicast_and_unix_feed_paths_that_play_over_rtsp() {
     assert!(streams.contains("h264,320,240"), "{streams}");
     assert!(streams.contains("aac"), "{streams}");
 
-    // The deprecated `udp://` is the same source.
-    assert_eq!(
-        get_json(api, "/v3/paths/get/old")["source"]["type"],
-        "mpegtsSource"
-    );
+    // The deprecated `udp://` is the same source: it listens on its port.
+    wait_until("the udp:// source to listen", || {
+        std::net::UdpSocket::bind(("127.0.0.1", port2)).is_err()
+    });
 
     // A Unix socket: the source listens, ffmpeg connects.
     wait_until("the unix socket", || sock.exists());
