@@ -145,6 +145,7 @@ fn register(r: &mut Registration) {
     ferromtx_rtsp::register(r);
     ferromtx_rtmp::register(r);
     ferromtx_webrtc::register(r);
+    ferromtx_srt::register(r);
     r.component(component::<ControlServer<Api>>());
 }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Server, body, env_refs, rtmp_env, rtsp_env, webrtc_env};
+use common::{Server, body, env_refs, rtmp_env, rtsp_env, srt_env, webrtc_env};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -47,6 +47,7 @@ fn test_config(env: &[(String, String)]) -> String {
                 "MTX_RTMPADDRESS" => "rtmpAddress",
                 "MTX_RTMPSADDRESS" => "rtmpsAddress",
                 "MTX_WEBRTCLOCALUDPADDRESS" => "webrtcLocalUDPAddress",
+                "MTX_SRTADDRESS" => "srtAddress",
                 _ => return None,
             };
             Some(format!("{key}: {v}\n"))
@@ -90,6 +91,7 @@ fn readme_run_commands_start_and_stop_the_server() {
         let (mut env, _) = rtsp_env();
         env.extend(webrtc_env().0);
         env.extend(rtmp_env().0);
+        env.extend(srt_env().0);
         let named = words.last() == Some(&"mediamtx.yml");
         let conf = named.then(|| test_config(&env));
         let mut cmd = Command::new(&cargo);

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{
-    body, env_refs, quiet_config, rtmp_env, rtsp_env, start, version_line, webrtc_env, write,
+    body, env_refs, quiet_config, rtmp_env, rtsp_env, srt_env, start, version_line, webrtc_env, write,
 };
 
 #[test]
@@ -13,6 +13,8 @@ fn starts_with_embedded_defaults_when_no_file() {
     env.extend(wenv);
     let (renv, (rtmp, _)) = rtmp_env();
     env.extend(renv);
+    let (senv, srt) = srt_env();
+    env.extend(senv);
     let mut s = start(None, &[], &env_refs(&env));
     let l = s.wait_line("ferromtx v");
     assert_eq!(body(&l), format!("INF ferromtx {}", version_line()));
@@ -22,7 +24,7 @@ fn starts_with_embedded_defaults_when_no_file() {
         "{l}"
     );
     assert!(l.contains("mediamtx.yml"), "{l}");
-    // RTSP, RTMP and WebRTC are on by default (the protocols built so far): their
+    // RTSP, RTMP, WebRTC and SRT are on by default (the protocols built so far): their
     // listener lines, in MediaMTX's start order.
     let l = s.wait_line("[RTSP] listener opened on");
     assert_eq!(
@@ -43,6 +45,11 @@ fn starts_with_embedded_defaults_when_no_file() {
             "INF [WebRTC] listener opened on 127.0.0.1:{whttp} (HTTP), 127.0.0.1:{wudp} (ICE/UDP)"
         )
     );
+    let l = s.wait_line("[SRT] listener opened on");
+    assert_eq!(
+        body(&l),
+        format!("INF [SRT] listener opened on 127.0.0.1:{srt} (UDP/SRT)")
+    );
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit().success());
     assert_eq!(s.count("INF shutting down gracefully"), 1, "{:#?}", s.seen);
@@ -58,6 +65,7 @@ fn loads_the_upstream_default_file_unchanged() {
     let (mut env, _) = rtsp_env();
     env.extend(webrtc_env().0);
     env.extend(rtmp_env().0);
+    env.extend(srt_env().0);
     let mut s = start(Some(&upstream), &["mediamtx.yml"], &env_refs(&env));
     let l = s.wait_line("configuration loaded from");
     let expected = s.conf_path().canonicalize().expect("canonical");

@@ -123,6 +123,15 @@ pub fn webrtc_env() -> (Vec<(String, String)>, (u16, u16)) {
     )
 }
 
+/// Moves the default SRT listener (UDP :8890) to a free loopback port.
+pub fn srt_env() -> (Vec<(String, String)>, u16) {
+    let port = ferromtx_testkit::free_udp_port();
+    (
+        vec![("MTX_SRTADDRESS".into(), format!("127.0.0.1:{port}"))],
+        port,
+    )
+}
+
 /// `(name, value)` pairs as `&str` tuples for [`Server::start`].
 pub fn env_refs(v: &[(String, String)]) -> Vec<(&str, &str)> {
     v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
