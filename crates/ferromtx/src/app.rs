@@ -143,6 +143,7 @@ fn register(r: &mut Registration) {
     r.component(component::<ControlServer<Metrics>>());
     r.component(component::<ControlServer<Pprof>>());
     ferromtx_rtsp::register(r);
+    ferromtx_hls::register(r);
     ferromtx_webrtc::register(r);
     r.component(component::<ControlServer<Api>>());
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Server, body, env_refs, rtsp_env, webrtc_env};
+use common::{Server, body, env_refs, hls_env, rtsp_env, webrtc_env};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -45,6 +45,7 @@ fn test_config(env: &[(String, String)]) -> String {
                 "MTX_RTCPADDRESS" => "rtcpAddress",
                 "MTX_WEBRTCADDRESS" => "webrtcAddress",
                 "MTX_WEBRTCLOCALUDPADDRESS" => "webrtcLocalUDPAddress",
+                "MTX_HLSADDRESS" => "hlsAddress",
                 _ => return None,
             };
             Some(format!("{key}: {v}\n"))
@@ -87,6 +88,7 @@ fn readme_run_commands_start_and_stop_the_server() {
         let dir = tempfile::tempdir_in(&scratch).expect("tempdir");
         let (mut env, _) = rtsp_env();
         env.extend(webrtc_env().0);
+        env.extend(hls_env().0);
         let named = words.last() == Some(&"mediamtx.yml");
         let conf = named.then(|| test_config(&env));
         let mut cmd = Command::new(&cargo);
@@ -102,6 +104,7 @@ fn readme_run_commands_start_and_stop_the_server() {
             s.wait_line("configuration file not found");
         }
         s.wait_line("[RTSP] listener opened on");
+        s.wait_line("[HLS] listener opened on");
         s.wait_line("[WebRTC] listener opened on");
         s.signal(libc::SIGTERM);
         let status = s.wait_exit();

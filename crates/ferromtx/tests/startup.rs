@@ -2,13 +2,17 @@
 
 mod common;
 
-use common::{body, env_refs, quiet_config, rtsp_env, start, version_line, webrtc_env, write};
+use common::{
+    body, env_refs, hls_env, quiet_config, rtsp_env, start, version_line, webrtc_env, write,
+};
 
 #[test]
 fn starts_with_embedded_defaults_when_no_file() {
     let (mut env, (rtsp, rtp, rtcp)) = rtsp_env();
     let (wenv, (whttp, wudp)) = webrtc_env();
     env.extend(wenv);
+    let (henv, hls) = hls_env();
+    env.extend(henv);
     let mut s = start(None, &[], &env_refs(&env));
     let l = s.wait_line("ferromtx v");
     assert_eq!(body(&l), format!("INF ferromtx {}", version_line()));
@@ -18,13 +22,19 @@ fn starts_with_embedded_defaults_when_no_file() {
         "{l}"
     );
     assert!(l.contains("mediamtx.yml"), "{l}");
-    // RTSP and WebRTC are on by default (the protocols built so far): their listener lines.
+    // RTSP, HLS and WebRTC are on by default (the protocols built so far): their listener
+    // lines, in MediaMTX's order.
     let l = s.wait_line("[RTSP] listener opened on");
     assert_eq!(
         body(&l),
         format!(
             "INF [RTSP] listener opened on 127.0.0.1:{rtsp} (TCP/RTSP), 127.0.0.1:{rtp} (UDP/RTP), 127.0.0.1:{rtcp} (UDP/RTCP)"
         )
+    );
+    let l = s.wait_line("[HLS] listener opened on");
+    assert_eq!(
+        body(&l),
+        format!("INF [HLS] listener opened on 127.0.0.1:{hls}")
     );
     let l = s.wait_line("[WebRTC] listener opened on");
     assert_eq!(
@@ -47,6 +57,7 @@ fn loads_the_upstream_default_file_unchanged() {
     .expect("compat mediamtx.yml");
     let (mut env, _) = rtsp_env();
     env.extend(webrtc_env().0);
+    env.extend(hls_env().0);
     let mut s = start(Some(&upstream), &["mediamtx.yml"], &env_refs(&env));
     let l = s.wait_line("configuration loaded from");
     let expected = s.conf_path().canonicalize().expect("canonical");

@@ -2,8 +2,8 @@
 //! SRT readers and recordings use too).
 
 use bytes::Bytes;
-use ferromtx_codec::Format;
 use ferromtx_codec::mpegts::{self, Codec, Track};
+use ferromtx_codec::{Format, Frame};
 
 use crate::mpegts::{TsError, TsWriter};
 
@@ -16,6 +16,9 @@ pub struct CodecTsWriter {
     muxer: mpegts::Muxer,
     /// Per track given to the HLS muxer: its PID and clock rate, `None` when left out.
     tracks: Vec<Option<(u16, u32)>>,
+    /// The tracks' formats, with the parameter sets seen in-band: TS has no init segment,
+    /// so key frames carry them (publishers that announce them only in SDP never do).
+    formats: Vec<Format>,
     /// The PID of the video track: the codec muxer puts tables before its key frames.
     video_pid: Option<u16>,
     tables_due: bool,
@@ -48,6 +51,7 @@ impl CodecTsWriter {
         Ok(CodecTsWriter {
             muxer,
             tracks,
+            formats: formats.to_vec(),
             video_pid,
             // The codec muxer starts with tables.
             tables_due: false,
@@ -79,6 +83,19 @@ impl TsWriter for CodecTsWriter {
         if std::mem::take(&mut self.tables_due) && !(random_access && self.video_pid == Some(pid)) {
             self.muxer.write_tables(out);
         }
+        let mut with_params = None;
+        if let Some(format) = self.formats.get_mut(track)
+            && format.has_params()
+        {
+            let frame = Frame {
+                rtp_timestamp: 0,
+                random_access,
+                parts: parts.to_vec(),
+            };
+            format.update_params(&frame);
+            with_params = format.with_params(&frame);
+        }
+        let parts = with_params.as_ref().map_or(parts, |f| f.parts.as_slice());
         self.muxer
             .write(
                 pid,

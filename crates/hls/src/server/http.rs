@@ -476,7 +476,7 @@ async fn file(
 
 /// Answers `name` from the muxer and counts the bytes for it and the session.
 async fn serve(m: &MuxerEntry, s: &Session, name: &str, query: &str, cdn: bool) -> Response {
-    m.touch();
+    let _in_flight = m.request();
     let Some(instance) = m.current() else {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,

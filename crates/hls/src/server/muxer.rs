@@ -77,6 +77,8 @@ pub(crate) struct MuxerEntry {
     pub(crate) requested_by: Option<String>,
     pub(crate) created: SystemTime,
     last_request: Mutex<(Instant, SystemTime)>,
+    /// Requests being answered (a blocking one counts as activity while it waits).
+    in_flight: std::sync::atomic::AtomicUsize,
     bytes_sent: AtomicU64,
     frames_discarded: AtomicU64,
     state: watch::Sender<State>,
@@ -110,6 +112,7 @@ impl MuxerEntry {
             requested_by,
             created: SystemTime::now(),
             last_request: Mutex::new((Instant::now(), SystemTime::now())),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
             bytes_sent: AtomicU64::new(0),
             frames_discarded: AtomicU64::new(0),
             state: watch::channel(State::Starting).0,
@@ -133,7 +136,17 @@ impl MuxerEntry {
             .1
     }
 
+    /// Marks a request in flight until the guard is dropped.
+    pub(crate) fn request(&self) -> InFlight<'_> {
+        self.touch();
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self)
+    }
+
     fn idle_since(&self, now: Instant) -> Duration {
+        if self.in_flight.load(Ordering::Relaxed) > 0 {
+            return Duration::ZERO;
+        }
         now.saturating_duration_since(
             self.last_request
                 .lock()
@@ -186,6 +199,16 @@ impl MuxerEntry {
         for s in sessions.all() {
             s.close(reason);
         }
+    }
+}
+
+/// A request being answered by a muxer.
+pub(crate) struct InFlight<'a>(&'a MuxerEntry);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
