@@ -94,7 +94,8 @@ impl Follow {
         u
     }
 
-    /// Fetches the parts of `media` from `self.next` on; returns whether it had to skip.
+    /// Fetches the parts of `media` from `self.next` on. Parts the reader fell too far
+    /// behind to get (gone from the playlist, or answered 404) are counted as lost.
     async fn fetch_parts(
         &mut self,
         client: &Client,
@@ -104,54 +105,58 @@ impl Follow {
         let Some(last) = media.parts.last() else {
             return Ok(());
         };
-        let (msn, index) = match self.next {
-            Some(n) => n,
-            None => {
-                // Join at the live edge: the newest part.
-                self.next = Some((last.msn, last.index));
-                (last.msn, last.index)
-            }
-        };
-        // The requested part may be index 0 of the next segment when the asked one was past
-        // the end of its segment.
-        let mut wanted = media
+        let (msn, index) = *self.next.get_or_insert((last.msn, last.index));
+        // The part asked for, or the first one after it (index 0 of the next segment when
+        // the asked one was past the end of its segment, or later when it is gone).
+        let exact = media
             .parts
             .iter()
-            .position(|p| (p.msn, p.index) == (msn, index))
-            .or_else(|| {
-                media
-                    .parts
-                    .iter()
-                    .position(|p| p.msn > msn || (p.msn == msn && p.index > index))
-            });
-        if wanted.is_none() {
+            .position(|p| (p.msn, p.index) == (msn, index));
+        let Some(first) = exact.or_else(|| {
+            media
+                .parts
+                .iter()
+                .position(|p| p.msn > msn || (p.msn == msn && p.index > index))
+        }) else {
             // Everything listed is older than what we wait for: nothing new.
             return Ok(());
+        };
+        let found = &media.parts[first];
+        if exact.is_none() {
+            let skipped = if found.msn == msn {
+                found.index - index
+            } else if found.msn > msn + 1 || found.index > 0 {
+                // Gone before we got them: whole segments at the playlist's part rate.
+                let per_segment = match media.part_target {
+                    Some(t) if t > 0.0 => (media.target_duration as f64 / t).round() as u64,
+                    _ => 1,
+                };
+                (found.msn - msn).saturating_sub(1) * per_segment + found.index
+            } else {
+                0
+            };
+            self.totals.lost += skipped;
+            self.totals.expected += skipped;
         }
-        if let Some(w) = wanted
-            && (media.parts[w].msn, media.parts[w].index) != (msn, index)
-            && media.parts[w].msn == msn
-        {
-            // Parts of our segment vanished before we got them.
-            self.totals.lost += media.parts[w].index - index;
-            self.totals.expected += media.parts[w].index - index;
-        }
-        let newer = media.parts.len() - wanted.unwrap_or(0);
-        if newer > 1 {
+        if media.parts.len() - first > 1 {
             self.totals.late += 1;
         }
-        while let Some(w) = wanted {
-            let p = &media.parts[w];
+        for p in &media.parts[first..] {
             let url = self.url.join(&p.uri).map_err(|e| e.to_string())?;
-            let body = get(client, &url).await?;
-            self.totals.packets += 1;
-            self.totals.unique += 1;
             self.totals.expected += 1;
-            self.totals.bytes += body.len() as u64;
-            progress.packet();
-            self.first_part.get_or_insert_with(Instant::now);
+            match get(client, &url).await {
+                Ok(body) => {
+                    self.totals.packets += 1;
+                    self.totals.unique += 1;
+                    self.totals.bytes += body.len() as u64;
+                    progress.packet();
+                    self.first_part.get_or_insert_with(Instant::now);
+                }
+                // Gone already: the reader is behind.
+                Err(e) if e.ends_with("status 404") => self.totals.lost += 1,
+                Err(e) => return Err(e),
+            }
             self.next = Some((p.msn, p.index + 1));
-            wanted = (w + 1 < media.parts.len()).then_some(w + 1);
         }
         Ok(())
     }
