@@ -1,6 +1,7 @@
 //! `ferromtx-bench`: a load generator for media servers and the report of a benchmark.
 //!
-//! Many WHEP viewers ([`webrtc`]) or RTSP readers ([`rtsp`]) in one process, each counting
+//! Many WHEP viewers ([`webrtc`]), RTSP readers ([`rtsp`]) or LL-HLS readers ([`hls`]) in
+//! one process, each counting
 //! what it receives ([`reception`]: loss, duplicates, late packets, jitter; [`keyframe`]:
 //! first keyframe), ramped up and held by [`load`] while [`process`] samples the server's
 //! memory and CPU, and [`udp`] counts what the kernel dropped on the readers' sockets.
@@ -12,6 +13,7 @@
 pub mod chart;
 pub mod check;
 pub mod glyphs;
+pub mod hls;
 pub mod keyframe;
 pub mod load;
 pub mod pprof;

@@ -13,7 +13,7 @@ use ferromtx_bench::load::{self, LoadOptions, LoadResult};
 use ferromtx_bench::report::{self, Report};
 use ferromtx_bench::rtsp::{self as rtsp_reader, RtspOptions};
 use ferromtx_bench::webrtc::{self, Viewers, WebrtcOptions};
-use ferromtx_bench::{chart, whep};
+use ferromtx_bench::{chart, hls, whep};
 use ferromtx_rtsp::transport::Lower;
 
 #[derive(Parser)]
@@ -46,6 +46,11 @@ enum Command {
         #[arg(long)]
         no_pli: bool,
     },
+    /// N Low-Latency HLS readers (blocking playlist reloads, every part fetched).
+    Hls {
+        #[command(flatten)]
+        load: LoadArgs,
+    },
     /// N RTSP readers.
     Rtsp {
         #[command(flatten)]
@@ -74,7 +79,8 @@ enum Command {
 
 #[derive(Args)]
 struct LoadArgs {
-    /// WHEP endpoint (http://HOST:8889/PATH/whep) or RTSP URL (rtsp://HOST:8554/PATH).
+    /// WHEP endpoint (http://HOST:8889/PATH/whep), RTSP URL (rtsp://HOST:8554/PATH) or HLS
+    /// playlist (http://HOST:8888/PATH/index.m3u8).
     #[arg(long)]
     url: String,
     #[arg(long, default_value_t = 1)]
@@ -242,6 +248,16 @@ async fn run(command: Command) -> Result<bool, String> {
             .await;
             let mode = if no_nack { "no-nack" } else { "nack" };
             let r = report_of(&load, "webrtc", mode, result);
+            output(&load, &r)?;
+            Ok(r.connected == r.readers)
+        }
+        Command::Hls { load } => {
+            let opts = Arc::new(hls::HlsOptions::new(&load.url)?);
+            let result = load::run(&load_options(&load), |id, stop, progress| {
+                hls::reader(id, Arc::clone(&opts), stop, progress)
+            })
+            .await;
+            let r = report_of(&load, "hls", "ll-hls", result);
             output(&load, &r)?;
             Ok(r.connected == r.readers)
         }

@@ -102,6 +102,24 @@ pub struct Described {
     pub id: String,
 }
 
+impl Described {
+    /// The kind of a reader that works for other readers (an HLS muxer feeding its
+    /// sessions): the API does not list it and it runs no `runOnRead` hook of its own.
+    pub const HIDDEN: &'static str = "hidden";
+
+    /// A hidden reader (see [`Described::HIDDEN`]).
+    pub fn hidden() -> Described {
+        Described {
+            kind: Described::HIDDEN.to_owned(),
+            id: String::new(),
+        }
+    }
+
+    pub fn is_hidden(&self) -> bool {
+        self.kind == Described::HIDDEN
+    }
+}
+
 /// The port part of an address such as `:8554` or `0.0.0.0:8554` (`RTSP_PORT`).
 pub fn port_of(address: &str) -> String {
     address

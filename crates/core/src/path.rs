@@ -203,6 +203,13 @@ impl Path {
         self.changed.send_modify(|v| *v += 1);
     }
 
+    /// Tells the manager's watchers that the path became available or unavailable.
+    fn notify_availability(&self) {
+        if let Some(manager) = self.manager.upgrade() {
+            manager.availability.send_modify(|v| *v += 1);
+        }
+    }
+
     fn has_on_demand_static(&self) -> bool {
         self.static_source.is_some() && self.conf.source_on_demand
     }
@@ -283,6 +290,7 @@ impl Path {
             st.demand = DemandState::Ready;
         }
         self.notify();
+        self.notify_availability();
         stream
     }
 
@@ -299,6 +307,7 @@ impl Path {
         // Readers of the ended stream are closed (their hooks run runOnUnread).
         st.readers.clear();
         self.notify();
+        self.notify_availability();
     }
 
     // ----- publishers
@@ -576,14 +585,18 @@ impl Path {
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let env = hooks::with_reader(hooks::with_query(self.env.clone(), query), &who);
-        let hook = Hook::start(HookSpec {
-            on_name: "runOnRead",
-            on_cmd: self.conf.run_on_read.clone(),
-            restart: self.conf.run_on_read_restart,
-            off_name: "runOnUnread",
-            off_cmd: self.conf.run_on_unread.clone(),
-            env,
-        });
+        let hook = if who.is_hidden() {
+            Hook::start(HookSpec::default())
+        } else {
+            Hook::start(HookSpec {
+                on_name: "runOnRead",
+                on_cmd: self.conf.run_on_read.clone(),
+                restart: self.conf.run_on_read_restart,
+                off_name: "runOnUnread",
+                off_cmd: self.conf.run_on_unread.clone(),
+                env,
+            })
+        };
         st.readers.push(ReaderEntry {
             id,
             who,
@@ -670,7 +683,12 @@ impl Path {
             tracks: stream.map(|s| s.tracks().to_vec()).unwrap_or_default(),
             inbound_bytes: stream.map_or(0, |s| s.bytes_received()),
             outbound_bytes: stream.map_or(0, |s| s.bytes_sent()),
-            readers: st.readers.iter().map(|r| r.who.clone()).collect(),
+            readers: st
+                .readers
+                .iter()
+                .filter(|r| !r.who.is_hidden())
+                .map(|r| r.who.clone())
+                .collect(),
         }
     }
 }

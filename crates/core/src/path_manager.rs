@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use ferromtx_auth as auth;
 use ferromtx_conf::{AuthAction, Conf};
+use tokio::sync::watch;
 
 use crate::hooks::Described;
 use crate::path::{Path, PathError, PathInfo, Publisher, ReaderHandle};
@@ -59,6 +60,9 @@ pub(crate) struct Inner {
     auth: Arc<auth::Manager>,
     sources: SourceRegistry,
     paths: Mutex<HashMap<String, Arc<Path>>>,
+    /// Counts paths becoming available or unavailable (see
+    /// [`PathManager::availability_changes`]).
+    pub(crate) availability: watch::Sender<u64>,
 }
 
 impl PathManager {
@@ -79,6 +83,7 @@ impl PathManager {
             auth,
             sources,
             paths: Mutex::new(HashMap::new()),
+            availability: watch::channel(0).0,
         });
         inner.create_static_paths();
         PathManager { inner }
@@ -181,6 +186,12 @@ impl PathManager {
     /// The configuration in force.
     pub fn conf(&self) -> Arc<Conf> {
         self.inner.conf()
+    }
+
+    /// Changes whenever a path becomes available or unavailable: a server that acts on
+    /// every available path (`hlsAlwaysRemux`) looks at [`PathManager::paths_info`] then.
+    pub fn availability_changes(&self) -> watch::Receiver<u64> {
+        self.inner.availability.subscribe()
     }
 }
 

@@ -457,3 +457,39 @@ async fn redirect_and_fallback_send_readers_elsewhere() {
     publisher.start(h264()).unwrap();
     assert!(pm.add_reader(req("cam", "rtspSession", "r")).await.is_ok());
 }
+
+#[tokio::test]
+async fn hidden_readers_are_not_listed_and_availability_changes_are_told() {
+    let pm = manager("paths:\n  cam:\n");
+    let mut changes = pm.availability_changes();
+    changes.borrow_and_update();
+    let publisher = pm
+        .add_publisher(req("cam", "rtspSession", "p1"))
+        .await
+        .unwrap();
+    let stream = publisher.start(h264()).unwrap();
+    assert!(changes.has_changed().unwrap(), "available");
+    changes.borrow_and_update();
+    let mut muxer = pm
+        .add_reader(PathRequest {
+            who: Described::hidden(),
+            skip_auth: true,
+            ..req("cam", "", "")
+        })
+        .await
+        .unwrap();
+    let _session = pm.add_reader(req("cam", "hlsSession", "s1")).await.unwrap();
+    stream.write(key_unit(3)).unwrap();
+    assert_eq!(muxer.reader().next().await.unwrap().pts, 3);
+    let info = pm.path_info("cam").unwrap();
+    assert_eq!(
+        info.readers,
+        vec![Described {
+            kind: "hlsSession".into(),
+            id: "s1".into()
+        }]
+    );
+    drop(publisher);
+    assert!(changes.has_changed().unwrap(), "unavailable");
+    assert!(muxer.reader().next().await.is_none());
+}

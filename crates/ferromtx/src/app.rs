@@ -144,6 +144,7 @@ fn register(r: &mut Registration) {
     r.component(component::<ControlServer<Pprof>>());
     ferromtx_rtsp::register(r);
     ferromtx_rtmp::register(r);
+    ferromtx_hls::register(r);
     ferromtx_webrtc::register(r);
     ferromtx_srt::register(r);
     r.component(component::<ControlServer<Api>>());

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Server, body, env_refs, rtmp_env, rtsp_env, srt_env, webrtc_env};
+use common::{Server, body, env_refs, hls_env, rtmp_env, rtsp_env, srt_env, webrtc_env};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -48,6 +48,7 @@ fn test_config(env: &[(String, String)]) -> String {
                 "MTX_RTMPSADDRESS" => "rtmpsAddress",
                 "MTX_WEBRTCLOCALUDPADDRESS" => "webrtcLocalUDPAddress",
                 "MTX_SRTADDRESS" => "srtAddress",
+                "MTX_HLSADDRESS" => "hlsAddress",
                 _ => return None,
             };
             Some(format!("{key}: {v}\n"))
@@ -92,6 +93,7 @@ fn readme_run_commands_start_and_stop_the_server() {
         env.extend(webrtc_env().0);
         env.extend(rtmp_env().0);
         env.extend(srt_env().0);
+        env.extend(hls_env().0);
         let named = words.last() == Some(&"mediamtx.yml");
         let conf = named.then(|| test_config(&env));
         let mut cmd = Command::new(&cargo);
@@ -107,6 +109,7 @@ fn readme_run_commands_start_and_stop_the_server() {
             s.wait_line("configuration file not found");
         }
         s.wait_line("[RTSP] listener opened on");
+        s.wait_line("[HLS] listener opened on");
         s.wait_line("[WebRTC] listener opened on");
         s.signal(libc::SIGTERM);
         let status = s.wait_exit();

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{
-    body, env_refs, quiet_config, rtmp_env, rtsp_env, srt_env, start, version_line, webrtc_env, write,
+    body, env_refs, hls_env, quiet_config, rtmp_env, rtsp_env, srt_env, start, version_line, webrtc_env, write,
 };
 
 #[test]
@@ -15,6 +15,8 @@ fn starts_with_embedded_defaults_when_no_file() {
     env.extend(renv);
     let (senv, srt) = srt_env();
     env.extend(senv);
+    let (henv, hls) = hls_env();
+    env.extend(henv);
     let mut s = start(None, &[], &env_refs(&env));
     let l = s.wait_line("ferromtx v");
     assert_eq!(body(&l), format!("INF ferromtx {}", version_line()));
@@ -24,8 +26,8 @@ fn starts_with_embedded_defaults_when_no_file() {
         "{l}"
     );
     assert!(l.contains("mediamtx.yml"), "{l}");
-    // RTSP, RTMP, WebRTC and SRT are on by default (the protocols built so far): their
-    // listener lines, in MediaMTX's start order.
+    // RTSP, RTMP, HLS, WebRTC and SRT are on by default: their listener lines, in
+    // MediaMTX's start order.
     let l = s.wait_line("[RTSP] listener opened on");
     assert_eq!(
         body(&l),
@@ -37,6 +39,11 @@ fn starts_with_embedded_defaults_when_no_file() {
     assert_eq!(
         body(&l),
         format!("INF [RTMP] listener opened on 127.0.0.1:{rtmp} (TCP/RTMP)")
+    );
+    let l = s.wait_line("[HLS] listener opened on");
+    assert_eq!(
+        body(&l),
+        format!("INF [HLS] listener opened on 127.0.0.1:{hls}")
     );
     let l = s.wait_line("[WebRTC] listener opened on");
     assert_eq!(
@@ -66,6 +73,7 @@ fn loads_the_upstream_default_file_unchanged() {
     env.extend(webrtc_env().0);
     env.extend(rtmp_env().0);
     env.extend(srt_env().0);
+    env.extend(hls_env().0);
     let mut s = start(Some(&upstream), &["mediamtx.yml"], &env_refs(&env));
     let l = s.wait_line("configuration loaded from");
     let expected = s.conf_path().canonicalize().expect("canonical");

@@ -9,16 +9,33 @@
 //!
 //! Blocking requests: an answer of [`Answer::Wait`] means "not yet"; the driver waits for
 //! [`Muxer::generation`] to change (it does whenever a part or segment is finished) and
-//! asks again, giving up after its own timeout. Nothing here reads a clock.
+//! asks again, giving up after its own timeout. Nothing in the muxer reads a clock.
+//!
+//! Around the muxer: [`DtsExtractor`] (decoding timestamps for RTP video), the
+//! [`CodecTsWriter`] of the `mpegts` variant, the HTTP server and its component
+//! ([`register`]), the player page with hls.js, and the HLS pull source ([`HlsSource`]).
 #![forbid(unsafe_code)]
 
+mod component;
 mod config;
 pub mod delivery;
+mod dts;
 mod mpegts;
 mod muxer;
+mod page;
 mod playlist;
+pub mod server;
+pub mod source;
 mod stream;
 mod track;
+mod ts_writer;
+
+pub use component::{HTTP_KIND, Hls, HlsSettings, register};
+pub use dts::DtsExtractor;
+pub use page::HLS_JS_VERSION;
+pub use server::{HlsServer, ServerConfig};
+pub use source::HlsSource;
+pub use ts_writer::CodecTsWriter;
 
 pub use config::{Config, ConfigError, Variant};
 pub use delivery::{Directives, Position, Readiness};

@@ -10,7 +10,7 @@ use bytes::Bytes;
 pub struct TsError(pub String);
 
 /// Writes access units as MPEG-TS packets.
-pub trait TsWriter: Send {
+pub trait TsWriter: Send + Sync {
     /// Appends the 188-byte packets of one access unit to `out`. `track` is the index of the
     /// track in the list given to [`crate::Muxer::new`]; `pts`/`dts` are in that track's
     /// clock rate, as given to [`crate::Muxer::write_unit`]; `parts` follow

@@ -79,6 +79,9 @@ impl Resource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     Ready(Resource),
+    /// A segment the driver stores itself (see [`Muxer::mark_stored`]): send its copy, with
+    /// this content type.
+    Stored(&'static str),
     /// Not there yet: ask again when [`Muxer::generation`] changes (blocking playlist
     /// reload, the preload-hinted part, or the first playlist before the first segment).
     Wait,
@@ -122,6 +125,8 @@ pub struct Muxer {
     sample_durations: BTreeSet<i64>,
     part_ns: i64,
     part_frozen: bool,
+    /// Stored segments gone from the playlists, for [`Muxer::take_evicted`].
+    evicted: Vec<String>,
 }
 
 impl std::fmt::Debug for Muxer {
@@ -282,6 +287,7 @@ impl Muxer {
             sample_durations: BTreeSet::new(),
             part_ns,
             part_frozen: false,
+            evicted: Vec::new(),
         })
     }
 
@@ -578,6 +584,7 @@ impl Muxer {
                     parts: open.parts,
                     chunks,
                     size,
+                    stored: false,
                 };
                 if ll && s.entries.is_empty() {
                     for _ in 0..INITIAL_GAPS {
@@ -589,7 +596,11 @@ impl Muxer {
                 s.entries.push_back(Entry::Segment(seg));
                 s.next_segment_id += 1;
                 while s.entries.len() > self.config.segment_count {
-                    s.entries.pop_front();
+                    if let Some(Entry::Segment(gone)) = s.entries.pop_front()
+                        && gone.stored
+                    {
+                        self.evicted.push(gone.name);
+                    }
                     s.deleted += 1;
                 }
             }

@@ -26,6 +26,8 @@ pub(crate) struct Segment {
     /// The segment's bytes: its parts' bytes one after the other (fMP4), or the TS data.
     pub(crate) chunks: Vec<Bytes>,
     pub(crate) size: u64,
+    /// The driver keeps the bytes (`hlsDirectory`); `chunks` are empty then.
+    pub(crate) stored: bool,
 }
 
 /// A playlist entry: a segment, or one of the gaps LL-HLS starts with (iOS needs a

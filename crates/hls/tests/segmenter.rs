@@ -217,3 +217,60 @@ fn segment_max_size_drops_samples_and_says_so() {
         Err(WriteError::UnknownTrack(5))
     );
 }
+
+#[test]
+fn stored_segments_leave_memory_and_are_reported_when_evicted() {
+    let config = Config {
+        segment_count: 7,
+        ..Config::default()
+    };
+    let mut m = Muxer::new(config, &[h264()], PREFIX).expect("muxer");
+    for n in 0..=85 {
+        write_video(&mut m, 0, n, 25, 100);
+    }
+    // Segments 7, 8 and 9 are finished; the driver stores them.
+    let finished = m.segments_to_store();
+    let names: Vec<&str> = finished.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "abc123_video1_seg7.mp4",
+            "abc123_video1_seg8.mp4",
+            "abc123_video1_seg9.mp4"
+        ]
+    );
+    let seg8 = ready(m.segment("abc123_video1_seg8.mp4")).to_bytes();
+    assert_eq!(finished[1].1.concat(), seg8.to_vec());
+    for (name, _) in &finished {
+        m.mark_stored(name);
+    }
+    assert!(m.segments_to_store().is_empty());
+    assert_eq!(
+        m.segment("abc123_video1_seg8.mp4"),
+        Answer::Stored("video/mp4")
+    );
+    // Parts of the two newest segments (8: parts 5-9, 9: parts 10-14) are still served;
+    // those of segment 7 are gone.
+    assert!(matches!(
+        m.part("abc123_video1_part5.mp4"),
+        Answer::Ready(_)
+    ));
+    assert_eq!(m.part("abc123_video1_part2.mp4"), Answer::NotFound);
+    let pl = text(m.media_playlist("video1_stream.m3u8", ""));
+    assert!(pl.contains("\nabc123_video1_seg7.mp4\n"), "{pl}");
+    assert!(m.take_evicted().is_empty());
+    // Seven more segments push the stored ones out of the playlist.
+    for n in 86..=260 {
+        write_video(&mut m, 0, n, 25, 100);
+        for (name, _) in m.segments_to_store() {
+            m.mark_stored(&name);
+        }
+    }
+    let evicted = m.take_evicted();
+    assert!(
+        evicted.contains(&"abc123_video1_seg7.mp4".to_owned()),
+        "{evicted:?}"
+    );
+    assert!(m.take_evicted().is_empty(), "reported once");
+    assert_eq!(m.segment("abc123_video1_seg7.mp4"), Answer::NotFound);
+}

@@ -132,6 +132,15 @@ pub fn srt_env() -> (Vec<(String, String)>, u16) {
     )
 }
 
+/// Moves the default HLS listener (:8888) to a free loopback port.
+pub fn hls_env() -> (Vec<(String, String)>, u16) {
+    let http = free_port();
+    (
+        vec![("MTX_HLSADDRESS".into(), format!("127.0.0.1:{http}"))],
+        http,
+    )
+}
+
 /// `(name, value)` pairs as `&str` tuples for [`Server::start`].
 pub fn env_refs(v: &[(String, String)]) -> Vec<(&str, &str)> {
     v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()

@@ -1,10 +1,12 @@
 //! The read side of the muxer: playlists and files by name, for the HTTP driver.
 
+use bytes::Bytes;
+
 use super::{Answer, Muxer, PlaylistAnswer, Resource};
 use crate::config::Variant;
 use crate::delivery::{Directives, Readiness};
 use crate::playlist::{self, MediaParams, Rendition, VariantInfo};
-use crate::stream::Stream;
+use crate::stream::{Entry, Stream};
 
 impl Muxer {
     fn min_entries(&self) -> usize {
@@ -183,10 +185,59 @@ impl Muxer {
                 } else {
                     Self::content_type(s)
                 };
-                Answer::Ready(Resource::new(seg.chunks.clone(), ct))
+                if seg.stored {
+                    Answer::Stored(ct)
+                } else {
+                    Answer::Ready(Resource::new(seg.chunks.clone(), ct))
+                }
             }
             None => Answer::NotFound,
         }
+    }
+
+    /// Finished segments whose bytes the driver has not stored yet (`hlsDirectory`): names
+    /// and bytes (shared, not copied).
+    pub fn segments_to_store(&self) -> Vec<(String, Vec<Bytes>)> {
+        self.streams
+            .iter()
+            .flat_map(Stream::segments)
+            .filter(|seg| !seg.stored)
+            .map(|seg| (seg.name.clone(), seg.chunks.clone()))
+            .collect()
+    }
+
+    /// The driver stored segment `name`: its bytes leave memory ([`Muxer::segment`] then
+    /// answers [`Answer::Stored`]), and so do its parts once it is no longer one of the
+    /// two newest segments (older parts are not listed).
+    pub fn mark_stored(&mut self, name: &str) {
+        for s in &mut self.streams {
+            let count = s.entries.len();
+            for (i, e) in s.entries.iter_mut().enumerate() {
+                if let Entry::Segment(seg) = e
+                    && seg.name == name
+                {
+                    seg.stored = true;
+                    seg.chunks = Vec::new();
+                    if count - i > 2 {
+                        seg.parts = Vec::new();
+                    }
+                }
+            }
+            // Parts of stored segments that just became older than the two newest.
+            for e in s.entries.iter_mut().rev().skip(2) {
+                if let Entry::Segment(seg) = e
+                    && seg.stored
+                {
+                    seg.parts = Vec::new();
+                }
+            }
+        }
+    }
+
+    /// Stored segments that left the playlists since the last call: the driver deletes
+    /// its copies.
+    pub fn take_evicted(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.evicted)
     }
 
     /// A part (`<prefix>_video1_part40.mp4`); the part named by the preload hint waits.
