@@ -169,21 +169,22 @@ impl Run {
         let Some(slot) = self.indexes.iter().position(|i| *i == unit.track) else {
             return Ok(());
         };
-        let stream_track = unit.track;
         // The described parameter sets only matter for keyframes.
-        let format: Format = if unit.random_access {
-            match self.stream.described_tracks().into_iter().nth(stream_track) {
-                Some(t) => t.format,
+        let described;
+        let format: &Format = if unit.random_access {
+            described = self.stream.described_tracks();
+            match described.get(unit.track) {
+                Some(t) => &t.format,
                 None => return Ok(()),
             }
         } else {
-            match self.stream.tracks().get(stream_track) {
-                Some(t) => t.format.clone(),
+            match self.stream.tracks().get(unit.track) {
+                Some(t) => &t.format,
                 None => return Ok(()),
             }
         };
         let track = &mut self.tracks[slot];
-        let (au, changed) = track.accept(unit, &format);
+        let (au, changed) = track.accept(unit, format);
         if changed {
             tracing::debug!("codec parameters have changed");
         }

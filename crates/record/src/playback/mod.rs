@@ -7,6 +7,8 @@ mod get;
 pub(crate) mod list;
 mod mp4_out;
 mod segment;
+#[cfg(test)]
+mod tests;
 mod window;
 
 use std::collections::HashMap;
