@@ -110,6 +110,18 @@ pub fn webrtc_env() -> (Vec<(String, String)>, (u16, u16)) {
     )
 }
 
+/// Turns the playback server on at a free loopback port (it is off by default).
+pub fn playback_env() -> (Vec<(String, String)>, u16) {
+    let port = free_port();
+    (
+        vec![
+            ("MTX_PLAYBACK".into(), "yes".into()),
+            ("MTX_PLAYBACKADDRESS".into(), format!("127.0.0.1:{port}")),
+        ],
+        port,
+    )
+}
+
 /// `(name, value)` pairs as `&str` tuples for [`Server::start`].
 pub fn env_refs(v: &[(String, String)]) -> Vec<(&str, &str)> {
     v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
