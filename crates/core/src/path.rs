@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use crate::externalcmd::Environment;
 use crate::hooks::{self, Described, Hook, HookSpec};
+use crate::observer::{AvailableStream, Observation, StreamObserver};
 use crate::path_manager::Inner;
 use crate::reader::Reader;
 use crate::source::{self, SourceContext, StaticSource};
@@ -113,6 +114,10 @@ struct State {
     demand_generation: u64,
     demand_hook: Option<Hook>,
     source_cancel: Option<CancellationToken>,
+    /// What the stream observer keeps while the stream lives.
+    observed: Option<Observation>,
+    /// The configuration with the latest live keys (`record*`), once they changed.
+    live_conf: Option<Arc<PathConf>>,
 }
 
 pub(crate) struct Path {
@@ -184,6 +189,58 @@ impl Path {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The configuration in force: the one the path was created with, with the live keys
+    /// (`record*`) of the latest reload.
+    pub(crate) fn current_conf(&self) -> Arc<PathConf> {
+        let st = self.lock();
+        st.live_conf
+            .clone()
+            .unwrap_or_else(|| Arc::clone(&self.conf))
+    }
+
+    /// Tells `observer` of the live stream, if any, after dropping what was kept.
+    fn observe_locked(&self, st: &mut State, observer: Option<&Arc<dyn StreamObserver>>) {
+        st.observed = None;
+        let (Some(observer), Some(stream)) = (observer, &st.stream) else {
+            return;
+        };
+        let conf = st
+            .live_conf
+            .clone()
+            .unwrap_or_else(|| Arc::clone(&self.conf));
+        st.observed = observer.stream_available(AvailableStream {
+            path: &self.name,
+            conf: &conf,
+            stream,
+            env: &self.env,
+        });
+    }
+
+    /// A new stream observer: what the previous one kept is dropped, the new one is told
+    /// of the live stream.
+    pub(crate) fn observe(&self, observer: Option<&Arc<dyn StreamObserver>>) {
+        let _enter = self.span.enter();
+        let mut st = self.lock();
+        if st.closed {
+            return;
+        }
+        self.observe_locked(&mut st, observer);
+    }
+
+    /// New values of the live keys: the path stays, the observer is told again.
+    pub(crate) fn update_live_keys(
+        &self,
+        conf: Arc<PathConf>,
+        observer: Option<&Arc<dyn StreamObserver>>,
+    ) {
+        let _enter = self.span.enter();
+        let mut st = self.lock();
+        st.live_conf = Some(conf);
+        if !st.closed && st.stream.is_some() {
+            self.observe_locked(&mut st, observer);
+        }
     }
 
     /// Whether this path was created from a regex entry and goes away when unused.
@@ -276,6 +333,10 @@ impl Path {
             off_cmd: conf.run_on_offline.clone(),
             env,
         }));
+        st.stream = Some(Arc::clone(&stream));
+        // The recorder starts (and says so) before the stream is announced, as in MediaMTX.
+        let observer = self.manager.upgrade().and_then(|m| m.observer());
+        self.observe_locked(st, observer.as_ref());
         let codecs: Vec<&str> = stream
             .tracks()
             .iter()
@@ -285,7 +346,6 @@ impl Path {
             "stream is available and online, {}",
             crate::stream::tracks_info(&codecs)
         );
-        st.stream = Some(Arc::clone(&stream));
         if st.demand == DemandState::WaitingReady {
             st.demand = DemandState::Ready;
         }
@@ -303,6 +363,8 @@ impl Path {
         st.on_unavailable.take();
         st.available_time = None;
         st.online_time = None;
+        // The recorder stops before the stream closes, as in MediaMTX.
+        st.observed = None;
         stream.close();
         // Readers of the ended stream are closed (their hooks run runOnUnread).
         st.readers.clear();

@@ -10,6 +10,7 @@ use ferromtx_conf::{AuthAction, Conf};
 use tokio::sync::watch;
 
 use crate::hooks::Described;
+use crate::observer::{StreamObserver, live_keys_only_differ};
 use crate::path::{Path, PathError, PathInfo, Publisher, ReaderHandle};
 use crate::source::SourceRegistry;
 
@@ -63,6 +64,7 @@ pub(crate) struct Inner {
     /// Counts paths becoming available or unavailable (see
     /// [`PathManager::availability_changes`]).
     pub(crate) availability: watch::Sender<u64>,
+    observer: RwLock<Option<Arc<dyn StreamObserver>>>,
 }
 
 impl PathManager {
@@ -84,6 +86,7 @@ impl PathManager {
             sources,
             paths: Mutex::new(HashMap::new()),
             availability: watch::channel(0).0,
+            observer: RwLock::new(None),
         });
         inner.create_static_paths();
         PathManager { inner }
@@ -128,7 +131,9 @@ impl PathManager {
     }
 
     /// Applies a new configuration: paths whose configuration changed (or vanished) are
-    /// closed, their publishers and readers disconnected; new plain entries get paths. A
+    /// closed, their publishers and readers disconnected, except when only the keys that
+    /// apply live changed (`record*`, see [`crate::observer::LIVE_KEYS`]): those paths
+    /// stay and their observers are told again. New plain entries get paths. A
     /// change of a global key that paths and their sources are built with (see
     /// [`paths_depend_on`]) closes every path, so the new value takes effect, as MediaMTX
     /// does by recreating its path manager.
@@ -143,13 +148,22 @@ impl PathManager {
         );
         let all = paths_depend_on(&old) != paths_depend_on(&conf);
         let mut closed = Vec::new();
+        let mut updated = Vec::new();
         {
             let mut paths = self.inner.lock_paths();
             paths.retain(|name, path| {
                 let keep = !all
-                    && conf
-                        .find_path_conf(name)
-                        .is_ok_and(|m| *m.conf == *path.conf);
+                    && conf.find_path_conf(name).is_ok_and(|m| {
+                        let current = path.current_conf();
+                        if *m.conf == *current {
+                            return true;
+                        }
+                        if !live_keys_only_differ(&current, m.conf) {
+                            return false;
+                        }
+                        updated.push((Arc::clone(path), Arc::new(m.conf.clone())));
+                        true
+                    });
                 if !keep {
                     closed.push(Arc::clone(path));
                 }
@@ -159,7 +173,26 @@ impl PathManager {
         for path in closed {
             path.close();
         }
+        let observer = self.inner.observer();
+        for (path, conf) in updated {
+            path.update_live_keys(conf, observer.as_ref());
+        }
         self.inner.create_static_paths();
+    }
+
+    /// Installs (or with `None` removes) the server's stream observer: it is told of every
+    /// stream available now and of every stream that becomes available later; what the
+    /// previous one kept is dropped.
+    pub fn set_stream_observer(&self, observer: Option<Arc<dyn StreamObserver>>) {
+        *self
+            .inner
+            .observer
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = observer.clone();
+        let paths: Vec<Arc<Path>> = self.inner.lock_paths().values().cloned().collect();
+        for path in paths {
+            path.observe(observer.as_ref());
+        }
     }
 
     /// Every live path, sorted by name.
@@ -198,6 +231,14 @@ impl PathManager {
 impl Inner {
     pub(crate) fn conf(&self) -> Arc<Conf> {
         Arc::clone(&self.conf.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The stream observer installed, if any.
+    pub(crate) fn observer(&self) -> Option<Arc<dyn StreamObserver>> {
+        self.observer
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn lock_paths(&self) -> MutexGuard<'_, HashMap<String, Arc<Path>>> {

@@ -142,6 +142,7 @@ async fn changed(w: &mut Option<ConfWatcher>) {
 fn register(r: &mut Registration) {
     r.component(component::<ControlServer<Metrics>>());
     r.component(component::<ControlServer<Pprof>>());
+    ferromtx_record::register(r);
     ferromtx_rtsp::register(r);
     ferromtx_rtmp::register(r);
     ferromtx_hls::register(r);

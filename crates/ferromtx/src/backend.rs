@@ -5,13 +5,14 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Local, Utc};
 use ferromtx_api::component::BoxFuture;
-use ferromtx_api::{Backend, Registry, Sessions, dto};
+use ferromtx_api::{Backend, Failure, Registry, Sessions, dto};
 use ferromtx_auth::Manager as AuthManager;
 use ferromtx_conf::Conf;
 use ferromtx_core::PathManager;
 use ferromtx_core::path::PathInfo;
+use ferromtx_record::store;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// A configuration change asked through the API, and who waits for it to be in force.
@@ -84,6 +85,49 @@ impl Backend for ServerBackend {
 
     fn paths(&self) -> Vec<dto::Path> {
         self.paths.paths_info().iter().map(path_dto).collect()
+    }
+
+    fn recordings(&self) -> Vec<dto::Recording> {
+        let conf = self.conf();
+        store::off_runtime(|| {
+            store::paths_with_segments(&conf)
+                .iter()
+                .map(|name| recording_dto(&conf, name))
+                .collect()
+        })
+    }
+
+    fn recording(&self, name: &str) -> Result<dto::Recording, Failure> {
+        let conf = self.conf();
+        conf.find_path_conf(name)
+            .map_err(|e| Failure::Invalid(e.to_string()))?;
+        Ok(store::off_runtime(|| recording_dto(&conf, name)))
+    }
+
+    fn delete_recording_segment(&self, path: &str, start: DateTime<Utc>) -> Result<(), Failure> {
+        let conf = self.conf();
+        // Segment names are written in the server's zone.
+        let start = start.with_timezone(&Local).fixed_offset();
+        store::off_runtime(|| store::delete_segment(&conf, path, start)).map_err(Failure::Invalid)
+    }
+}
+
+/// The segments of one path (none when its directory can't be read), as `/v3/recordings`
+/// shows them.
+fn recording_dto(conf: &Conf, name: &str) -> dto::Recording {
+    let segments = conf
+        .find_path_conf(name)
+        .ok()
+        .and_then(|m| store::find_segments(m.conf, name, None, None).ok())
+        .unwrap_or_default();
+    dto::Recording {
+        name: name.to_owned(),
+        segments: segments
+            .iter()
+            .map(|s| dto::RecordingSegment {
+                start: store::go_time(&s.start),
+            })
+            .collect(),
     }
 }
 

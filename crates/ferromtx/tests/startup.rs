@@ -3,7 +3,8 @@
 mod common;
 
 use common::{
-    body, env_refs, hls_env, quiet_config, rtmp_env, rtsp_env, srt_env, start, version_line, webrtc_env, write,
+    body, env_refs, hls_env, quiet_config, rtmp_env, rtsp_env, srt_env, start, version_line,
+    webrtc_env, write,
 };
 
 #[test]

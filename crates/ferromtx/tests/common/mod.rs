@@ -24,8 +24,40 @@ pub fn quiet_config(extra: &str) -> String {
 
 /// Starts this build's binary in a fresh temp dir. `conf`: contents of `mediamtx.yml`
 /// written there (None: no file). `args`: command line. `env`: extra environment.
+///
+/// A listener on by default whose address neither `env` nor `conf` sets is moved to a free
+/// loopback port, so that tests running side by side never race for MediaMTX's fixed ports.
 pub fn start(conf: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Server {
-    Server::server(Path::new(env!("CARGO_BIN_EXE_ferromtx")), conf, args, env)
+    const MOVED: [(&str, &str, bool); 6] = [
+        ("MTX_RTMPADDRESS", "rtmpAddress", true),
+        ("MTX_RTMPSADDRESS", "rtmpsAddress", true),
+        ("MTX_HLSADDRESS", "hlsAddress", true),
+        ("MTX_WEBRTCADDRESS", "webrtcAddress", true),
+        ("MTX_WEBRTCLOCALUDPADDRESS", "webrtcLocalUDPAddress", false),
+        ("MTX_SRTADDRESS", "srtAddress", false),
+    ];
+    let mut env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for (var, key, tcp) in MOVED {
+        let in_conf = conf.is_some_and(|c| c.contains(&format!("{key}:")));
+        if in_conf || env.iter().any(|(k, _)| k == var) {
+            continue;
+        }
+        let port = if tcp {
+            free_port()
+        } else {
+            ferromtx_testkit::free_udp_port()
+        };
+        env.push((var.into(), format!("127.0.0.1:{port}")));
+    }
+    Server::server(
+        Path::new(env!("CARGO_BIN_EXE_ferromtx")),
+        conf,
+        args,
+        &env_refs(&env),
+    )
 }
 
 pub fn write(path: &Path, contents: &str) {
@@ -128,6 +160,18 @@ pub fn srt_env() -> (Vec<(String, String)>, u16) {
     let port = ferromtx_testkit::free_udp_port();
     (
         vec![("MTX_SRTADDRESS".into(), format!("127.0.0.1:{port}"))],
+        port,
+    )
+}
+
+/// Turns the playback server on at a free loopback port (it is off by default).
+pub fn playback_env() -> (Vec<(String, String)>, u16) {
+    let port = free_port();
+    (
+        vec![
+            ("MTX_PLAYBACK".into(), "yes".into()),
+            ("MTX_PLAYBACKADDRESS".into(), format!("127.0.0.1:{port}")),
+        ],
         port,
     )
 }
