@@ -98,6 +98,14 @@ fn readme_run_commands_start_and_stop_the_server() {
         let conf = named.then(|| test_config(&env));
         let mut cmd = Command::new(&cargo);
         cmd.args(&words[1..]);
+        // As typed in a shell: without the variables cargo sets for this test, which the
+        // build scripts of dependencies (ring, cc) watch and would take for a change.
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy();
+            if is_set_by_cargo_for_tests(&k) {
+                cmd.env_remove(&*k);
+            }
+        }
         let env = if named { Vec::new() } else { env };
         let mut s = Server::spawn(cmd, dir, conf.as_deref(), &env_refs(&env));
         // cargo may have to relink the build first.
@@ -114,6 +122,19 @@ fn readme_run_commands_start_and_stop_the_server() {
         s.signal(libc::SIGTERM);
         let status = s.wait_exit();
         assert!(status.success(), "{line}: {status:?} {:#?}", s.seen);
+        // The test command built this release tree already: at most the binary itself is
+        // relinked (its version names the commit), nothing is built a second time.
+        let rebuilt: Vec<_> = s
+            .seen
+            .iter()
+            .filter(|l| {
+                l.trim_start().starts_with("Compiling ") && !l.contains("Compiling ferromtx v")
+            })
+            .collect();
+        assert!(
+            rebuilt.is_empty(),
+            "{line} rebuilt dependencies: {rebuilt:#?}"
+        );
         assert_eq!(
             s.count("INF shutting down gracefully"),
             1,
@@ -121,6 +142,26 @@ fn readme_run_commands_start_and_stop_the_server() {
             s.seen
         );
     }
+}
+
+/// Variables cargo gives a test process (and build scripts) that a user's shell does not have.
+fn is_set_by_cargo_for_tests(name: &str) -> bool {
+    const PREFIXES: [&str; 5] = [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_BIN_",
+        "CARGO_CFG_",
+        "DEP_",
+    ];
+    const NAMES: [&str; 6] = [
+        "CARGO_CRATE_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+        "RUST_TEST_THREADS",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
 }
 
 #[test]
