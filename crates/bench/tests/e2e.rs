@@ -1,6 +1,6 @@
 //! The tool against the real server: ffmpeg publishes H264 + Opus over RTSP to a `ferromtx`
-//! process; WHEP viewers and RTSP readers (TCP and UDP) of the bench library connect, receive
-//! and lose nothing on loopback; the post-deploy check reads the server's pprof profiles.
+//! process; WHEP viewers, RTSP readers (TCP and UDP) and Low-Latency HLS readers of the bench
+//! library connect, receive and lose nothing on loopback; the post-deploy check reads the server's pprof profiles.
 //!
 //! The `ferromtx` binary is the one `cargo test --workspace` builds next to this test
 //! (`target/<profile>/ferromtx`). Missing: skipped locally, a failure with `CI=true`.
@@ -13,6 +13,7 @@ use ferromtx_testkit::ffmpeg::{self, Audio};
 use ferromtx_testkit::{Process, free_tcp_port, free_udp_pair, free_udp_port, server_binary, tool};
 
 use ferromtx_bench::check::{self, CheckOptions};
+use ferromtx_bench::hls::{self, HlsOptions};
 use ferromtx_bench::load::{self, LoadOptions, LoadResult};
 use ferromtx_bench::report::ViewerReport;
 use ferromtx_bench::rtsp::{self, RtspOptions};
@@ -30,6 +31,7 @@ struct Ports {
     ice: u16,
     pprof: u16,
     metrics: u16,
+    hls: u16,
 }
 
 /// The server with the ports of `p`, API off, pprof and metrics on.
@@ -37,13 +39,13 @@ fn start_server(bin: &Path, p: &Ports) -> Process {
     let conf = format!(
         "logLevel: info\n\
          rtspAddress: 127.0.0.1:{}\nrtpAddress: 127.0.0.1:{}\nrtcpAddress: 127.0.0.1:{}\n\
-         rtmp: no\nhls: no\nsrt: no\nmoq: no\napi: no\n\
+         rtmp: no\nhls: yes\nhlsAddress: 127.0.0.1:{}\nsrt: no\nmoq: no\napi: no\n\
          webrtcAddress: 127.0.0.1:{}\nwebrtcLocalUDPAddress: 127.0.0.1:{}\n\
          webrtcIPsFromInterfaces: no\nwebrtcAdditionalHosts: [127.0.0.1]\n\
          pprof: yes\npprofAddress: 127.0.0.1:{}\n\
          metrics: yes\nmetricsAddress: 127.0.0.1:{}\n\
          paths:\n  all_others:\n",
-        p.rtsp, p.rtp, p.rtcp, p.whep, p.ice, p.pprof, p.metrics
+        p.rtsp, p.rtp, p.rtcp, p.hls, p.whep, p.ice, p.pprof, p.metrics
     );
     let mut server = Process::server(bin, Some(&conf), &[], &[]);
     server.wait = WAIT;
@@ -108,6 +110,7 @@ fn viewers_readers_and_the_check_against_a_real_server() {
         ice: free_udp_port(),
         pprof: free_tcp_port(),
         metrics: free_tcp_port(),
+        hls: free_tcp_port(),
     };
     let mut server = start_server(&bin, &ports);
     server.wait_line("[WebRTC] listener opened on");
@@ -151,6 +154,26 @@ fn viewers_readers_and_the_check_against_a_real_server() {
         assert_received_everything(&format!("RTSP {lower:?}"), &result.viewers, 2);
         usage_was_sampled("RTSP", &result);
     }
+
+    // Low-Latency HLS readers: each follows both media playlists with blocking reloads and
+    // fetches every part from where it joined, none missed.
+    let url = format!("http://127.0.0.1:{}/bench/index.m3u8", ports.hls);
+    let opts = Arc::new(HlsOptions::new(&url).expect("hls options"));
+    let result = rt.block_on(load::run(&load_opts(3, pid), |id, stop, progress| {
+        hls::reader(id, Arc::clone(&opts), stop, progress)
+    }));
+    assert_eq!(result.viewers.len(), 3, "{:#?}", result.viewers);
+    for v in &result.viewers {
+        assert!(v.connected, "HLS reader {}: {v:#?}", v.id);
+        assert_eq!(v.error, None, "HLS reader {}", v.id);
+        let kinds: Vec<&str> = v.tracks.iter().map(|t| t.kind.as_str()).collect();
+        assert!(kinds.contains(&"video") && kinds.contains(&"audio"), "{kinds:?}");
+        for t in &v.tracks {
+            assert!(t.reception.packets > 0, "HLS reader {}: {t:#?}", v.id);
+            assert_eq!(t.reception.lost, 0, "HLS reader {}: {t:#?}", v.id);
+        }
+    }
+    usage_was_sampled("HLS", &result);
 
     // The post-deploy check: RSS from the metrics, CPU and heap from pprof.
     let outcome = rt
