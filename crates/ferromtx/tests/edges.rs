@@ -382,6 +382,15 @@ fn edges_pull_once_from_the_origin_let_go_when_unused_and_recover_from_its_resta
     assert_eq!(path_info(edges[0].api, "cam"), Value::Null);
     viewers.assert_playing("edge1");
 
+    // A browser on edge 1's player page, which retries by itself when its session ends.
+    viewers.ask(json!({"cmd": "player", "group": "page", "url": format!("http://127.0.0.1:{}/cam/", edges[1].whep)}));
+    wait_for("the player page playing", || {
+        match viewers.ask(json!({"cmd": "frames", "group": "page"}))["frames"].as_u64() {
+            Some(n) if n > 0 => Ok(()),
+            n => Err(format!("frames {n:?}")),
+        }
+    });
+
     // The origin restarts (killed, started again on the same ports, the publisher back).
     drop(publisher);
     let _ = origin.server.child.kill();
@@ -389,7 +398,10 @@ fn edges_pull_once_from_the_origin_let_go_when_unused_and_recover_from_its_resta
     let env = std::mem::take(&mut origin.env);
     let (rtsp, api) = (origin.rtsp, origin.api);
     drop(origin);
-    // Edge 1's pull fails and its readers are closed, as MediaMTX does.
+    // Edge 1's pull fails: it stops and its readers are closed, as MediaMTX does.
+    edges[1]
+        .server
+        .wait_line("on-demand source stopped: an error occurred");
     wait_readers("edge 1's readers closed", edges[1].api, "cam", &[]);
     let origin = start_origin(env, rtsp, api);
     publisher = KillOnDrop(ffmpeg_publish(&ffmpeg, &publish_url, true, 300));
@@ -400,6 +412,25 @@ fn edges_pull_once_from_the_origin_let_go_when_unused_and_recover_from_its_resta
             other => Err(format!("ready: {other:?}")),
         }
     });
+    // The player page plays again by itself: Chromium notices that its session ended (ICE
+    // consent, about 20 s), the page posts a new offer, which starts a new pull.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let frames =
+            |v: &mut Viewers| v.ask(json!({"cmd": "frames", "group": "page"}))["frames"].as_u64();
+        let before = frames(&mut viewers);
+        std::thread::sleep(Duration::from_secs(2));
+        let after = frames(&mut viewers);
+        let session = reader_types(edges[1].api, "cam") == ["webRTCSession"];
+        if session && after > before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the player page did not play again: frames {before:?} then {after:?}"
+        );
+    }
+    assert_eq!(origin_pulls(origin.api, "cam"), 1);
     viewers.close("edge1");
     drop(readers);
 
@@ -407,14 +438,18 @@ fn edges_pull_once_from_the_origin_let_go_when_unused_and_recover_from_its_resta
     for (i, edge) in edges.iter().enumerate() {
         viewers.open(&format!("again{i}"), &whep_url(edge), 2);
     }
-    for edge in &edges {
-        wait_readers(
-            "an edge's viewers after the restart",
-            edge.api,
-            "cam",
-            &["webRTCSession", "webRTCSession"],
-        );
-    }
+    wait_readers(
+        "edge 0's viewers after the restart",
+        edges[0].api,
+        "cam",
+        &["webRTCSession", "webRTCSession"],
+    );
+    wait_readers(
+        "edge 1's viewers and its player page after the restart",
+        edges[1].api,
+        "cam",
+        &["webRTCSession", "webRTCSession", "webRTCSession"],
+    );
     viewers.assert_playing("again0");
     viewers.assert_playing("again1");
     assert_eq!(origin_pulls(origin.api, "cam"), 2);

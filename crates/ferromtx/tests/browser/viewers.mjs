@@ -8,6 +8,9 @@
 //   {"cmd":"goto","url":"http://127.0.0.1:8889/viewers.html"} -> {}: the page moves to that
 //       origin (a blank page Chromium makes up, the server never sees it), so that requests to
 //       it are same-origin, without the CORS preflights a load balancer would also count
+//   {"cmd":"player","group":"p","url":"http://127.0.0.1:8889/cam/"} -> {}: the server's player
+//       page (which retries by itself) in a page of its own
+//   {"cmd":"frames","group":"p"} -> {"frames":N}: video frames the player page has shown
 //   {"cmd":"quit"}
 import { createInterface } from 'node:readline';
 import { launch } from './chromium.mjs';
@@ -70,6 +73,7 @@ const install = () => page.evaluate(() => {
 });
 await install();
 
+const players = {};
 const lines = createInterface({ input: process.stdin });
 try {
   for await (const line of lines) {
@@ -89,6 +93,14 @@ try {
         await page.goto(cmd.url);
         await install();
         answer = {};
+      } else if (cmd.cmd === 'player') {
+        players[cmd.group] = await context.newPage();
+        await players[cmd.group].goto(cmd.url);
+        answer = {};
+      } else if (cmd.cmd === 'frames') {
+        answer = await players[cmd.group].evaluate(() => ({
+          frames: document.getElementById('video').getVideoPlaybackQuality().totalVideoFrames,
+        }));
       } else if (cmd.cmd === 'quit') {
         break;
       } else {
