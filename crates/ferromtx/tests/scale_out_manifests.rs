@@ -2,7 +2,8 @@
 //! Kubernetes cluster does): the manifests of `dist/kubernetes/` against the Kubernetes 1.32
 //! schemas (`kubernetes-validate --strict`, which also rejects unknown fields), their
 //! ConfigMaps equal to the configurations `tests/edges.rs` runs, and `dist/scale-out/haproxy.cfg`
-//! accepted by `haproxy -c`.
+//! accepted by `haproxy -c`; an edge without the address of its ICE candidates refuses to
+//! start.
 
 mod common;
 
@@ -140,5 +141,25 @@ fn haproxy_accepts_its_configuration() {
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_edge_without_its_address_refuses_to_start() {
+    let conf = read("scale-out/edge.yml");
+    // Listeners on picked ports, should it start after all.
+    let (mut env, _) = common::rtsp_env();
+    let (wenv, _) = common::webrtc_env();
+    env.extend(wenv);
+    for var in ["MTX_APIADDRESS", "MTX_METRICSADDRESS"] {
+        env.push((var.into(), format!("127.0.0.1:{}", common::free_port())));
+    }
+    let mut s = common::start(Some(&conf), &[], &common::env_refs(&env));
+    assert_eq!(s.wait_exit().code(), Some(1), "{:#?}", s.seen);
+    assert!(
+        s.seen.iter().any(|l| l
+            == "ERR: at least one between 'webrtcIPsFromInterfaces' or 'webrtcAdditionalHosts' must be filled"),
+        "{:#?}",
+        s.seen
     );
 }
