@@ -472,15 +472,28 @@ impl Path {
     }
 
     pub(crate) fn static_source_not_ready(self: &Arc<Self>) {
-        let _enter = self.span.enter();
-        let mut st = self.lock();
-        if matches!(st.source, Some(SourceSlot::Static { .. })) {
-            st.source = None;
-        }
-        self.set_unavailable(&mut st);
-        // readers were closed: an on-demand source is no longer needed by them
-        if self.has_on_demand_static() {
-            self.schedule_close_if_unused(&mut st);
+        let stopped = {
+            let _enter = self.span.enter();
+            let mut st = self.lock();
+            let was_ready = st.stream.is_some();
+            if matches!(st.source, Some(SourceSlot::Static { .. })) {
+                st.source = None;
+            }
+            self.set_unavailable(&mut st);
+            // An on-demand source that was ready and failed stops at once, as in MediaMTX:
+            // its readers were closed, and the next reader starts it again without waiting
+            // for the retry pause. One that never got ready keeps retrying for its waiting
+            // readers until their start timeout.
+            let stop =
+                self.has_on_demand_static() && was_ready && st.demand != DemandState::Initial;
+            if stop {
+                self.stop_on_demand(&mut st, "an error occurred");
+            }
+            stop
+        };
+        if stopped {
+            // A path of a regex entry without a source nor readers goes away.
+            self.maybe_remove();
         }
     }
 

@@ -149,11 +149,11 @@ pub(crate) async fn run_static_source(source: Arc<dyn StaticSource>, ctx: Source
             res = source.run(ctx.clone()) => res,
             () = ctx.cancel.cancelled() => return,
         };
-        ctx.set_not_ready();
         match res {
             Ok(()) => tracing::warn!("{} ended, restarting", source.kind()),
             Err(err) => tracing::warn!("{}: {err}", source.kind()),
         }
+        ctx.set_not_ready();
         tokio::select! {
             () = tokio::time::sleep(RETRY_PAUSE) => {}
             () = ctx.cancel.cancelled() => return,

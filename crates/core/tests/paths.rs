@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -301,6 +301,85 @@ impl StaticSource for TestSource {
             Ok(())
         })
     }
+}
+
+/// In-process static source whose first run loses its connection once `fail` is set; later
+/// runs stream until cancelled.
+struct LosingSource {
+    runs: Arc<AtomicUsize>,
+    fail: Arc<AtomicBool>,
+}
+
+impl StaticSource for LosingSource {
+    fn kind(&self) -> &'static str {
+        "rtspSource"
+    }
+
+    fn run(&self, ctx: SourceContext) -> BoxFuture<'static, Result<(), SourceError>> {
+        let first = self.runs.fetch_add(1, Ordering::SeqCst) == 0;
+        let fail = Arc::clone(&self.fail);
+        Box::pin(async move {
+            let Some(stream) = ctx.set_ready(h264()) else {
+                return Err(SourceError("cancelled".into()));
+            };
+            for i in 0..100_000 {
+                tokio::select! {
+                    () = ctx.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(Duration::from_millis(10)) => {}
+                }
+                if first && fail.load(Ordering::SeqCst) {
+                    return Err(SourceError("connection lost".into()));
+                }
+                if stream.write(key_unit(i)).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test]
+async fn on_demand_static_source_that_failed_is_started_again_by_the_next_reader() {
+    // The start timeout (2 s) is shorter than the retry pause (5 s): the next reader is
+    // served only if its arrival starts the source again, as in MediaMTX.
+    let c = conf(
+        "paths:\n  cam:\n    source: rtsp://127.0.0.1:9/x\n    sourceOnDemand: yes\n    \
+         sourceOnDemandStartTimeout: 2s\n",
+    );
+    let a = Arc::new(auth::Manager::new(&c));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let fail = Arc::new(AtomicBool::new(false));
+    let mut reg = SourceRegistry::new();
+    reg.register(
+        "rtsp",
+        Arc::new(LosingSource {
+            runs: Arc::clone(&runs),
+            fail: Arc::clone(&fail),
+        }),
+    );
+    let pm = PathManager::with_sources(c, a, reg);
+    let mut reader = pm
+        .add_reader(req("cam", "rtspSession", "r1"))
+        .await
+        .unwrap();
+    assert!(reader.reader().next().await.is_some());
+    fail.store(true, Ordering::SeqCst);
+    // The connection is lost: the stream ends and its readers with it.
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while reader.reader().next().await.is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the reader's stream did not end");
+    drop(reader);
+    assert!(!pm.path_info("cam").unwrap().available);
+
+    let mut again = pm
+        .add_reader(req("cam", "rtspSession", "r2"))
+        .await
+        .expect("the next reader starts the source again");
+    assert!(again.reader().next().await.is_some());
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
