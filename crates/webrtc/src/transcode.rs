@@ -287,7 +287,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn aac_viewers_share_one_transcoder_and_get_20ms_opus() {
+    async fn sixty_four_aac_viewers_share_one_transcoder_and_get_20ms_opus() {
         let (config, units) = adts(SINE);
         let backend = backend();
         let admitted = backend.admit_publisher(&access(true, None)).await.unwrap();
@@ -296,11 +296,12 @@ mod tests {
             .unwrap();
         let (started, transcoded) = counters();
         let mut viewers = Vec::new();
-        for _ in 0..3 {
+        // 64 viewers of one AAC stream: one transcode.
+        for _ in 0..64 {
             viewers.push(backend.open_reader(&access(false, None)).await.unwrap());
         }
         assert_eq!(viewers[0].tracks(), vec![h264(), opus_format()]);
-        assert!(viewers[2].transcoded(1) && !viewers[2].transcoded(0));
+        assert!(viewers[63].transcoded(1) && !viewers[63].transcoded(0));
         for (i, u) in units.iter().enumerate() {
             sink.stream()
                 .write(audio_unit(1, i as i64 * 1024, u.clone()))
