@@ -12,8 +12,8 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use common::{
-    KillOnDrop, Server, browser_scripts, env_refs, http, http_with, rtsp_env, run_browser_script,
-    tool, webrtc_env,
+    KillOnDrop, Server, browser_scripts, env_refs, http, http_with, rtmp_env, rtsp_env,
+    run_browser_script, tool, webrtc_env,
 };
 use serde_json::{Value, json};
 use str0m::change::{SdpAnswer, SdpPendingOffer};
@@ -368,4 +368,47 @@ fn sixteen_chromium_viewers_of_an_aac_stream_play_opus_from_one_transcoder() {
     }
     s.wait_count("is reading from path 'cam', 2 tracks (H264, Opus)", 16);
     assert_eq!(s.count("transcoding track 2 (MPEG-4 Audio"), 1);
+}
+
+#[test]
+fn an_rtmp_publisher_like_obs_is_heard_too() {
+    let Some(ffmpeg) = tool("ffmpeg") else {
+        return;
+    };
+    let (mut env, (rtmp, _)) = rtmp_env();
+    let (wenv, (http_port, _)) = webrtc_env();
+    env.extend(wenv);
+    let conf = "rtsp: no\nhls: no\nsrt: no\nmoq: no\nwebrtcIPsFromInterfaces: no\n\
+                webrtcAdditionalHosts: [127.0.0.1]\npaths:\n  all_others:\n";
+    let mut s = common::start(Some(conf), &[], &env_refs(&env));
+    s.wait_line("[RTMP] listener opened on");
+    // What OBS sends: H264 + AAC-LC 48 kHz stereo over RTMP (FLV), millisecond timestamps.
+    let child = std::process::Command::new(&ffmpeg)
+        .args(["-hide_banner", "-loglevel", "error", "-re"])
+        .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args([
+            "-c:a", "aac", "-ac", "2", "-pix_fmt", "yuv420p", "-c:v", "libx264",
+        ])
+        .args([
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+            "-g",
+            "25",
+            "-bf",
+            "0",
+        ])
+        .args(["-t", "60", "-f", "flv"])
+        .arg(format!("rtmp://127.0.0.1:{rtmp}/cam"))
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn ffmpeg");
+    let _publisher = KillOnDrop(child);
+    s.wait_line("is publishing to path 'cam', 2 tracks (H264, MPEG-4 Audio)");
+    let r = whep(http_port, RtcConfig::new(), 5);
+    assert_hears_the_tone(&r, 5);
+    s.wait_line("transcoding track 2 (MPEG-4 Audio, 48000 Hz) to Opus");
+    close(http_port, &r);
 }
