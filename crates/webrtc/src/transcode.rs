@@ -349,6 +349,61 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn corrupt_audio_is_dropped_and_never_touches_the_video() {
+        let (config, units) = adts(SINE);
+        let backend = backend();
+        let admitted = backend.admit_publisher(&access(true, None)).await.unwrap();
+        let sink = backend
+            .start_publisher(admitted, &[h264(), aac(config)], "")
+            .unwrap();
+        let mut viewer = backend.open_reader(&access(false, None)).await.unwrap();
+        for (i, u) in units.iter().enumerate() {
+            // Every third access unit cut short (its spectral data runs past the end).
+            let audio = if i % 3 == 1 {
+                u.slice(..u.len() / 4)
+            } else {
+                u.clone()
+            };
+            sink.stream()
+                .write(audio_unit(1, i as i64 * 1024, audio))
+                .unwrap();
+            let nal = Bytes::from(vec![0x41, i as u8, 7]);
+            sink.stream()
+                .write(Unit {
+                    track: 0,
+                    pts: i as i64 * 2090,
+                    frame: Some(Frame {
+                        rtp_timestamp: 0,
+                        random_access: false,
+                        parts: vec![nal],
+                    }),
+                    ..Unit::default()
+                })
+                .unwrap();
+        }
+        let (mut video, mut audio) = (Vec::new(), Vec::new());
+        while let Some(item) = viewer.try_next() {
+            for p in item.packets.iter() {
+                if item.track == 0 {
+                    video.push(p.payload[1]);
+                } else {
+                    audio.push(p.timestamp);
+                }
+            }
+        }
+        // Every video unit, in order; audio goes on around the dropped units, never
+        // overlapping, and most of it is there.
+        assert_eq!(video, (0..units.len()).map(|i| i as u8).collect::<Vec<_>>());
+        assert!(audio.windows(2).all(|w| w[1] - w[0] >= 960), "{audio:?}");
+        let all = units.len() * 1024 * 48_000 / 44_100 / 960;
+        assert!(
+            audio.len() >= all / 2 && audio.len() < all,
+            "{} of {all}",
+            audio.len()
+        );
+    }
+
+    #[tokio::test]
     async fn no_webrtc_reader_no_transcoder_and_it_stops_with_the_last() {
         let (config, units) = adts(SINE);
         let backend = backend();
