@@ -8,6 +8,9 @@ FROM rust:1-bookworm AS build
 # The build context has no .git (.dockerignore): the commit shown by `ferromtx --version`,
 # the startup line and /v3/info comes from this argument ("unknown" when not given).
 ARG FERROMTX_GIT_COMMIT=unknown
+# cmake builds libopus (the Opus encoder of WebRTC audio transcoding), linked statically.
+RUN apt-get update && apt-get install -y --no-install-recommends cmake \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked -p ferromtx \

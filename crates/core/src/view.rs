@@ -84,7 +84,10 @@ impl<V: View> ErasedView for Erased<V> {
 struct Registration {
     type_id: TypeId,
     alive: Weak<()>,
-    view: Box<dyn ErasedView>,
+    /// `None` once nobody holds a handle: the view's state is dropped at the next write,
+    /// so a view that costs memory or holds resources (a transcoder) stops with its last
+    /// reader.
+    view: Option<Box<dyn ErasedView>>,
 }
 
 /// The views registered on one stream; owned by the stream's writer state.
@@ -98,7 +101,10 @@ impl ViewSet {
     pub(crate) fn register<V: View>(&mut self, key: V::Key, tracks: &[Track]) -> ViewHandle<V> {
         let type_id = TypeId::of::<V>();
         let found = self.regs.iter().position(|r| {
-            r.type_id == type_id && r.view.key().downcast_ref::<V::Key>() == Some(&key)
+            r.type_id == type_id
+                && r.view
+                    .as_ref()
+                    .is_some_and(|v| v.key().downcast_ref::<V::Key>() == Some(&key))
         });
         if let Some(index) = found
             && let Some(alive) = self.regs[index].alive.upgrade()
@@ -113,10 +119,10 @@ impl ViewSet {
         let reg = Registration {
             type_id,
             alive: Arc::downgrade(&alive),
-            view: Box::new(Erased::<V> {
+            view: Some(Box::new(Erased::<V> {
                 view: V::new(&key, tracks),
                 key,
-            }),
+            })),
         };
         // Reuse the slot of a view nobody holds any more.
         let index =
@@ -144,10 +150,12 @@ impl ViewSet {
         }
         let mut slots = Vec::with_capacity(self.regs.len());
         for reg in &mut self.regs {
-            if reg.alive.strong_count() == 0 {
-                slots.push(None);
-            } else {
-                slots.push(reg.view.run(unit, tracks));
+            match &mut reg.view {
+                Some(view) if reg.alive.strong_count() > 0 => slots.push(view.run(unit, tracks)),
+                _ => {
+                    reg.view = None;
+                    slots.push(None);
+                }
             }
         }
         unit.views.slots = slots;

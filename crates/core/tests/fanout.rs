@@ -340,6 +340,47 @@ fn dropped_view_stops_running() {
     assert_eq!(RUNS.load(Ordering::SeqCst), 1);
 }
 
+#[test]
+fn a_view_is_dropped_after_its_last_handle_and_made_anew_on_demand() {
+    static ALIVE: AtomicUsize = AtomicUsize::new(0);
+    struct Held;
+    impl Drop for Held {
+        fn drop(&mut self) {
+            ALIVE.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    impl View for Held {
+        type Key = u8;
+        type Output = ();
+        fn new(_: &u8, _: &[Track]) -> Self {
+            ALIVE.fetch_add(1, Ordering::SeqCst);
+            Held
+        }
+        fn transform(&mut self, _: &Unit, _: &[Track]) -> Option<()> {
+            Some(())
+        }
+    }
+    let stream = Stream::new("test", vec![h264()], 8);
+    let a = stream.view::<Held>(7);
+    let b = stream.view::<Held>(7);
+    assert_eq!(ALIVE.load(Ordering::SeqCst), 1);
+    drop(a);
+    stream.write(frame_unit(0, 0, true, Bytes::new())).unwrap();
+    assert_eq!(ALIVE.load(Ordering::SeqCst), 1, "one handle is still alive");
+    drop(b);
+    stream.write(frame_unit(0, 1, true, Bytes::new())).unwrap();
+    // The state (a transcoder, say) is released with the last reader, at the next write.
+    assert_eq!(ALIVE.load(Ordering::SeqCst), 0);
+    let c = stream.view::<Held>(7);
+    assert_eq!(ALIVE.load(Ordering::SeqCst), 1);
+    let mut reader = stream.reader();
+    stream.write(frame_unit(0, 2, true, Bytes::new())).unwrap();
+    let TryNext::Unit(u) = reader.try_next(Instant::now()) else {
+        panic!("the unit was written");
+    };
+    assert!(u.view(&c).is_some());
+}
+
 /// Captures formatted log output.
 #[derive(Clone, Default)]
 struct LogBuf(Arc<std::sync::Mutex<Vec<u8>>>);

@@ -40,6 +40,7 @@ fn access(session: usize, publish: bool) -> AccessRequest {
         user_agent: None,
         credentials: Credentials::default(),
         session_id: format!("viewer-{session}"),
+        offered_audio: None,
     }
 }
 

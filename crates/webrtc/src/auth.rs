@@ -29,6 +29,9 @@ pub struct AccessRequest {
     pub credentials: Credentials,
     /// Id of the WebRTC session being created (empty for pages and OPTIONS).
     pub session_id: String,
+    /// A WHEP offer's audio codecs ([`crate::negotiation::offered_audio_codecs`]); `None`
+    /// when unknown (then every codec a browser usually takes is assumed offered).
+    pub offered_audio: Option<Vec<String>>,
 }
 
 #[cfg(test)]

@@ -53,6 +53,9 @@ pub struct WebrtcSettings {
     pub handshake_timeout: Duration,
     pub track_gather_timeout: Duration,
     pub stun_gather_timeout: Duration,
+    /// Audio browsers can't play is transcoded to Opus: not a `mediamtx.yml` key (MediaMTX
+    /// would refuse the file), the environment's [`crate::transcode::TRANSCODE_ENV`].
+    pub transcode_audio: bool,
 }
 
 impl WebrtcSettings {
@@ -77,6 +80,11 @@ impl WebrtcSettings {
             handshake_timeout: conf.webrtc_handshake_timeout,
             track_gather_timeout: conf.webrtc_track_gather_timeout,
             stun_gather_timeout: conf.webrtc_stun_gather_timeout,
+            transcode_audio: crate::transcode::enabled_by(
+                std::env::var(crate::transcode::TRANSCODE_ENV)
+                    .ok()
+                    .as_deref(),
+            ),
         }
     }
 
@@ -129,7 +137,7 @@ impl Server for Webrtc {
         Box::pin(async move {
             let server = WebrtcServer::start(
                 WebrtcConfig::from_settings(settings),
-                CoreBackend::new(Arc::clone(&ctx.paths)),
+                CoreBackend::new(Arc::clone(&ctx.paths)).with_transcode(settings.transcode_audio),
             )
             .await
             .map_err(|e| format!("[WebRTC] unable to listen on the ICE sockets: {e}"))?;

@@ -20,6 +20,7 @@ use crate::auth::AccessRequest;
 use crate::negotiation;
 use crate::server::{Backend, OpenError};
 use crate::source::{EgressItem, EgressPacket, EgressSource, IngestSink};
+use crate::transcode::{OpusKey, OpusView, opus_format};
 
 /// Largest RTP payload sent to a viewer: a 1200-byte packet minus the RTP header.
 pub const MAX_EGRESS_PAYLOAD: usize = 1200 - 12;
@@ -135,14 +136,47 @@ impl View for EgressView {
 pub struct CoreBackend {
     paths: Arc<PathManager>,
     max_payload: usize,
+    /// Audio browsers can't play is transcoded to Opus ([`crate::transcode`]).
+    transcode: bool,
 }
 
 impl CoreBackend {
+    /// A backend with audio transcoding on.
     pub fn new(paths: Arc<PathManager>) -> CoreBackend {
         CoreBackend {
             paths,
             max_payload: MAX_EGRESS_PAYLOAD,
+            transcode: true,
         }
+    }
+
+    /// Turns audio transcoding on or off (off: MediaMTX's behaviour, the track is left
+    /// out with a warning).
+    pub fn with_transcode(mut self, on: bool) -> CoreBackend {
+        self.transcode = on;
+        self
+    }
+
+    /// How a viewer gets track `track` of this format: as it is, transcoded to Opus, or not.
+    fn plan(&self, format: &Format, offered: Option<&[String]>) -> Plan {
+        let offers = |name: &str| offered.is_none_or(|o| o.iter().any(|c| c == name));
+        let playable = negotiation::check_playable(format).is_ok();
+        let not_offered = match format {
+            Format::G711 { mu_law: true, .. } => !offers("pcmu"),
+            Format::G711 { mu_law: false, .. } => !offers("pcma"),
+            _ => false,
+        };
+        if playable && !not_offered {
+            return Plan::AsIs;
+        }
+        if self.transcode
+            && !format.is_video()
+            && offers("opus")
+            && ferromtx_transcode::transcodable(format)
+        {
+            return Plan::Opus;
+        }
+        if playable { Plan::AsIs } else { Plan::None }
     }
 
     pub fn paths(&self) -> &Arc<PathManager> {
@@ -203,21 +237,29 @@ impl Backend for CoreBackend {
             .await
             .map_err(open_error)?;
         let stream = Arc::clone(handle.stream());
-        let tracks: Vec<Format> = stream
+        let mut tracks: Vec<Format> = stream
             .described_tracks()
             .into_iter()
             .map(|t| t.format)
             .collect();
+        let path: Arc<str> = Arc::from(stream.label());
+        let offered = req.offered_audio.as_deref();
         let views = tracks
-            .iter()
+            .iter_mut()
             .enumerate()
-            .map(|(track, f)| {
-                negotiation::check_playable(f).is_ok().then(|| {
-                    stream.view::<EgressView>(EgressKey {
+            .map(|(track, f)| match self.plan(f, offered) {
+                Plan::AsIs => Some(TrackView::AsIs(stream.view::<EgressView>(EgressKey {
+                    track,
+                    max_payload: self.max_payload,
+                }))),
+                Plan::Opus => {
+                    *f = opus_format();
+                    Some(TrackView::Opus(stream.view::<OpusView>(OpusKey {
                         track,
-                        max_payload: self.max_payload,
-                    })
-                })
+                        path: Arc::clone(&path),
+                    })))
+                }
+                Plan::None => None,
             })
             .collect();
         Ok(CoreSource {
@@ -258,14 +300,31 @@ impl Backend for CoreBackend {
     }
 }
 
+/// How a viewer gets one track of the stream.
+enum Plan {
+    AsIs,
+    /// Transcoded to Opus.
+    Opus,
+    /// Not at all (the session says why).
+    None,
+}
+
+/// The view a viewer reads one track through.
+#[derive(Debug)]
+enum TrackView {
+    AsIs(ViewHandle<EgressView>),
+    Opus(ViewHandle<OpusView>),
+}
+
 /// A WHEP viewer's reader of a core stream.
 #[derive(Debug)]
 pub struct CoreSource {
     handle: ReaderHandle,
     /// Why the stream can't be played any more, once known.
     unplayable: Option<&'static str>,
-    /// The egress view of each track (`None`: not playable in a browser).
-    views: Vec<Option<ViewHandle<EgressView>>>,
+    /// The view of each track (`None`: not playable in a browser).
+    views: Vec<Option<TrackView>>,
+    /// The tracks as the viewer gets them (a transcoded one is Opus).
     tracks: Vec<Format>,
 }
 
@@ -273,6 +332,11 @@ impl CoreSource {
     /// The stream this viewer reads.
     pub fn stream(&self) -> &Arc<Stream> {
         self.handle.stream()
+    }
+
+    /// Whether track `track` reaches this viewer transcoded to Opus.
+    pub fn transcoded(&self, track: usize) -> bool {
+        matches!(self.views.get(track), Some(Some(TrackView::Opus(_))))
     }
 }
 
@@ -290,7 +354,11 @@ impl CoreSource {
         let Some(Some(view)) = self.views.get(unit.track) else {
             return Step::Skip;
         };
-        let out = match unit.view(view) {
+        let output = match view {
+            TrackView::AsIs(view) => unit.view(view),
+            TrackView::Opus(view) => unit.view(view),
+        };
+        let out = match output {
             Some(EgressOutput::Unit(out)) => out,
             Some(EgressOutput::Unplayable(why)) => {
                 self.unplayable = Some(why);
@@ -440,6 +508,7 @@ mod tests {
             user_agent: None,
             credentials: crate::Credentials::default(),
             session_id: "test".into(),
+            offered_audio: None,
         }
     }
 

@@ -243,6 +243,7 @@ async fn dispatch<B: Backend>(shared: &Arc<Shared<B>>, req: Request) -> Response
             .map(str::to_owned),
         credentials: credentials(headers, &query),
         session_id: String::new(),
+        offered_audio: None,
     };
     match route(&uri_path) {
         Route::Endpoint { path, publish } => {
@@ -373,6 +374,9 @@ async fn post<B: Backend>(
     };
     let id = new_uuid();
     access.session_id = id.clone();
+    if !access.publish {
+        access.offered_audio = Some(crate::negotiation::offered_audio_codecs(offer));
+    }
     let secret = new_uuid();
     let cfg = shared.config.session.clone();
     let candidates = &shared.candidates;

@@ -9,6 +9,8 @@
 //! - [`core_backend`]: the [`server::Backend`] on ferromtx-core (shared egress view,
 //!   ingest into core streams).
 //! - [`component`]: the server as a component of the binary, and what the API shows.
+//! - [`transcode`]: audio a browser can't play (AAC, LPCM, G.711 it did not offer) to Opus,
+//!   once per stream, as a derived view.
 //! - [`interfaces`]: local interface addresses for host candidates.
 #![forbid(unsafe_code)]
 
@@ -26,6 +28,7 @@ pub mod session;
 pub mod source;
 pub mod stun;
 pub mod tcp_mux;
+pub mod transcode;
 pub mod udp_mux;
 
 pub use auth::{AccessRequest, Credentials};

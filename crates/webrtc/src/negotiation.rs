@@ -209,6 +209,33 @@ pub fn pick_payload<'a>(
     best.map(|(_, p)| p)
 }
 
+/// The encoding names (lower case, e.g. `opus`, `pcmu`) a WHEP offer lists on its audio
+/// m-lines: what the browser can play.
+pub fn offered_audio_codecs(offer: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for section in offer.split("\nm=").skip(1) {
+        if !section.starts_with("audio") {
+            continue;
+        }
+        for line in section.lines() {
+            let Some(rtpmap) = line.trim_end().strip_prefix("a=rtpmap:") else {
+                continue;
+            };
+            let Some(name) = rtpmap
+                .split_once(' ')
+                .and_then(|(_, enc)| enc.split('/').next())
+            else {
+                continue;
+            };
+            let name = name.to_ascii_lowercase();
+            if !out.contains(&name) && out.len() < 64 {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
 /// One payload type a publisher offers on an m-line it sends, as the offer describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferedCodec {

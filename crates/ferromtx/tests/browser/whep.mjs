@@ -1,17 +1,29 @@
 // Plays a WHEP endpoint in headless Chromium with N peer connections in one page and prints
 // one JSON line with each connection's inbound-rtp statistics after the given time.
 // Usage: node whep.mjs '{"url":"http://127.0.0.1:8889/cam/whep","peers":1,"seconds":5}'
+// With "play": true each connection's audio is played by an <audio> element (Chromium decodes
+// received audio only when something plays it: totalSamplesReceived, totalAudioEnergy).
 import { launch } from './chromium.mjs';
 
 const opts = JSON.parse(process.argv[2]);
-const browser = await launch();
+const browser = await launch(opts.play ? ['--autoplay-policy=no-user-gesture-required'] : []);
 try {
   // Self-signed certificates of tests (webrtcEncryption) are accepted.
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
   const page = await context.newPage();
-  const result = await page.evaluate(async ({ url, peers, seconds }) => {
+  const result = await page.evaluate(async ({ url, peers, seconds, play }) => {
+    const players = [];
     const connect = async () => {
       const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+      if (play) {
+        pc.addEventListener('track', (e) => {
+          if (e.track.kind !== 'audio') { return; }
+          const audio = new Audio();
+          audio.srcObject = new MediaStream([e.track]);
+          audio.play().catch(() => {});
+          players.push(audio);
+        });
+      }
       pc.addTransceiver('video', { direction: 'recvonly' });
       pc.addTransceiver('audio', { direction: 'recvonly' });
       const offer = await pc.createOffer();
@@ -35,9 +47,13 @@ try {
     };
     const stats = async (pc) => {
       const out = { state: pc.connectionState, video: null, audio: null };
-      (await pc.getStats()).forEach((s) => {
+      const report = await pc.getStats();
+      report.forEach((s) => {
         if (s.type !== 'inbound-rtp') { return; }
         out[s.kind] = {
+          mimeType: s.codecId && report.get(s.codecId) ? report.get(s.codecId).mimeType : null,
+          totalAudioEnergy: s.totalAudioEnergy, totalSamplesReceived: s.totalSamplesReceived,
+          concealedSamples: s.concealedSamples,
           packetsReceived: s.packetsReceived, packetsLost: s.packetsLost, nackCount: s.nackCount,
           framesDecoded: s.framesDecoded, frameWidth: s.frameWidth, frameHeight: s.frameHeight,
           freezeCount: s.freezeCount, totalFreezesDuration: s.totalFreezesDuration,
