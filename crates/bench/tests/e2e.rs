@@ -167,7 +167,10 @@ fn viewers_readers_and_the_check_against_a_real_server() {
         assert!(v.connected, "HLS reader {}: {v:#?}", v.id);
         assert_eq!(v.error, None, "HLS reader {}", v.id);
         let kinds: Vec<&str> = v.tracks.iter().map(|t| t.kind.as_str()).collect();
-        assert!(kinds.contains(&"video") && kinds.contains(&"audio"), "{kinds:?}");
+        assert!(
+            kinds.contains(&"video") && kinds.contains(&"audio"),
+            "{kinds:?}"
+        );
         for t in &v.tracks {
             assert!(t.reception.packets > 0, "HLS reader {}: {t:#?}", v.id);
             assert_eq!(t.reception.lost, 0, "HLS reader {}: {t:#?}", v.id);
