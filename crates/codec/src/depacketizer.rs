@@ -246,6 +246,17 @@ impl FrameAssembler {
     }
 }
 
+/// Freezes a NAL unit reassembled from fragments without the slack its buffer grew by: the
+/// frame stays in the stream's ring for seconds, and a doubled buffer would keep up to twice
+/// its size alive for that long. The copy costs a memcpy of the frame, once per stream.
+pub(crate) fn freeze_compact(buf: bytes::BytesMut) -> bytes::Bytes {
+    if buf.capacity() - buf.len() > buf.len() / 8 {
+        bytes::Bytes::copy_from_slice(&buf)
+    } else {
+        buf.freeze()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,5 +293,15 @@ mod tests {
         for seq in 10..10 + u16::from(RESYNC_AFTER) - 1 {
             assert!(t.check(seq).is_err());
         }
+    }
+
+    #[test]
+    fn compact_freeze_keeps_the_bytes_whatever_the_slack() {
+        let mut grown = bytes::BytesMut::with_capacity(4096);
+        grown.extend_from_slice(b"frame");
+        assert_eq!(&super::freeze_compact(grown)[..], b"frame");
+        let mut exact = bytes::BytesMut::with_capacity(5);
+        exact.extend_from_slice(b"frame");
+        assert_eq!(&super::freeze_compact(exact)[..], b"frame");
     }
 }

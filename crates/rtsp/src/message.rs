@@ -529,11 +529,12 @@ impl Decoder {
             if self.buf.len() < len {
                 return None;
             }
-            let frame = self.buf.split_to(len).freeze();
-            return Some(Ok(Incoming::Interleaved(Interleaved {
-                channel: frame[1],
-                payload: frame.slice(interleaved::HEADER_LEN..),
-            })));
+            // Copied out rather than split off: a slice would keep the receive buffer's whole
+            // block alive as long as any unit made from the packet stays in a stream's ring.
+            let channel = self.buf[1];
+            let payload = Bytes::copy_from_slice(&self.buf[interleaved::HEADER_LEN..len]);
+            self.buf.advance(len);
+            return Some(Ok(Incoming::Interleaved(Interleaved { channel, payload })));
         }
         let Some(head_len) = self.find_head_end() else {
             if self.buf.len() > self.limits.max_header_bytes {

@@ -8,7 +8,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::{NAL_AP, NAL_FU, NAL_PACI, is_random_access};
 use crate::depacketizer::{
     DepacketizeError, Depacketizer, FrameAssembler, MAX_FRAME_SIZE, SequenceTracker,
-    push_with_loss_check,
+    freeze_compact, push_with_loss_check,
 };
 use crate::frame::Frame;
 use crate::packetizer::{PacketSequence, PacketizeError, Packetizer, PayloadArena, chunks};
@@ -141,7 +141,7 @@ impl State {
         }
         if end {
             if let Some(buf) = self.fragment.take() {
-                self.au.add(CODEC, pkt.timestamp, buf.freeze())?;
+                self.au.add(CODEC, pkt.timestamp, freeze_compact(buf))?;
             }
         } else {
             self.au.set_timestamp(pkt.timestamp);

@@ -6,7 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 pub(crate) use crate::datagram::{Channel, Datagram};
 use tokio::net::UdpSocket;
@@ -15,9 +15,6 @@ use tokio::task::JoinHandle;
 
 /// Largest datagram read; bigger ones are truncated by the kernel.
 const MAX_DATAGRAM: usize = 65_536;
-/// Receive buffers are carved out of blocks of this size, so a datagram costs no
-/// allocation of its own.
-const RECV_BLOCK: usize = 4 * MAX_DATAGRAM;
 
 #[derive(Debug)]
 struct Route {
@@ -109,11 +106,9 @@ impl Drop for UdpServer {
 }
 
 async fn recv_loop(socket: Arc<UdpSocket>, channel: Channel, routes: Arc<Mutex<RouteMap>>) {
-    let mut buf = BytesMut::with_capacity(RECV_BLOCK);
+    // One receive buffer, reused: each datagram is copied out at its own size.
+    let mut buf = BytesMut::with_capacity(MAX_DATAGRAM);
     loop {
-        if buf.capacity() - buf.len() < MAX_DATAGRAM {
-            buf = BytesMut::with_capacity(RECV_BLOCK);
-        }
         let from = match socket.recv_buf_from(&mut buf).await {
             Ok((_, from)) => ferromtx_net::canonical(from),
             Err(e) => {
@@ -123,7 +118,10 @@ async fn recv_loop(socket: Arc<UdpSocket>, channel: Channel, routes: Arc<Mutex<R
                 continue;
             }
         };
-        let data = buf.split().freeze();
+        // Copied out rather than split off the block: a slice would keep the whole block
+        // alive as long as any unit made from the datagram stays in a stream's ring.
+        let data = Bytes::copy_from_slice(&buf);
+        buf.clear();
         // A session that cannot keep up loses packets instead of growing a queue.
         if let Some(route) = lock(&routes).get(&(channel, from)) {
             let _ = route.tx.try_send(Datagram {
