@@ -460,3 +460,28 @@ wait $srv 2>/dev/null || true
         "{log}"
     );
 }
+
+#[test]
+fn udp_read_buffer_size_reaches_the_rtp_sockets() {
+    // More than the system allows (net.core.rmem_max): the server says so and exits, as
+    // MediaMTX does.
+    let (env, _) = rtsp_env();
+    let conf = common::quiet_config("rtsp: yes\nudpReadBufferSize: 1073741824");
+    let mut s = start(Some(&conf), &[], &env_refs(&env));
+    assert_eq!(s.wait_exit().code(), Some(1));
+    let errs: Vec<&String> = s.seen.iter().filter(|l| l.starts_with("ERR: ")).collect();
+    assert_eq!(errs.len(), 1, "{:#?}", s.seen);
+    assert!(
+        errs[0].contains("unable to set UDP read buffer size to 1073741824"),
+        "{}",
+        errs[0]
+    );
+    // The deprecated rtspUDPReadBufferSize wins over it, as in MediaMTX; a size the system
+    // allows starts the server.
+    let (env, _) = rtsp_env();
+    let conf = common::quiet_config(
+        "rtsp: yes\nudpReadBufferSize: 1073741824\nrtspUDPReadBufferSize: 100000",
+    );
+    let mut s = start(Some(&conf), &[], &env_refs(&env));
+    s.wait_line("[RTSP] listener opened on");
+}

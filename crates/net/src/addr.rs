@@ -212,6 +212,22 @@ pub async fn bind_udp(address: &str) -> io::Result<UdpSocket> {
     bind_first(address, bind_udp_addr).await
 }
 
+/// Sets the receive buffer of a UDP socket to `size` bytes (`udpReadBufferSize`); fails,
+/// as MediaMTX does, when the system gives less (Linux caps it at `net.core.rmem_max`).
+pub fn set_read_buffer(sock: &UdpSocket, size: usize) -> io::Result<()> {
+    let s = socket2::SockRef::from(sock);
+    s.set_recv_buffer_size(size)?;
+    // Linux reports twice the size asked for (the other half is its bookkeeping).
+    let got = s.recv_buffer_size()? / 2;
+    if got < size {
+        return Err(io::Error::other(format!(
+            "unable to set UDP read buffer size to {size}, got {got}, check that the operating \
+             system allows that"
+        )));
+    }
+    Ok(())
+}
+
 /// `addr` with an IPv4-mapped IPv6 address (a v4 peer of a dual-stack socket) given back
 /// its IPv4 form, as Go shows it.
 pub fn canonical(addr: SocketAddr) -> SocketAddr {
@@ -241,6 +257,17 @@ mod tests {
 
     fn la(host: Host, port: u16) -> ListenAddr {
         ListenAddr { host, port }
+    }
+
+    #[tokio::test]
+    async fn read_buffer_is_what_was_asked_or_an_error() {
+        let s = bind_udp("127.0.0.1:0").await.unwrap();
+        set_read_buffer(&s, 100_000).unwrap();
+        let got = socket2::SockRef::from(&s).recv_buffer_size().unwrap();
+        assert_eq!(got, 200_000, "Linux doubles what it is asked for");
+        // Above net.core.rmem_max (4 MiB or less on the machines this runs on).
+        let err = set_read_buffer(&s, 1 << 30).unwrap_err();
+        assert!(err.to_string().contains("unable to set UDP read buffer size"), "{err}");
     }
 
     #[test]

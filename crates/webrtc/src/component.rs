@@ -53,6 +53,8 @@ pub struct WebrtcSettings {
     pub handshake_timeout: Duration,
     pub track_gather_timeout: Duration,
     pub stun_gather_timeout: Duration,
+    /// `udpReadBufferSize` for the ICE/UDP socket (0: enlarged as far as the system lets).
+    pub udp_read_buffer_size: usize,
     /// Audio browsers can't play is transcoded to Opus: not a `mediamtx.yml` key (MediaMTX
     /// would refuse the file), the environment's [`crate::transcode::TRANSCODE_ENV`].
     pub transcode_audio: bool,
@@ -80,6 +82,7 @@ impl WebrtcSettings {
             handshake_timeout: conf.webrtc_handshake_timeout,
             track_gather_timeout: conf.webrtc_track_gather_timeout,
             stun_gather_timeout: conf.webrtc_stun_gather_timeout,
+            udp_read_buffer_size: usize::try_from(conf.udp_read_buffer_size).unwrap_or(0),
             transcode_audio: crate::transcode::enabled_by(
                 std::env::var(crate::transcode::TRANSCODE_ENV)
                     .ok()

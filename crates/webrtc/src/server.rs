@@ -74,6 +74,9 @@ pub struct WebrtcConfig {
     pub track_gather_timeout: Duration,
     /// `webrtcSTUNGatherTimeout` (kept for the API; ICE-lite gathers no STUN candidates).
     pub stun_gather_timeout: Duration,
+    /// `udpReadBufferSize`: receive buffer of the ICE/UDP socket; 0 enlarges it as far as
+    /// the system allows without asking (bursts of handshakes overflow the default).
+    pub udp_read_buffer_size: usize,
     pub session: SessionConfig,
 }
 
@@ -87,6 +90,7 @@ impl Default for WebrtcConfig {
             allow_origins: vec!["*".into()],
             track_gather_timeout: Duration::from_secs(2),
             stun_gather_timeout: Duration::from_secs(5),
+            udp_read_buffer_size: 0,
             session: SessionConfig::default(),
         }
     }
@@ -161,6 +165,7 @@ impl WebrtcConfig {
             allow_origins: conf.http.allow_origins.clone(),
             track_gather_timeout: conf.track_gather_timeout,
             stun_gather_timeout: conf.stun_gather_timeout,
+            udp_read_buffer_size: conf.udp_read_buffer_size,
             session: SessionConfig {
                 handshake_timeout: conf.handshake_timeout,
                 ..default.session
@@ -424,7 +429,7 @@ impl<B: Backend> WebrtcServer<B> {
         let mut tasks = Vec::new();
         let udp = match config.local_udp_address {
             Some(addr) => {
-                let mux = UdpMux::bind(addr, Arc::clone(&router)).await?;
+                let mux = UdpMux::bind(addr, config.udp_read_buffer_size, Arc::clone(&router)).await?;
                 let local = mux.local_addr()?;
                 candidates.udp =
                     candidates_on(&config.candidate_addrs, local, "webrtcLocalUDPAddress")?;

@@ -205,17 +205,27 @@ pub struct UdpMux {
 }
 
 impl UdpMux {
-    pub async fn bind(addr: SocketAddr, router: Arc<Router>) -> io::Result<Arc<UdpMux>> {
+    /// Binds the ICE/UDP socket; `read_buffer` is `udpReadBufferSize` (0: as large as the
+    /// system lets).
+    pub async fn bind(
+        addr: SocketAddr,
+        read_buffer: usize,
+        router: Arc<Router>,
+    ) -> io::Result<Arc<UdpMux>> {
         let socket = ferromtx_net::bind_udp_addr(addr)?;
         let state = UdpSocketState::new((&socket).into())?;
+        let receive = if read_buffer > 0 {
+            // Asked for in the configuration: exactly that, or the server does not start.
+            ferromtx_net::set_read_buffer(&socket, read_buffer)?;
+            Ok(())
+        } else {
+            state.set_recv_buffer_size((&socket).into(), SOCKET_BUFFER)
+        };
         // Hundreds of peers handshaking at once arrive in bursts; the default buffers
         // (~200 KiB) overflow before the receive loop runs. The kernel caps these at
         // net.core.rmem_max / wmem_max.
         for (what, result) in [
-            (
-                "receive",
-                state.set_recv_buffer_size((&socket).into(), SOCKET_BUFFER),
-            ),
+            ("receive", receive),
             (
                 "send",
                 state.set_send_buffer_size((&socket).into(), SOCKET_BUFFER),

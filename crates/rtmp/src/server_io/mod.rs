@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use ferromtx_conf::Conf;
+use ferromtx_conf::{Conf, IpNetwork};
 use ferromtx_core::PathManager;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -43,6 +43,9 @@ pub struct RtmpSettings {
     pub run_on_disconnect: String,
     /// `rtspAddress` (hooks get its port as `RTSP_PORT`).
     pub rtsp_address: String,
+    /// `rtmpTrustedProxies`: when not empty, connections may start with a PROXY protocol
+    /// header, whose client address counts when it comes from one of these.
+    pub trusted_proxies: Vec<IpNetwork>,
 }
 
 impl RtmpSettings {
@@ -56,6 +59,7 @@ impl RtmpSettings {
             run_on_connect_restart: conf.run_on_connect_restart,
             run_on_disconnect: conf.run_on_disconnect.clone(),
             rtsp_address: conf.rtsp_address.clone(),
+            trusted_proxies: conf.rtmp_trusted_proxies.clone(),
         }
     }
 
@@ -77,6 +81,7 @@ impl RtmpSettings {
             run_on_connect_restart: false,
             run_on_disconnect: String::new(),
             rtsp_address: ":8554".into(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -97,7 +97,12 @@ impl RtspServer {
         let listener = ferromtx_net::bind_tcp(&settings.rtsp_address).await?;
         let udp = if settings.udp_enabled() {
             Some(Arc::new(
-                UdpServer::bind(&settings.rtp_address, &settings.rtcp_address).await?,
+                UdpServer::bind(
+                    &settings.rtp_address,
+                    &settings.rtcp_address,
+                    settings.udp_read_buffer_size,
+                )
+                .await?,
             ))
         } else {
             None

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ferromtx_conf::{Conf, RtspAuthMethod, RtspTransport};
+use ferromtx_conf::{Conf, IpNetwork, RtspAuthMethod, RtspTransport};
 
 use crate::auth::AuthMethod;
 use crate::server_session::TransportKind;
@@ -27,6 +27,9 @@ pub struct RtspSettings {
     pub multicast_ip_range: String,
     pub multicast_rtp_port: u16,
     pub multicast_rtcp_port: u16,
+    /// `udpReadBufferSize` (or the deprecated `rtspUDPReadBufferSize`, which wins, as in
+    /// MediaMTX): receive buffer of the RTP and RTCP sockets; 0 keeps the system's.
+    pub udp_read_buffer_size: usize,
     /// `rtspAuthMethods`.
     pub auth_methods: Vec<AuthMethod>,
     /// `readTimeout`: requests and publisher media must arrive within it.
@@ -45,6 +48,9 @@ pub struct RtspSettings {
     pub run_on_connect: String,
     pub run_on_connect_restart: bool,
     pub run_on_disconnect: String,
+    /// `rtspTrustedProxies`: when not empty, connections may start with a PROXY protocol
+    /// header, whose client address counts when it comes from one of these.
+    pub trusted_proxies: Vec<IpNetwork>,
 }
 
 impl RtspSettings {
@@ -83,6 +89,11 @@ impl RtspSettings {
             multicast_ip_range: conf.multicast_ip_range.clone(),
             multicast_rtp_port: port(conf.multicast_rtp_port),
             multicast_rtcp_port: port(conf.multicast_rtcp_port),
+            udp_read_buffer_size: usize::try_from(
+                conf.rtsp_udp_read_buffer_size
+                    .unwrap_or(conf.udp_read_buffer_size),
+            )
+            .unwrap_or(0),
             auth_methods,
             read_timeout: conf.read_timeout,
             write_timeout: conf.write_timeout,
@@ -94,6 +105,7 @@ impl RtspSettings {
             run_on_connect: conf.run_on_connect.clone(),
             run_on_connect_restart: conf.run_on_connect_restart,
             run_on_disconnect: conf.run_on_disconnect.clone(),
+            trusted_proxies: conf.rtsp_trusted_proxies.clone(),
         }
     }
 
@@ -117,6 +129,7 @@ impl RtspSettings {
             multicast_ip_range: "224.1.0.0/16".into(),
             multicast_rtp_port: 8002,
             multicast_rtcp_port: 8003,
+            udp_read_buffer_size: 0,
             auth_methods: vec![AuthMethod::Basic],
             read_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
@@ -127,6 +140,7 @@ impl RtspSettings {
             run_on_connect: String::new(),
             run_on_connect_restart: false,
             run_on_disconnect: String::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 

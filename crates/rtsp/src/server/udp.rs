@@ -40,10 +40,15 @@ fn lock(routes: &Mutex<RouteMap>) -> MutexGuard<'_, RouteMap> {
 
 impl UdpServer {
     /// Binds `rtpAddress` and `rtcpAddress` (MediaMTX listen addresses: `:8000` is
-    /// dual-stack).
-    pub async fn bind(rtp: &str, rtcp: &str) -> io::Result<UdpServer> {
-        let rtp = Arc::new(ferromtx_net::bind_udp(rtp).await?);
-        let rtcp = Arc::new(ferromtx_net::bind_udp(rtcp).await?);
+    /// dual-stack) with receive buffers of `read_buffer` bytes (0: the system's).
+    pub async fn bind(rtp: &str, rtcp: &str, read_buffer: usize) -> io::Result<UdpServer> {
+        let rtp = ferromtx_net::bind_udp(rtp).await?;
+        let rtcp = ferromtx_net::bind_udp(rtcp).await?;
+        if read_buffer > 0 {
+            ferromtx_net::set_read_buffer(&rtp, read_buffer)?;
+            ferromtx_net::set_read_buffer(&rtcp, read_buffer)?;
+        }
+        let (rtp, rtcp) = (Arc::new(rtp), Arc::new(rtcp));
         let routes = Arc::new(Mutex::new(RouteMap::new()));
         let tasks = vec![
             tokio::spawn(recv_loop(

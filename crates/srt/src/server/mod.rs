@@ -189,7 +189,7 @@ impl SrtServer {
     ) -> std::io::Result<SrtServer> {
         let sock = ferromtx_net::bind_udp(&settings.address).await?;
         if settings.udp_read_buffer_size > 0 {
-            set_read_buffer(&sock, settings.udp_read_buffer_size)?;
+            ferromtx_net::set_read_buffer(&sock, settings.udp_read_buffer_size)?;
         }
         let local_addr = sock.local_addr()?;
         let conns = Arc::new(Conns::default());
@@ -246,21 +246,6 @@ impl SrtServer {
             None => false,
         }
     }
-}
-
-/// Sets SO_RCVBUF and checks the system granted it, as MediaMTX does.
-pub(crate) fn set_read_buffer(sock: &tokio::net::UdpSocket, size: usize) -> std::io::Result<()> {
-    let s = socket2::SockRef::from(sock);
-    s.set_recv_buffer_size(size)?;
-    // Linux reports twice the usable size.
-    let got = s.recv_buffer_size()? / 2;
-    if got != size {
-        return Err(std::io::Error::other(format!(
-            "unable to set UDP read buffer size to {size}, got {got}, check that the operating \
-             system allows that"
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -103,7 +103,7 @@ impl Input {
                     _ => ferromtx_net::bind_udp_addr(target)?,
                 };
                 if read_buffer > 0 {
-                    crate::server::set_read_buffer(&sock, read_buffer)?;
+                    ferromtx_net::set_read_buffer(&sock, read_buffer)?;
                 }
                 Ok(Input::Udp { sock, source })
             }
