@@ -114,7 +114,14 @@ fn relay(client: TcpStream, server: SocketAddr, header: Header) {
 /// ffprobe over RTSP/TCP: `codec_name,width,height` lines, or its error output.
 fn probe(ffprobe: &Path, url: &str) -> Result<String, String> {
     let out = Command::new(ffprobe)
-        .args(["-v", "error", "-rtsp_transport", "tcp", "-timeout", "10000000"])
+        .args([
+            "-v",
+            "error",
+            "-rtsp_transport",
+            "tcp",
+            "-timeout",
+            "10000000",
+        ])
         .args(["-show_entries", "stream=codec_name,width,height"])
         .args(["-of", "csv=p=0", url])
         .stdin(Stdio::null())
@@ -177,7 +184,11 @@ fn clients_behind_a_proxy_are_known_by_the_address_in_its_header() {
     let publisher_addr: SocketAddr = "192.0.2.7:40000".parse().unwrap();
     let rtmp_proxy = Forwarder::start(rtmp_addr, Header::V2(publisher_addr));
     let mut cmd = ffmpeg::synthetic(&ffmpeg, Audio::None, 60);
-    cmd.args(["-f", "flv", &format!("rtmp://127.0.0.1:{}/cam", rtmp_proxy.port)]);
+    cmd.args([
+        "-f",
+        "flv",
+        &format!("rtmp://127.0.0.1:{}/cam", rtmp_proxy.port),
+    ]);
     let _publisher = KillOnDrop(cmd.spawn().expect("spawn ffmpeg"));
     s.wait_line("[RTMP] [conn 192.0.2.7:40000] opened");
     s.wait_line("[RTMP] [conn 192.0.2.7:40000] is publishing to path 'cam'");
@@ -185,13 +196,19 @@ fn clients_behind_a_proxy_are_known_by_the_address_in_its_header() {
         let v = get_json(api, "/v3/rtmpconns/list");
         (v["itemCount"] == 1).then_some(v)
     });
-    assert_eq!(conns["items"][0]["remoteAddr"], "192.0.2.7:40000", "{conns}");
+    assert_eq!(
+        conns["items"][0]["remoteAddr"], "192.0.2.7:40000",
+        "{conns}"
+    );
     assert_eq!(conns["items"][0]["state"], "publish", "{conns}");
 
     // ffprobe reads over RTSP through a proxy that sends a version 1 line.
     let reader_proxy = Forwarder::start(rtsp_addr, Header::V1("192.0.2.8:40001".parse().unwrap()));
-    let streams = probe(&ffprobe, &format!("rtsp://127.0.0.1:{}/cam", reader_proxy.port))
-        .expect("ffprobe through the proxy");
+    let streams = probe(
+        &ffprobe,
+        &format!("rtsp://127.0.0.1:{}/cam", reader_proxy.port),
+    )
+    .expect("ffprobe through the proxy");
     assert!(streams.lines().any(|l| l == "h264,320,240"), "{streams}");
     s.wait_line("[RTSP] [conn 192.0.2.8:40001] opened");
 
@@ -211,14 +228,21 @@ fn clients_behind_a_proxy_are_known_by_the_address_in_its_header() {
     assert!(line.contains("[RTSP] [conn 127.0.0.1:"), "{line}");
     let broken = Forwarder::start(rtmp_addr, Header::Garbage);
     let mut c = TcpStream::connect(("127.0.0.1", broken.port)).expect("connect");
-    c.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    c.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
     let _ = c.write_all(&[3; 1537]);
     let mut rest = Vec::new();
     let _ = c.read_to_end(&mut rest);
-    assert!(rest.is_empty(), "RTMP answered a connection with a broken header");
+    assert!(
+        rest.is_empty(),
+        "RTMP answered a connection with a broken header"
+    );
     s.wait_count("invalid PROXY protocol header", 2);
-    let streams = probe(&ffprobe, &format!("rtsp://127.0.0.1:{}/cam", reader_proxy.port))
-        .expect("ffprobe through the proxy, again");
+    let streams = probe(
+        &ffprobe,
+        &format!("rtsp://127.0.0.1:{}/cam", reader_proxy.port),
+    )
+    .expect("ffprobe through the proxy, again");
     assert!(streams.lines().any(|l| l == "h264,320,240"), "{streams}");
     let v = get_json(api, "/v3/rtmpconns/list");
     assert_eq!(v["itemCount"], 1, "{v}");
@@ -240,16 +264,13 @@ fn rtsp_through_haproxy_with_send_proxy_v2() {
     let api = free_port();
     let conf = format!(
         "rtspTransports: [tcp]\nrtspTrustedProxies: [127.0.0.1]\napi: yes\n\
-         apiAddress: 127.0.0.1:{api}\nrtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\n"
+         apiAddress: 127.0.0.1:{api}\nrtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\n\
+         paths:\n  all_others:\n"
     );
     let mut s = start(Some(&conf), &[], &env_refs(&env));
     s.wait_line("[RTSP] listener opened on");
-    let publisher = common::ffmpeg_publish(
-        &ffmpeg,
-        &format!("rtsp://127.0.0.1:{rtsp}/cam"),
-        false,
-        60,
-    );
+    let publisher =
+        common::ffmpeg_publish(&ffmpeg, &format!("rtsp://127.0.0.1:{rtsp}/cam"), false, 60);
     let _publisher = KillOnDrop(publisher);
     s.wait_line("is publishing to path 'cam'");
 

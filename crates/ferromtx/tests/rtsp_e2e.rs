@@ -461,12 +461,14 @@ wait $srv 2>/dev/null || true
     );
 }
 
+const QUIET_BUT_RTSP: &str = "rtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\n";
+
 #[test]
 fn udp_read_buffer_size_reaches_the_rtp_sockets() {
     // More than the system allows (net.core.rmem_max): the server says so and exits, as
     // MediaMTX does.
     let (env, _) = rtsp_env();
-    let conf = common::quiet_config("rtsp: yes\nudpReadBufferSize: 1073741824");
+    let conf = format!("{QUIET_BUT_RTSP}udpReadBufferSize: 1073741824\n");
     let mut s = start(Some(&conf), &[], &env_refs(&env));
     assert_eq!(s.wait_exit().code(), Some(1));
     let errs: Vec<&String> = s.seen.iter().filter(|l| l.starts_with("ERR: ")).collect();
@@ -479,9 +481,8 @@ fn udp_read_buffer_size_reaches_the_rtp_sockets() {
     // The deprecated rtspUDPReadBufferSize wins over it, as in MediaMTX; a size the system
     // allows starts the server.
     let (env, _) = rtsp_env();
-    let conf = common::quiet_config(
-        "rtsp: yes\nudpReadBufferSize: 1073741824\nrtspUDPReadBufferSize: 100000",
-    );
+    let conf =
+        format!("{QUIET_BUT_RTSP}udpReadBufferSize: 1073741824\nrtspUDPReadBufferSize: 100000\n");
     let mut s = start(Some(&conf), &[], &env_refs(&env));
     s.wait_line("[RTSP] listener opened on");
 }

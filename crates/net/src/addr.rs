@@ -267,7 +267,11 @@ mod tests {
         assert_eq!(got, 200_000, "Linux doubles what it is asked for");
         // Above net.core.rmem_max (4 MiB or less on the machines this runs on).
         let err = set_read_buffer(&s, 1 << 30).unwrap_err();
-        assert!(err.to_string().contains("unable to set UDP read buffer size"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("unable to set UDP read buffer size"),
+            "{err}"
+        );
     }
 
     #[test]

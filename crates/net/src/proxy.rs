@@ -256,7 +256,10 @@ mod tests {
         let line = b"PROXY TCP4 192.0.2.7 198.51.100.1 56324 8554\r\nOPTIONS rtsp://x RTSP/1.0\r\n";
         assert_eq!(header(line), (46, Some("192.0.2.7:56324".parse().unwrap())));
         let line = b"PROXY TCP6 2001:db8::1 2001:db8::2 1000 1935\r\n\x03";
-        assert_eq!(header(line), (46, Some("[2001:db8::1]:1000".parse().unwrap())));
+        assert_eq!(
+            header(line),
+            (46, Some("[2001:db8::1]:1000".parse().unwrap()))
+        );
         assert_eq!(header(b"PROXY UNKNOWN\r\n"), (15, None));
         assert_eq!(header(b"PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n").1, None);
     }
@@ -314,10 +317,7 @@ mod tests {
         let mut h = v2(1, 0x11, &body);
         let len = h.len();
         h.extend_from_slice(b"\x03rest");
-        assert_eq!(
-            header(&h),
-            (len, Some("192.0.2.7:56324".parse().unwrap()))
-        );
+        assert_eq!(header(&h), (len, Some("192.0.2.7:56324".parse().unwrap())));
         assert_eq!(parse(&h[..len - 1]), Ok(Parsed::NeedMore));
 
         let mut body = Vec::new();
@@ -359,7 +359,9 @@ mod tests {
         let client = tokio::spawn(async move {
             let mut c = TcpStream::connect(addr).await.unwrap();
             // The header in two writes, the second after a pause.
-            c.write_all(b"PROXY TCP4 192.0.2.7 127.0.0.1 4").await.unwrap();
+            c.write_all(b"PROXY TCP4 192.0.2.7 127.0.0.1 4")
+                .await
+                .unwrap();
             tokio::time::sleep(Duration::from_millis(30)).await;
             c.write_all(b"000 8554\r\nOPTIONS").await.unwrap();
             c

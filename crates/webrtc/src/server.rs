@@ -429,7 +429,8 @@ impl<B: Backend> WebrtcServer<B> {
         let mut tasks = Vec::new();
         let udp = match config.local_udp_address {
             Some(addr) => {
-                let mux = UdpMux::bind(addr, config.udp_read_buffer_size, Arc::clone(&router)).await?;
+                let mux =
+                    UdpMux::bind(addr, config.udp_read_buffer_size, Arc::clone(&router)).await?;
                 let local = mux.local_addr()?;
                 candidates.udp =
                     candidates_on(&config.candidate_addrs, local, "webrtcLocalUDPAddress")?;
