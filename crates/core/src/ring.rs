@@ -120,7 +120,7 @@ impl Ring {
         &self.notify
     }
 
-    /// Drops every unit still held (used when the stream ends).
+    /// Drops every unit still held (when the stream ends or its last reader leaves).
     pub(crate) fn clear(&self) {
         for slot in self.slots.iter() {
             slot.seq.store(WRITING, Ordering::Release);

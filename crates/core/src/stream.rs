@@ -119,6 +119,10 @@ impl Stream {
     /// Writes a unit: takes the parameter sets a random-access frame carries into the
     /// description, runs the derived views on it, then makes it visible to readers,
     /// overwriting the oldest unit when the ring is full. Never waits for readers.
+    ///
+    /// Without readers the unit is not kept: a reader starts at the live edge and never
+    /// sees units written before it, so a camera nobody watches holds no media (MediaMTX
+    /// keeps none either). A reader joining while this runs starts with the next unit.
     pub fn write(&self, mut unit: Unit) -> Result<(), StreamError> {
         if unit.track >= self.tracks.len() {
             return Err(StreamError::UnknownTrack(unit.track));
@@ -141,13 +145,15 @@ impl Stream {
         drop(described);
         self.bytes_received
             .fetch_add(unit.wire_len() as u64, Ordering::Relaxed);
-        self.ring.push(Arc::new(unit));
+        if self.readers.load(Ordering::Acquire) > 0 {
+            self.ring.push(Arc::new(unit));
+        }
         Ok(())
     }
 
     /// A new reader positioned at the live edge: its first unit is the next one written.
     pub fn reader(self: &Arc<Self>) -> Reader {
-        self.readers.fetch_add(1, Ordering::Relaxed);
+        self.readers.fetch_add(1, Ordering::AcqRel);
         Reader::new(Arc::clone(self), self.ring.head())
     }
 
@@ -199,7 +205,15 @@ impl Stream {
         self.readers.load(Ordering::Relaxed)
     }
 
+    /// The last reader gone, the units the ring still holds are released (under the lock
+    /// the writer holds, so no push races the clearing; a reader joining meanwhile starts at
+    /// the head, past every cleared slot).
     pub(crate) fn remove_reader(&self) {
-        self.readers.fetch_sub(1, Ordering::Relaxed);
+        if self.readers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
+            if self.readers.load(Ordering::Acquire) == 0 {
+                self.ring.clear();
+            }
+        }
     }
 }

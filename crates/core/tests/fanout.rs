@@ -525,3 +525,50 @@ fn in_band_parameter_sets_reach_the_described_tracks() {
     // What the publisher announced stays as it was.
     assert_eq!(stream.tracks()[0], h264());
 }
+
+#[test]
+fn a_stream_without_readers_holds_no_media() {
+    let live = Arc::new(AtomicUsize::new(0));
+    let stream = Stream::new("test", vec![h264()], 8);
+    for i in 0..20 {
+        stream
+            .write(frame_unit(0, i, i % 5 == 0, counted(&live)))
+            .unwrap();
+    }
+    assert_eq!(live.load(Ordering::SeqCst), 0, "units kept with no reader");
+    assert_eq!(stream.bytes_received(), 80, "every unit is still counted");
+
+    // A reader makes the ring keep units again, starting with the next one written.
+    let mut reader = stream.reader();
+    let now = Instant::now();
+    assert!(matches!(reader.try_next(now), TryNext::Pending));
+    for i in 20..40 {
+        stream
+            .write(frame_unit(0, i, i % 5 == 0, counted(&live)))
+            .unwrap();
+    }
+    assert_eq!(
+        live.load(Ordering::SeqCst),
+        8,
+        "the ring holds its capacity"
+    );
+    match reader.try_next(now) {
+        // Lagged a whole ring: it skipped to the newest keyframe still held.
+        TryNext::Unit(u) => assert_eq!(u.pts, 35),
+        other => panic!("unexpected {other:?}"),
+    }
+    // The last reader gone, what the ring held is released.
+    drop(reader);
+    assert_eq!(
+        live.load(Ordering::SeqCst),
+        0,
+        "units kept after the last reader"
+    );
+    let second = stream.reader();
+    stream
+        .write(frame_unit(0, 40, true, counted(&live)))
+        .unwrap();
+    assert_eq!(live.load(Ordering::SeqCst), 1);
+    drop(second);
+    assert_eq!(live.load(Ordering::SeqCst), 0);
+}
