@@ -229,10 +229,13 @@ struct Partial {
 /// payload with its timestamp, then [`Rfc2250Depacketizer::pull`] until `None`.
 ///
 /// A frame whose fragments do not all come in sequence is dropped; so is anything after an
-/// invalid frame header in a payload. Frames before the problem are kept.
+/// invalid frame header in a payload. Frames before the problem are kept. Fragments before
+/// the first frame start (a reader joining mid-frame) are skipped without an error.
 #[derive(Debug)]
 pub struct Rfc2250Depacketizer {
     clock_rate: i64,
+    /// Whether a payload starting a frame has come yet.
+    started: bool,
     partial: Option<Partial>,
     ready: VecDeque<MpaFrame>,
 }
@@ -242,6 +245,7 @@ impl Rfc2250Depacketizer {
     pub fn new(clock_rate: u32) -> Rfc2250Depacketizer {
         Rfc2250Depacketizer {
             clock_rate: i64::from(clock_rate.max(1)),
+            started: false,
             partial: None,
             ready: VecDeque::new(),
         }
@@ -255,8 +259,12 @@ impl Rfc2250Depacketizer {
         };
         let offset = u16::from_be_bytes([head[2], head[3]]);
         if offset != 0 {
+            if !self.started {
+                return Ok(());
+            }
             return self.continue_frame(pts, offset, body);
         }
+        self.started = true;
         let lost_end = self.partial.take().is_some();
         let mut pos = 0;
         let mut samples = 0i64;
@@ -319,11 +327,6 @@ impl Rfc2250Depacketizer {
     /// The next whole frame, in order.
     pub fn pull(&mut self) -> Option<MpaFrame> {
         self.ready.pop_front()
-    }
-
-    /// Forgets a frame being assembled.
-    pub fn reset(&mut self) {
-        self.partial = None;
     }
 }
 
@@ -455,6 +458,9 @@ mod tests {
         let big = frame(L3_32K_320, 7);
         let small = frame(L3_44K1, 1);
         let mut d = Rfc2250Depacketizer::new(90_000);
+        // Joining mid-frame: its last fragment is skipped quietly.
+        assert_eq!(d.push(-3240, &payload(1200, &[&big[1200..]])), Ok(()));
+        assert_eq!(d.pull(), None);
         // Middle fragment lost: the last one does not match and is dropped.
         d.push(0, &payload(0, &[&big[..600]])).unwrap();
         assert_eq!(
