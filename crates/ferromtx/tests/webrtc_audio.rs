@@ -366,7 +366,10 @@ fn whep_clients_hear_the_tone_of_an_mp3_stream_mpeg1_and_mpeg2_rates() {
             "48k",
         ],
     );
-    s.wait_count("is publishing to path 'cam', 2 tracks (H264, MPEG-1/2 Audio)", 2);
+    s.wait_count(
+        "is publishing to path 'cam', 2 tracks (H264, MPEG-1/2 Audio)",
+        2,
+    );
     let r = whep(http_port, RtcConfig::new(), 5);
     assert_hears_the_tone(&r, 5);
     s.wait_count("transcoding track 2 (MPEG-1/2 Audio) to Opus", 2);
