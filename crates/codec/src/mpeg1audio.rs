@@ -9,8 +9,10 @@
 //! marker. Frames are at most [`MAX_FRAME_LEN`] bytes, which bounds the reassembly buffer.
 //!
 //! The core keeps such a track as a [`Format::Generic`] whose frames are the RTP payloads as
-//! they came (RTSP readers get them back untouched); [`Rfc2250Depacketizer`] turns them into
-//! whole frames for those that decode the audio.
+//! they came (RTSP readers get them back untouched), or bare MPEG audio frames when an RTMP
+//! publisher sent them (FLV carries no RFC 2250 header). The first byte tells them apart: a
+//! payload starts with 16 zero bits, a frame with its sync byte `0xFF`.
+//! [`Rfc2250Depacketizer`] turns either into whole frames for those that decode the audio.
 
 use std::collections::VecDeque;
 
@@ -213,6 +215,8 @@ pub enum Rfc2250Error {
     LostEnd,
     #[error("{0} bytes after the end of a fragmented frame")]
     Trailing(usize),
+    #[error("frame {0} bytes short")]
+    Truncated(usize),
 }
 
 /// A frame whose first fragment came, waiting for the others.
@@ -266,6 +270,34 @@ impl Rfc2250Depacketizer {
         }
         self.started = true;
         let lost_end = self.partial.take().is_some();
+        self.split(pts, payload, 4, true)?;
+        if lost_end {
+            return Err(Rfc2250Error::LostEnd);
+        }
+        Ok(())
+    }
+
+    /// Takes bare frames written at `pts`, one after the other (as FLV carries MP3); a frame
+    /// cut short is dropped.
+    pub fn push_frames(&mut self, pts: i64, data: &Bytes) -> Result<(), Rfc2250Error> {
+        if self.partial.take().is_some() {
+            // A unit of each kind: the frame being assembled won't be completed.
+            self.split(pts, data, 0, false)?;
+            return Err(Rfc2250Error::LostEnd);
+        }
+        self.split(pts, data, 0, false)
+    }
+
+    /// Whole frames of `data` from `start` on; the frame that runs past the end becomes the
+    /// partial one if `fragments`, else an error.
+    fn split(
+        &mut self,
+        pts: i64,
+        data: &Bytes,
+        start: usize,
+        fragments: bool,
+    ) -> Result<(), Rfc2250Error> {
+        let body = data.get(start..).unwrap_or_default();
         let mut pos = 0;
         let mut samples = 0i64;
         while let Some(rest) = body.get(pos..).filter(|r| !r.is_empty()) {
@@ -273,26 +305,26 @@ impl Rfc2250Depacketizer {
             let frame_pts = pts
                 .saturating_add(samples * self.clock_rate / i64::from(header.sample_rate.max(1)));
             if header.length > rest.len() {
-                let mut data = BytesMut::with_capacity(header.length);
-                data.extend_from_slice(rest);
+                if !fragments {
+                    return Err(Rfc2250Error::Truncated(header.length - rest.len()));
+                }
+                let mut partial = BytesMut::with_capacity(header.length);
+                partial.extend_from_slice(rest);
                 self.partial = Some(Partial {
                     packet_pts: pts,
                     pts: frame_pts,
                     header,
-                    data,
+                    data: partial,
                 });
                 break;
             }
             self.ready.push_back(MpaFrame {
                 pts: frame_pts,
                 header,
-                data: payload.slice(4 + pos..4 + pos + header.length),
+                data: data.slice(start + pos..start + pos + header.length),
             });
             pos += header.length;
             samples += i64::from(header.samples());
-        }
-        if lost_end {
-            return Err(Rfc2250Error::LostEnd);
         }
         Ok(())
     }
@@ -435,6 +467,29 @@ mod tests {
         // 1152 samples at 44.1 kHz are 2351.02 ticks of 90 kHz.
         let pts: Vec<i64> = frames.iter().map(|f| f.pts).collect();
         assert_eq!(pts, vec![1000, 3351, 5702]);
+    }
+
+    #[test]
+    fn bare_frames_as_flv_carries_them() {
+        let (a, b) = (frame(L3_44K1, 1), frame(L3_44K1, 2));
+        let mut d = Rfc2250Depacketizer::new(90_000);
+        let both: Vec<u8> = [a.clone(), b.clone()].concat();
+        d.push_frames(90, &Bytes::from(both)).unwrap();
+        let frames = pull_all(&mut d);
+        assert_eq!(frames.len(), 2);
+        assert_eq!((frames[0].pts, &frames[0].data[..]), (90, &a[..]));
+        assert_eq!((frames[1].pts, &frames[1].data[..]), (2441, &b[..]));
+        // Cut short: the whole frames before it are kept.
+        let cut: Vec<u8> = [a.clone(), b[..100].to_vec()].concat();
+        assert_eq!(
+            d.push_frames(0, &Bytes::from(cut)),
+            Err(Rfc2250Error::Truncated(417 - 100))
+        );
+        assert_eq!(pull_all(&mut d).len(), 1);
+        assert_eq!(
+            d.push_frames(0, &Bytes::from_static(&[0xff, 0xfb, 0x90])),
+            Err(Rfc2250Error::Header(HeaderError::Sync))
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //! drops the partial frame. So packets never overlap and the audio never drifts from the
 //! video by more than the 20 ms frame being assembled.
 //!
-//! MPEG-1/2 audio (MP3) comes as RFC 2250 payloads timestamped at 90 kHz: they are
-//! reassembled into frames first, and the decoding chain is built from the first frame's
+//! MPEG-1/2 audio (MP3) comes as RFC 2250 payloads (or, from RTMP, bare frames) timestamped
+//! at 90 kHz: they are reassembled into frames first, and the decoding chain is built from the first frame's
 //! header (and built again, as a new run, if a frame of another rate, layer or channel count
 //! comes).
 
@@ -187,7 +187,14 @@ impl Transcoder {
                 layout,
             } => {
                 for part in &frame.parts {
-                    if let Err(e) = depacketizer.push(pts, part) {
+                    // RFC 2250 payloads start with 16 zero bits, bare frames (from RTMP)
+                    // with their sync byte.
+                    let pushed = if part.first() == Some(&0xff) {
+                        depacketizer.push_frames(pts, part)
+                    } else {
+                        depacketizer.push(pts, part)
+                    };
+                    if let Err(e) = pushed {
                         self.stats.decode_errors += 1;
                         result = Err(e.into());
                     }

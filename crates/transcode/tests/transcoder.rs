@@ -444,6 +444,29 @@ fn mp3_mono_44k1_in_rtp_payloads_becomes_opus_carrying_the_tone() {
 }
 
 #[test]
+fn bare_mp3_frames_as_rtmp_publishers_send_them_are_transcoded_too() {
+    let frames = mp3_frames(MP3_MONO_44K1);
+    // FLV carries MP3 without the RFC 2250 header: one frame a unit, 90 kHz timestamps.
+    let units: Vec<(i64, Bytes)> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, (_, f))| (i as i64 * 1152 * 90_000 / 44_100, f.clone()))
+        .collect();
+    let mut t = Transcoder::new(&mpa()).unwrap();
+    let packets = run_rfc2250(&mut t, &units);
+    assert_eq!((t.decode_errors(), t.discontinuities()), (0, 0));
+    assert!(
+        packets
+            .windows(2)
+            .all(|w| w[1].timestamp - w[0].timestamp == 960)
+    );
+    let input_48k = frames.len() as i64 * 1152 * 48_000 / 44_100;
+    assert!((packets.len() as i64 - input_48k / 960).abs() <= 1);
+    let (freq, _) = tone(&decode(&packets, 1));
+    assert!((freq - 440.0).abs() < 2.0, "frequency {freq}");
+}
+
+#[test]
 fn mpeg2_lsf_stereo_22k05_in_fragments_keeps_two_channels_and_the_tone() {
     let frames = mp3_frames(MP3_STEREO_22K05);
     assert!(
