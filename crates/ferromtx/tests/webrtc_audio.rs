@@ -451,7 +451,7 @@ fn sixteen_chromium_viewers_of_an_aac_stream_play_opus_from_one_transcoder() {
 }
 
 #[test]
-fn an_rtmp_publisher_like_obs_is_heard_too() {
+fn rtmp_publishers_of_aac_like_obs_and_of_mp3_are_heard_too() {
     let Some(ffmpeg) = tool("ffmpeg") else {
         return;
     };
@@ -462,33 +462,47 @@ fn an_rtmp_publisher_like_obs_is_heard_too() {
                 webrtcAdditionalHosts: [127.0.0.1]\npaths:\n  all_others:\n";
     let mut s = common::start(Some(conf), &[], &env_refs(&env));
     s.wait_line("[RTMP] listener opened on");
-    // What OBS sends: H264 + AAC-LC 48 kHz stereo over RTMP (FLV), millisecond timestamps.
-    let child = std::process::Command::new(&ffmpeg)
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-        .args([
-            "-c:a", "aac", "-ac", "2", "-pix_fmt", "yuv420p", "-c:v", "libx264",
-        ])
-        .args([
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-            "-g",
-            "25",
-            "-bf",
-            "0",
-        ])
-        .args(["-t", "60", "-f", "flv"])
-        .arg(format!("rtmp://127.0.0.1:{rtmp}/cam"))
-        .stdin(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn ffmpeg");
-    let _publisher = KillOnDrop(child);
-    s.wait_line("is publishing to path 'cam', 2 tracks (H264, MPEG-4 Audio)");
-    let r = whep(http_port, RtcConfig::new(), 5);
-    assert_hears_the_tone(&r, 5);
-    s.wait_line("transcoding track 2 (MPEG-4 Audio, 48000 Hz) to Opus");
-    close(http_port, &r);
+    // What OBS sends: H264 + AAC-LC 48 kHz stereo over RTMP (FLV), millisecond timestamps;
+    // then MP3 44.1 kHz stereo, bare frames in FLV (no RFC 2250 header).
+    let cases = [
+        (["aac", "48000"], "MPEG-4 Audio", "(MPEG-4 Audio, 48000 Hz)"),
+        (
+            ["libmp3lame", "44100"],
+            "MPEG-1/2 Audio",
+            "(MPEG-1/2 Audio)",
+        ),
+    ];
+    for (n, ([codec, rate], name, transcoding)) in cases.into_iter().enumerate() {
+        let child = std::process::Command::new(&ffmpeg)
+            .args(["-hide_banner", "-loglevel", "error", "-re"])
+            .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
+            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+            .args(["-c:a", codec, "-ar", rate, "-ac", "2"])
+            .args(["-pix_fmt", "yuv420p", "-c:v", "libx264"])
+            .args([
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+                "-g",
+                "25",
+                "-bf",
+                "0",
+            ])
+            .args(["-t", "60", "-f", "flv"])
+            .arg(format!("rtmp://127.0.0.1:{rtmp}/cam"))
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn ffmpeg");
+        let publisher = KillOnDrop(child);
+        s.wait_line(&format!(
+            "is publishing to path 'cam', 2 tracks (H264, {name})"
+        ));
+        let r = whep(http_port, RtcConfig::new(), 5);
+        assert_hears_the_tone(&r, 5);
+        s.wait_line(&format!("transcoding track 2 {transcoding} to Opus"));
+        close(http_port, &r);
+        s.wait_count("stopped transcoding track 2 to Opus", n + 1);
+        drop(publisher);
+    }
 }
