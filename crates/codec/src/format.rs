@@ -76,6 +76,9 @@ impl Format {
             Format::G711 { .. } => "G711",
             Format::G722 { .. } => "G722",
             Format::Lpcm { .. } => "LPCM",
+            generic @ Format::Generic { .. } if crate::mpeg1audio::is_rfc2250(generic) => {
+                crate::mpeg1audio::CODEC
+            }
             Format::Generic { .. } => "Generic",
         }
     }

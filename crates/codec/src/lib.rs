@@ -17,6 +17,7 @@ pub mod generic;
 pub mod h264;
 pub mod h265;
 pub mod lpcm;
+pub mod mpeg1audio;
 pub mod mpeg4audio;
 pub mod mpegts;
 pub mod opus;

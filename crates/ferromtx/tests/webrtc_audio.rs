@@ -1,5 +1,5 @@
-//! Sound for WHEP readers (issue 21): ffmpeg publishes H264 with AAC (or G.711, or LPCM) over
-//! RTSP to the real binary; WHEP clients of the test's own (str0m, RTP mode, real ICE/DTLS/
+//! Sound for WHEP readers (issue 21): ffmpeg publishes H264 with AAC (or MP3, G.711, LPCM)
+//! over RTSP to the real binary; WHEP clients of the test's own (str0m, RTP mode, real ICE/DTLS/
 //! SRTP on loopback) receive an Opus track, whose packets are decoded with libopus and must
 //! carry the 440 Hz tone of the sine source, at 20 ms a packet and the full rate. The
 //! transcoder runs once for all readers, only while one is there, and not at all when
@@ -307,21 +307,95 @@ fn g711_for_a_client_without_g711_and_lpcm_are_transcoded_too() {
 }
 
 #[test]
-fn switched_off_the_aac_track_is_left_out_as_mediamtx_does() {
+fn whep_clients_hear_the_tone_of_an_mp3_stream_mpeg1_and_mpeg2_rates() {
+    let Some(ffmpeg) = tool("ffmpeg") else {
+        return;
+    };
+    let (mut s, rtsp, http_port) = start_server(&[]);
+    // MPEG-1 layer III, 44.1 kHz stereo: RTP payload type 14 (RFC 2250), resampled to 48 kHz.
+    let publisher = publish(
+        &mut s,
+        &ffmpeg,
+        rtsp,
+        &[
+            "-c:a",
+            "libmp3lame",
+            "-ar",
+            "44100",
+            "-ac",
+            "2",
+            "-b:a",
+            "128k",
+        ],
+    );
+    s.wait_line("2 tracks (H264, MPEG-1/2 Audio)");
+    let clients: Vec<_> = (0..2)
+        .map(|_| std::thread::spawn(move || whep(http_port, RtcConfig::new(), 5)))
+        .collect();
+    let received: Vec<Received> = clients
+        .into_iter()
+        .map(|c| c.join().expect("client"))
+        .collect();
+    for r in &received {
+        assert!(r.answer.contains("H264/90000"), "{}", r.answer);
+        assert_hears_the_tone(r, 5);
+    }
+    s.wait_count("is reading from path 'cam', 2 tracks (H264, Opus)", 2);
+    // One transcoder for both readers, stopped after the last one leaves.
+    s.wait_line("[path cam] transcoding track 2 (MPEG-1/2 Audio) to Opus for WebRTC readers");
+    for r in &received {
+        close(http_port, r);
+    }
+    s.wait_line("[path cam] stopped transcoding track 2 to Opus");
+    assert_eq!(s.count("transcoding track 2 (MPEG-1/2 Audio"), 1);
+    drop(publisher);
+
+    // MPEG-2 LSF layer III, 24 kHz mono: 576 samples a frame.
+    let _publisher = publish(
+        &mut s,
+        &ffmpeg,
+        rtsp,
+        &[
+            "-c:a",
+            "libmp3lame",
+            "-ar",
+            "24000",
+            "-ac",
+            "1",
+            "-b:a",
+            "48k",
+        ],
+    );
+    s.wait_count(
+        "is publishing to path 'cam', 2 tracks (H264, MPEG-1/2 Audio)",
+        2,
+    );
+    let r = whep(http_port, RtcConfig::new(), 5);
+    assert_hears_the_tone(&r, 5);
+    s.wait_count("transcoding track 2 (MPEG-1/2 Audio) to Opus", 2);
+    close(http_port, &r);
+}
+
+#[test]
+fn switched_off_aac_and_mp3_tracks_are_left_out_as_mediamtx_does() {
     let Some(ffmpeg) = tool("ffmpeg") else {
         return;
     };
     let (mut s, rtsp, http_port) = start_server(&[("FERROMTX_WEBRTC_TRANSCODE", "no")]);
-    let _publisher = publish(&mut s, &ffmpeg, rtsp, &["-c:a", "aac"]);
-    let r = whep(http_port, RtcConfig::new(), 2);
-    assert_eq!(
-        r.opus_pt.filter(|pt| r.packets.iter().any(|p| p.0 == *pt)),
-        None
-    );
-    s.wait_line("skipping track 2 (MPEG-4 Audio)");
-    s.wait_line("is reading from path 'cam', 1 track (H264)");
+    for (audio, codec) in [("aac", "MPEG-4 Audio"), ("libmp3lame", "MPEG-1/2 Audio")] {
+        let publisher = publish(&mut s, &ffmpeg, rtsp, &["-c:a", audio]);
+        s.wait_line(&format!("2 tracks (H264, {codec})"));
+        let r = whep(http_port, RtcConfig::new(), 2);
+        assert_eq!(
+            r.opus_pt.filter(|pt| r.packets.iter().any(|p| p.0 == *pt)),
+            None
+        );
+        s.wait_line(&format!("skipping track 2 ({codec})"));
+        close(http_port, &r);
+        drop(publisher);
+    }
+    s.wait_count("is reading from path 'cam', 1 track (H264)", 2);
     assert_eq!(s.count("transcoding track"), 0);
-    close(http_port, &r);
 }
 
 fn stat(p: &Value, at: &str, kind: &str, key: &str) -> f64 {
@@ -377,7 +451,7 @@ fn sixteen_chromium_viewers_of_an_aac_stream_play_opus_from_one_transcoder() {
 }
 
 #[test]
-fn an_rtmp_publisher_like_obs_is_heard_too() {
+fn rtmp_publishers_of_aac_like_obs_and_of_mp3_are_heard_too() {
     let Some(ffmpeg) = tool("ffmpeg") else {
         return;
     };
@@ -388,33 +462,47 @@ fn an_rtmp_publisher_like_obs_is_heard_too() {
                 webrtcAdditionalHosts: [127.0.0.1]\npaths:\n  all_others:\n";
     let mut s = common::start(Some(conf), &[], &env_refs(&env));
     s.wait_line("[RTMP] listener opened on");
-    // What OBS sends: H264 + AAC-LC 48 kHz stereo over RTMP (FLV), millisecond timestamps.
-    let child = std::process::Command::new(&ffmpeg)
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-        .args([
-            "-c:a", "aac", "-ac", "2", "-pix_fmt", "yuv420p", "-c:v", "libx264",
-        ])
-        .args([
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-            "-g",
-            "25",
-            "-bf",
-            "0",
-        ])
-        .args(["-t", "60", "-f", "flv"])
-        .arg(format!("rtmp://127.0.0.1:{rtmp}/cam"))
-        .stdin(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn ffmpeg");
-    let _publisher = KillOnDrop(child);
-    s.wait_line("is publishing to path 'cam', 2 tracks (H264, MPEG-4 Audio)");
-    let r = whep(http_port, RtcConfig::new(), 5);
-    assert_hears_the_tone(&r, 5);
-    s.wait_line("transcoding track 2 (MPEG-4 Audio, 48000 Hz) to Opus");
-    close(http_port, &r);
+    // What OBS sends: H264 + AAC-LC 48 kHz stereo over RTMP (FLV), millisecond timestamps;
+    // then MP3 44.1 kHz stereo, bare frames in FLV (no RFC 2250 header).
+    let cases = [
+        (["aac", "48000"], "MPEG-4 Audio", "(MPEG-4 Audio, 48000 Hz)"),
+        (
+            ["libmp3lame", "44100"],
+            "MPEG-1/2 Audio",
+            "(MPEG-1/2 Audio)",
+        ),
+    ];
+    for (n, ([codec, rate], name, transcoding)) in cases.into_iter().enumerate() {
+        let child = std::process::Command::new(&ffmpeg)
+            .args(["-hide_banner", "-loglevel", "error", "-re"])
+            .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
+            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+            .args(["-c:a", codec, "-ar", rate, "-ac", "2"])
+            .args(["-pix_fmt", "yuv420p", "-c:v", "libx264"])
+            .args([
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+                "-g",
+                "25",
+                "-bf",
+                "0",
+            ])
+            .args(["-t", "60", "-f", "flv"])
+            .arg(format!("rtmp://127.0.0.1:{rtmp}/cam"))
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn ffmpeg");
+        let publisher = KillOnDrop(child);
+        s.wait_line(&format!(
+            "is publishing to path 'cam', 2 tracks (H264, {name})"
+        ));
+        let r = whep(http_port, RtcConfig::new(), 5);
+        assert_hears_the_tone(&r, 5);
+        s.wait_line(&format!("transcoding track 2 {transcoding} to Opus"));
+        close(http_port, &r);
+        s.wait_count("stopped transcoding track 2 to Opus", n + 1);
+        drop(publisher);
+    }
 }

@@ -1,14 +1,20 @@
 //! Decoders of the audio codecs a browser can't take as they are: AAC-LC (symphonia, from
 //! raw access units and the AudioSpecificConfig of the stream's description, no ADTS),
-//! G.711 (ITU-T G.711 expansion) and LPCM (RFC 3190 L16/L24: big-endian, interleaved).
+//! MPEG-1/2 audio layers I-III, MP3 among them (symphonia, whole frames, configured by the
+//! first frame's header), G.711 (ITU-T G.711 expansion) and LPCM (RFC 3190 L16/L24:
+//! big-endian, interleaved).
 //! Output is planar `f32` in [-1, 1] at the codec's own sample rate.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use ferromtx_codec::Format;
+use ferromtx_codec::mpeg1audio::FrameHeader;
 use ferromtx_codec::mpeg4audio::AudioSpecificConfig;
+use symphonia_bundle_mp3::MpaDecoder;
 use symphonia_codec_aac::AacDecoder;
-use symphonia_core::codecs::audio::well_known::CODEC_ID_AAC;
+use symphonia_core::codecs::audio::well_known::{
+    CODEC_ID_AAC, CODEC_ID_MP1, CODEC_ID_MP2, CODEC_ID_MP3,
+};
 use symphonia_core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia_core::packet::PacketRef;
 
@@ -43,8 +49,10 @@ pub enum DecodeError {
     Truncated { len: usize, bytes: usize },
     #[error("AAC decoder: {0}")]
     Aac(String),
-    #[error("AAC decoder failed on a malformed access unit (restarted)")]
-    Panicked,
+    #[error("MPEG audio decoder: {0}")]
+    Mpa(String),
+    #[error("{0} decoder failed on a malformed frame (restarted)")]
+    Panicked(&'static str),
 }
 
 /// One decoder for one track.
@@ -60,6 +68,12 @@ enum Kind {
         params: AudioCodecParameters,
         planes: Vec<Vec<f32>>,
     },
+    Mpa {
+        decoder: Box<MpaDecoder>,
+        params: AudioCodecParameters,
+        planes: Vec<Vec<f32>>,
+        samples: u32,
+    },
     G711 {
         mu_law: bool,
     },
@@ -72,6 +86,7 @@ impl std::fmt::Debug for Decoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match self.kind {
             Kind::Aac { .. } => "AAC",
+            Kind::Mpa { .. } => "MPEG audio",
             Kind::G711 { mu_law: true } => "G.711 µ-law",
             Kind::G711 { mu_law: false } => "G.711 A-law",
             Kind::Lpcm { .. } => "LPCM",
@@ -99,8 +114,60 @@ fn aac_decoder(params: &AudioCodecParameters) -> Result<AacDecoder, DecodeError>
         .map_err(|e| DecodeError::Aac(e.to_string()))
 }
 
+fn mpa_decoder(params: &AudioCodecParameters) -> Result<MpaDecoder, DecodeError> {
+    MpaDecoder::try_new(params, &AudioDecoderOptions::default())
+        .map_err(|e| DecodeError::Mpa(e.to_string()))
+}
+
+/// Runs one symphonia decode, catching a panic: symphonia returns errors for what it
+/// detects, but a panic on an input it does not expect must not take the stream down.
+/// `Err(None)` is a panic (the decoder must be rebuilt).
+fn guarded<D: AudioDecoder>(
+    decoder: &mut D,
+    data: &[u8],
+    duration: u32,
+    planes: &mut Vec<Vec<f32>>,
+) -> Result<(), Option<String>> {
+    let decoded = catch_unwind(AssertUnwindSafe(|| {
+        let packet = PacketRef::new(0, 0.into(), duration.into(), data);
+        decoder
+            .decode_ref(&packet)
+            .map(|buf| buf.copy_to_vecs_planar::<f32>(planes))
+            .map_err(|e| e.to_string())
+    }));
+    match decoded {
+        Ok(r) => r.map_err(Some),
+        Err(_) => Err(None),
+    }
+}
+
 impl Decoder {
-    /// A decoder for a track of this format.
+    /// A decoder of MPEG-1/2 audio frames like the one `header` starts (same layer, rate
+    /// and channel count; a frame of another kind needs another decoder).
+    pub fn mpeg_audio(header: &FrameHeader) -> Result<Decoder, DecodeError> {
+        let channels = usize::from(header.channels);
+        check_layout(header.sample_rate, channels)?;
+        let codec = match header.layer {
+            1 => CODEC_ID_MP1,
+            2 => CODEC_ID_MP2,
+            _ => CODEC_ID_MP3,
+        };
+        let mut params = AudioCodecParameters::new();
+        params.for_codec(codec);
+        let decoder = Box::new(mpa_decoder(&params)?);
+        Ok(Decoder {
+            kind: Kind::Mpa {
+                decoder,
+                params,
+                planes: Vec::new(),
+                samples: header.samples(),
+            },
+            sample_rate: header.sample_rate,
+            channels,
+        })
+    }
+
+    /// A decoder for a track of this format (MPEG-1/2 audio: [`Decoder::mpeg_audio`]).
     pub fn new(format: &Format) -> Result<Decoder, DecodeError> {
         match format {
             Format::Mpeg4Audio { config, .. } => {
@@ -176,7 +243,8 @@ impl Decoder {
         self.channels
     }
 
-    /// Decodes one access unit (AAC) or one frame (G.711, LPCM) and appends its samples to
+    /// Decodes one access unit (AAC) or one frame (MPEG audio, header included; G.711, LPCM)
+    /// and appends its samples to
     /// `out`, one vector per channel (`out` is resized to [`Decoder::channels`]). Returns
     /// the number of sample frames appended. On error nothing is appended.
     pub fn decode(&mut self, data: &[u8], out: &mut Vec<Vec<f32>>) -> Result<usize, DecodeError> {
@@ -191,28 +259,34 @@ impl Decoder {
                 params,
                 planes,
             } => {
-                // symphonia returns errors for what it detects; a panic on an input it does
-                // not expect must not take the stream down: the decoder is rebuilt.
-                let decoded = catch_unwind(AssertUnwindSafe(|| {
-                    let packet = PacketRef::new(0, 0.into(), 1024u32.into(), data);
-                    decoder
-                        .decode_ref(&packet)
-                        .map(|buf| buf.copy_to_vecs_planar::<f32>(planes))
-                        .map_err(|e| DecodeError::Aac(e.to_string()))
-                }));
-                match decoded {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => return Err(e),
-                    Err(_) => {
+                match guarded(decoder.as_mut(), data, 1024, planes) {
+                    Ok(()) => {}
+                    Err(Some(e)) => return Err(DecodeError::Aac(e)),
+                    Err(None) => {
                         **decoder = aac_decoder(params)?;
-                        return Err(DecodeError::Panicked);
+                        return Err(DecodeError::Panicked("AAC"));
                     }
                 }
-                let frames = planes.first().map_or(0, Vec::len);
-                for (dst, src) in out.iter_mut().zip(planes.iter()) {
-                    dst.extend_from_slice(src);
+                Ok(append_planes(planes, out))
+            }
+            Kind::Mpa {
+                decoder,
+                params,
+                planes,
+                samples,
+            } => {
+                match guarded(decoder.as_mut(), data, *samples, planes) {
+                    Ok(()) => {}
+                    Err(Some(e)) => return Err(DecodeError::Mpa(e)),
+                    Err(None) => {
+                        **decoder = mpa_decoder(params)?;
+                        return Err(DecodeError::Panicked("MPEG audio"));
+                    }
                 }
-                Ok(frames)
+                if planes.len() != channels {
+                    return Err(DecodeError::Channels(planes.len()));
+                }
+                Ok(append_planes(planes, out))
             }
             Kind::G711 { mu_law } => {
                 if !data.len().is_multiple_of(channels) {
@@ -260,10 +334,20 @@ impl Decoder {
 
     /// Forgets the state carried from one frame to the next (after a gap).
     pub fn reset(&mut self) {
-        if let Kind::Aac { decoder, .. } = &mut self.kind {
-            decoder.reset();
+        match &mut self.kind {
+            Kind::Aac { decoder, .. } => decoder.reset(),
+            Kind::Mpa { decoder, .. } => decoder.reset(),
+            Kind::G711 { .. } | Kind::Lpcm { .. } => {}
         }
     }
+}
+
+/// Appends decoded planes to `out` (as many as both have); returns the sample frames.
+fn append_planes(planes: &[Vec<f32>], out: &mut [Vec<f32>]) -> usize {
+    for (dst, src) in out.iter_mut().zip(planes) {
+        dst.extend_from_slice(src);
+    }
+    planes.first().map_or(0, Vec::len)
 }
 
 /// G.711 µ-law to 16-bit linear (ITU-T G.711 table 2: bias 0x84, inverted code word).

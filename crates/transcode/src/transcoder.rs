@@ -8,10 +8,16 @@
 //! frame (padded with silence) and the next run starts at the new timestamp; a jump back
 //! drops the partial frame. So packets never overlap and the audio never drifts from the
 //! video by more than the 20 ms frame being assembled.
+//!
+//! MPEG-1/2 audio (MP3) comes as RFC 2250 payloads (or, from RTMP, bare frames) timestamped
+//! at 90 kHz: they are reassembled into frames first, and the decoding chain is built from the first frame's
+//! header (and built again, as a new run, if a frame of another rate, layer or channel count
+//! comes).
 
 use bytes::Bytes;
 use ferromtx_codec::Format;
 use ferromtx_codec::frame::Frame;
+use ferromtx_codec::mpeg1audio::{self, FrameHeader, Rfc2250Depacketizer, Rfc2250Error};
 use ferromtx_codec::mpeg4audio::AudioSpecificConfig;
 
 use crate::decode::{DecodeError, Decoder};
@@ -34,11 +40,13 @@ pub enum TranscodeError {
     Decode(#[from] DecodeError),
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    #[error("RFC 2250: {0}")]
+    Rfc2250(#[from] Rfc2250Error),
 }
 
 /// Whether a track of this format can be transcoded to Opus (a decoder exists for it).
 pub fn transcodable(format: &Format) -> bool {
-    Decoder::new(format).is_ok()
+    mpeg1audio::is_rfc2250(format) || Decoder::new(format).is_ok()
 }
 
 /// A jump of the input timestamps beyond this fraction of a second is a discontinuity
@@ -47,6 +55,34 @@ const JITTER_DIVISOR: i64 = 100;
 
 /// Decodes one track and encodes it to Opus, 20 ms at a time.
 pub struct Transcoder {
+    input: Input,
+    /// `None` until an MPEG audio track's first frame.
+    chain: Option<Chain>,
+    stats: Stats,
+}
+
+/// How the track's frames reach the decoder.
+enum Input {
+    /// Each part of a frame is one access unit (AAC) or a run of samples (G.711, LPCM).
+    Units,
+    /// RTP payloads of MPEG-1/2 audio, timestamped in `clock_rate` Hz.
+    Rfc2250 {
+        depacketizer: Rfc2250Depacketizer,
+        clock_rate: i64,
+        /// Layer, sample rate and channels of the frames the chain decodes.
+        layout: Option<(u8, u32, u8)>,
+    },
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Stats {
+    decode_errors: u64,
+    discontinuities: u64,
+    packets: u64,
+}
+
+/// Decoder, mixer, resampler and encoder of one kind of input, and the run being built.
+struct Chain {
     decoder: Decoder,
     resampler: Resampler,
     encoder: OpusEncoder,
@@ -61,16 +97,13 @@ pub struct Transcoder {
     mixed: Vec<Vec<f32>>,
     /// Resampled samples not yet encoded (fewer than one frame between calls).
     pending: Vec<Vec<f32>>,
-    decode_errors: u64,
-    discontinuities: u64,
-    packets: u64,
 }
 
 impl std::fmt::Debug for Transcoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transcoder")
-            .field("decoder", &self.decoder)
-            .field("packets", &self.packets)
+            .field("decoder", &self.chain.as_ref().map(|c| &c.decoder))
+            .field("packets", &self.stats.packets)
             .finish_non_exhaustive()
     }
 }
@@ -79,57 +112,47 @@ impl Transcoder {
     /// A transcoder for a track of this format: mono stays mono, two or more channels
     /// become stereo.
     pub fn new(format: &Format) -> Result<Transcoder, TranscodeError> {
-        let decoder = Decoder::new(format)?;
-        let out_channels = decoder.channels().min(2);
+        if mpeg1audio::is_rfc2250(format) {
+            return Ok(Transcoder {
+                input: Input::Rfc2250 {
+                    depacketizer: Rfc2250Depacketizer::new(format.clock_rate()),
+                    clock_rate: i64::from(format.clock_rate().max(1)),
+                    layout: None,
+                },
+                chain: None,
+                stats: Stats::default(),
+            });
+        }
         let unit_samples = match format {
             Format::Mpeg4Audio { config, .. } => AudioSpecificConfig::parse(config)
                 .map_or(1024, |c| i64::from(c.samples_per_access_unit())),
             _ => 0,
         };
         Ok(Transcoder {
-            resampler: Resampler::new(decoder.sample_rate(), OPUS_RATE, out_channels),
-            encoder: OpusEncoder::new(out_channels)?,
-            in_rate: i64::from(decoder.sample_rate()),
-            unit_samples,
-            decoder,
-            next_in: None,
-            out_ts: 0,
-            decoded: Vec::new(),
-            mixed: vec![Vec::new(); out_channels],
-            pending: vec![Vec::new(); out_channels],
-            decode_errors: 0,
-            discontinuities: 0,
-            packets: 0,
+            input: Input::Units,
+            chain: Some(Chain::new(Decoder::new(format)?, unit_samples)?),
+            stats: Stats::default(),
         })
     }
 
-    /// Channels of the Opus output (1 or 2).
+    /// Channels of the Opus output (1 or 2; 0 before an MPEG audio track's first frame).
     pub fn channels(&self) -> usize {
-        self.encoder.channels()
+        self.chain.as_ref().map_or(0, |c| c.encoder.channels())
     }
 
-    /// Access units that failed to decode so far (dropped).
+    /// Access units or frames that failed to decode or to reassemble so far (dropped).
     pub fn decode_errors(&self) -> u64 {
-        self.decode_errors
+        self.stats.decode_errors
     }
 
     /// Jumps of the input timeline so far.
     pub fn discontinuities(&self) -> u64 {
-        self.discontinuities
+        self.stats.discontinuities
     }
 
     /// Opus packets made so far.
     pub fn packets(&self) -> u64 {
-        self.packets
-    }
-
-    fn to_48k(&self, pts: i64) -> i64 {
-        let v = i128::from(pts) * i128::from(OPUS_RATE) / i128::from(self.in_rate.max(1));
-        v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
-    }
-
-    fn pending_len(&self) -> usize {
-        self.pending.first().map_or(0, Vec::len)
+        self.stats.packets
     }
 
     /// Transcodes one frame of the track, written at `pts` (the track's clock). Opus packets
@@ -142,31 +165,132 @@ impl Transcoder {
         out: &mut Vec<OpusPacket>,
     ) -> Result<(), TranscodeError> {
         let mut result = Ok(());
-        let mut at = pts;
-        for part in &frame.parts {
-            self.continue_run_at(at, out)?;
-            self.decoded.iter_mut().for_each(Vec::clear);
-            match self.decoder.decode(part, &mut self.decoded) {
-                Ok(n) => {
-                    self.mix_and_resample();
-                    self.encode_ready(out)?;
-                    at = at.saturating_add(n as i64);
-                    self.next_in = Some(at);
+        match &mut self.input {
+            Input::Units => {
+                let Some(chain) = self.chain.as_mut() else {
+                    return Ok(());
+                };
+                let mut at = pts;
+                for part in &frame.parts {
+                    match chain.push(at, part, out, &mut self.stats) {
+                        Ok(n) => at = at.saturating_add(n as i64),
+                        Err(e) => {
+                            result = Err(e);
+                            at = at.saturating_add(chain.unit_samples);
+                        }
+                    }
                 }
-                Err(e) => {
-                    // Dropped: the next unit finds a gap (filled with silence or a new run).
-                    self.decode_errors += 1;
-                    result = Err(e.into());
-                    at = at.saturating_add(self.unit_samples);
+            }
+            Input::Rfc2250 {
+                depacketizer,
+                clock_rate,
+                layout,
+            } => {
+                for part in &frame.parts {
+                    // RFC 2250 payloads start with 16 zero bits, bare frames (from RTMP)
+                    // with their sync byte.
+                    let pushed = if part.first() == Some(&0xff) {
+                        depacketizer.push_frames(pts, part)
+                    } else {
+                        depacketizer.push(pts, part)
+                    };
+                    if let Err(e) = pushed {
+                        self.stats.decode_errors += 1;
+                        result = Err(e.into());
+                    }
+                    while let Some(f) = depacketizer.pull() {
+                        let h = f.header;
+                        let this = (h.layer, h.sample_rate, h.channels);
+                        if *layout != Some(this) || self.chain.is_none() {
+                            // Another kind of frame: a new chain, a new run.
+                            if self.chain.take().is_some() {
+                                self.stats.discontinuities += 1;
+                            }
+                            *layout = Some(this);
+                            self.chain = Some(Chain::for_mpeg_audio(&h)?);
+                        }
+                        let Some(chain) = self.chain.as_mut() else {
+                            continue;
+                        };
+                        // The frame's time in its own sample rate, the chain's clock.
+                        let at =
+                            i128::from(f.pts) * i128::from(h.sample_rate) / i128::from(*clock_rate);
+                        let at = at.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+                        if let Err(e) = chain.push(at, &f.data, out, &mut self.stats) {
+                            result = Err(e);
+                        }
+                    }
                 }
             }
         }
         result
     }
+}
+
+impl Chain {
+    fn new(decoder: Decoder, unit_samples: i64) -> Result<Chain, TranscodeError> {
+        let out_channels = decoder.channels().min(2);
+        Ok(Chain {
+            resampler: Resampler::new(decoder.sample_rate(), OPUS_RATE, out_channels),
+            encoder: OpusEncoder::new(out_channels)?,
+            in_rate: i64::from(decoder.sample_rate()),
+            unit_samples,
+            decoder,
+            next_in: None,
+            out_ts: 0,
+            decoded: Vec::new(),
+            mixed: vec![Vec::new(); out_channels],
+            pending: vec![Vec::new(); out_channels],
+        })
+    }
+
+    fn for_mpeg_audio(header: &FrameHeader) -> Result<Chain, TranscodeError> {
+        Chain::new(Decoder::mpeg_audio(header)?, i64::from(header.samples()))
+    }
+
+    fn to_48k(&self, pts: i64) -> i64 {
+        let v = i128::from(pts) * i128::from(OPUS_RATE) / i128::from(self.in_rate.max(1));
+        v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+    }
+
+    fn pending_len(&self) -> usize {
+        self.pending.first().map_or(0, Vec::len)
+    }
+
+    /// Transcodes one access unit or frame written at `at` (in the decoder's sample rate);
+    /// returns the sample frames it held. One that fails to decode is dropped: the next
+    /// finds a gap (filled with silence or a new run).
+    fn push(
+        &mut self,
+        at: i64,
+        data: &[u8],
+        out: &mut Vec<OpusPacket>,
+        stats: &mut Stats,
+    ) -> Result<usize, TranscodeError> {
+        self.continue_run_at(at, out, stats)?;
+        self.decoded.iter_mut().for_each(Vec::clear);
+        match self.decoder.decode(data, &mut self.decoded) {
+            Ok(n) => {
+                self.mix_and_resample();
+                self.encode_ready(out, stats)?;
+                self.next_in = Some(at.saturating_add(n as i64));
+                Ok(n)
+            }
+            Err(e) => {
+                stats.decode_errors += 1;
+                Err(e.into())
+            }
+        }
+    }
 
     /// Makes the run continue at input PTS `pts`: starts one, fills a short gap with
     /// silence, or ends the current one.
-    fn continue_run_at(&mut self, pts: i64, out: &mut Vec<OpusPacket>) -> Result<(), EncodeError> {
+    fn continue_run_at(
+        &mut self,
+        pts: i64,
+        out: &mut Vec<OpusPacket>,
+        stats: &mut Stats,
+    ) -> Result<(), EncodeError> {
         let start = self.to_48k(pts);
         let Some(expected) = self.next_in else {
             self.out_ts = start;
@@ -175,7 +299,7 @@ impl Transcoder {
         if (pts - expected).abs() <= self.in_rate / JITTER_DIVISOR {
             return Ok(());
         }
-        self.discontinuities += 1;
+        stats.discontinuities += 1;
         self.resampler.reset();
         self.decoder.reset();
         let end = self.out_ts.saturating_add(self.pending_len() as i64);
@@ -193,7 +317,7 @@ impl Transcoder {
             for p in &mut self.pending {
                 p.resize(OPUS_FRAME, 0.0);
             }
-            self.encode_ready(out)?;
+            self.encode_ready(out, stats)?;
         }
         for p in &mut self.pending {
             p.clear();
@@ -235,7 +359,11 @@ impl Transcoder {
     }
 
     /// Encodes every whole 20 ms frame in `pending`.
-    fn encode_ready(&mut self, out: &mut Vec<OpusPacket>) -> Result<(), EncodeError> {
+    fn encode_ready(
+        &mut self,
+        out: &mut Vec<OpusPacket>,
+        stats: &mut Stats,
+    ) -> Result<(), EncodeError> {
         while self.pending_len() >= OPUS_FRAME {
             let planes: Vec<&[f32]> = self.pending.iter().map(|p| &p[..OPUS_FRAME]).collect();
             let encoded = self.encoder.encode(&planes);
@@ -248,7 +376,7 @@ impl Transcoder {
                 timestamp,
                 payload: encoded?,
             });
-            self.packets += 1;
+            stats.packets += 1;
         }
         Ok(())
     }

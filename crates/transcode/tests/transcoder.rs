@@ -1,12 +1,14 @@
-//! The transcoder on AAC as ffmpeg makes it (`tests/data/*.aac`: ADTS files of a 440 Hz sine
-//! made by `ffmpeg -f lavfi -i sine=frequency=440:... -c:a aac -f adts`), fed as raw access
-//! units with the AudioSpecificConfig, as RTSP/RTMP publishers deliver them. The Opus output
-//! is decoded with libopus and must be the 440 Hz tone at the right timestamps.
+//! The transcoder on AAC and MP3 as ffmpeg makes them (`tests/data/*.aac`: ADTS files of a
+//! 440 Hz sine made by `ffmpeg -f lavfi -i sine=frequency=440:... -c:a aac -f adts`; `*.mp3`
+//! likewise with libmp3lame), fed as RTSP/RTMP publishers deliver them: raw access units
+//! with the AudioSpecificConfig, MP3 frames in RFC 2250 payloads. The Opus output is decoded
+//! with libopus and must be the 440 Hz tone at the right timestamps.
 
 use bytes::Bytes;
 use ferromtx_codec::Format;
 use ferromtx_codec::frame::Frame;
-use ferromtx_transcode::{OPUS_FRAME, OpusPacket, Transcoder, transcodable};
+use ferromtx_codec::mpeg1audio::FrameHeader;
+use ferromtx_transcode::{DecodeError, Decoder, OPUS_FRAME, OpusPacket, Transcoder, transcodable};
 
 const MONO_44K1: &[u8] = include_bytes!("data/sine440_44k1_mono.aac");
 const STEREO_48K: &[u8] = include_bytes!("data/sine440_48k_stereo.aac");
@@ -352,4 +354,238 @@ fn codecs_browsers_take_or_that_have_no_decoder_are_not_transcodable() {
     };
     assert!(!transcodable(&opus));
     assert!(Transcoder::new(&opus).is_err());
+}
+
+const MP3_MONO_44K1: &[u8] = include_bytes!("data/sine440_44k1_mono.mp3");
+const MP3_STEREO_22K05: &[u8] = include_bytes!("data/sine440_22k05_stereo.mp3");
+
+/// The frames of an MP3 file (`tests/data/*.mp3`: made by `ffmpeg -f lavfi -i
+/// sine=frequency=440:... -c:a libmp3lame -write_xing 0 -id3v2_version 0 -f mp3`).
+fn mp3_frames(data: &[u8]) -> Vec<(FrameHeader, Bytes)> {
+    let mut frames = Vec::new();
+    let mut pos = 0;
+    while pos < data.len() {
+        let h = FrameHeader::parse(&data[pos..]).expect("MPEG audio frame");
+        frames.push((h, Bytes::copy_from_slice(&data[pos..pos + h.length])));
+        pos += h.length;
+    }
+    frames
+}
+
+/// RFC 2250 payloads as ffmpeg makes them: whole frames while they fit in `max` bytes,
+/// a frame larger than that alone in fragments; each with its 90 kHz timestamp.
+fn rfc2250(frames: &[(FrameHeader, Bytes)], max: usize) -> Vec<(i64, Bytes)> {
+    let mut payloads = Vec::new();
+    let mut samples = 0i64;
+    let mut current: Option<(i64, Vec<u8>)> = None;
+    for (h, f) in frames {
+        let pts = samples * 90_000 / i64::from(h.sample_rate);
+        samples += i64::from(h.samples());
+        if let Some((t, p)) = current.take_if(|(_, p)| p.len() + f.len() > max) {
+            payloads.push((t, Bytes::from(p)));
+        }
+        if 4 + f.len() > max {
+            for (k, chunk) in f.chunks(max - 4).enumerate() {
+                let mut p = vec![0, 0];
+                p.extend_from_slice(&((k * (max - 4)) as u16).to_be_bytes());
+                p.extend_from_slice(chunk);
+                payloads.push((pts, Bytes::from(p)));
+            }
+            continue;
+        }
+        current
+            .get_or_insert_with(|| (pts, vec![0; 4]))
+            .1
+            .extend_from_slice(f);
+    }
+    payloads.extend(current.map(|(t, p)| (t, Bytes::from(p))));
+    payloads
+}
+
+fn mpa() -> Format {
+    // What ffmpeg announces: static payload type 14, no rtpmap.
+    Format::from_rtpmap(14, "", None)
+}
+
+fn run_rfc2250(t: &mut Transcoder, payloads: &[(i64, Bytes)]) -> Vec<OpusPacket> {
+    let mut out = Vec::new();
+    for (pts, p) in payloads {
+        t.push(*pts, &frame(vec![p.clone()]), &mut out).unwrap();
+    }
+    out
+}
+
+#[test]
+fn mp3_mono_44k1_in_rtp_payloads_becomes_opus_carrying_the_tone() {
+    let frames = mp3_frames(MP3_MONO_44K1);
+    assert!(frames.len() > 15);
+    assert!(frames.iter().all(|(h, _)| h.layer == 3 && h.channels == 1));
+    let format = mpa();
+    assert_eq!(format.codec_name(), "MPEG-1/2 Audio");
+    assert!(transcodable(&format));
+    let mut t = Transcoder::new(&format).unwrap();
+    // Three frames a packet.
+    let payloads = rfc2250(&frames, 1400);
+    assert!(payloads.len() < frames.len());
+    let packets = run_rfc2250(&mut t, &payloads);
+    assert_eq!(t.channels(), 1);
+    assert_eq!((t.decode_errors(), t.discontinuities()), (0, 0));
+    assert_eq!(packets[0].timestamp, 0);
+    assert!(
+        packets
+            .windows(2)
+            .all(|w| w[1].timestamp - w[0].timestamp == 960)
+    );
+    let input_48k = frames.len() as i64 * 1152 * 48_000 / 44_100;
+    assert!((packets.len() as i64 - input_48k / 960).abs() <= 1);
+    let (freq, rms) = tone(&decode(&packets, 1));
+    assert!((freq - 440.0).abs() < 2.0, "frequency {freq}");
+    assert!(rms > 0.06 && rms < 0.12, "rms {rms}");
+}
+
+#[test]
+fn bare_mp3_frames_as_rtmp_publishers_send_them_are_transcoded_too() {
+    let frames = mp3_frames(MP3_MONO_44K1);
+    // FLV carries MP3 without the RFC 2250 header: one frame a unit, 90 kHz timestamps.
+    let units: Vec<(i64, Bytes)> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, (_, f))| (i as i64 * 1152 * 90_000 / 44_100, f.clone()))
+        .collect();
+    let mut t = Transcoder::new(&mpa()).unwrap();
+    let packets = run_rfc2250(&mut t, &units);
+    assert_eq!((t.decode_errors(), t.discontinuities()), (0, 0));
+    assert!(
+        packets
+            .windows(2)
+            .all(|w| w[1].timestamp - w[0].timestamp == 960)
+    );
+    let input_48k = frames.len() as i64 * 1152 * 48_000 / 44_100;
+    assert!((packets.len() as i64 - input_48k / 960).abs() <= 1);
+    let (freq, _) = tone(&decode(&packets, 1));
+    assert!((freq - 440.0).abs() < 2.0, "frequency {freq}");
+}
+
+#[test]
+fn mpeg2_lsf_stereo_22k05_in_fragments_keeps_two_channels_and_the_tone() {
+    let frames = mp3_frames(MP3_STEREO_22K05);
+    assert!(
+        frames
+            .iter()
+            .all(|(h, _)| h.sample_rate == 22_050 && h.samples() == 576)
+    );
+    // Every frame cut in three fragments.
+    let payloads = rfc2250(&frames, 80);
+    assert!(payloads.len() >= frames.len() * 3);
+    let mut t = Transcoder::new(&mpa()).unwrap();
+    let packets = run_rfc2250(&mut t, &payloads);
+    assert_eq!(t.channels(), 2);
+    assert_eq!((t.decode_errors(), t.discontinuities()), (0, 0));
+    assert!(
+        packets
+            .windows(2)
+            .all(|w| w[1].timestamp - w[0].timestamp == 960)
+    );
+    let input_48k = frames.len() as i64 * 576 * 48_000 / 22_050;
+    assert!((packets.len() as i64 - input_48k / 960).abs() <= 1);
+    let (freq, rms) = tone(&decode(&packets, 2));
+    assert!((freq - 440.0).abs() < 2.0, "frequency {freq}");
+    // ffmpeg measures this file at -25 dB (RMS 0.055).
+    assert!(rms > 0.045, "rms {rms}");
+}
+
+#[test]
+fn lost_fragments_and_garbage_drop_frames_and_the_tone_goes_on() {
+    let frames = mp3_frames(MP3_STEREO_22K05);
+    let payloads = rfc2250(&frames, 80);
+    let half = payloads.len() / 2;
+    let mut t = Transcoder::new(&mpa()).unwrap();
+    let mut out = Vec::new();
+    let mut errors = 0;
+    for (i, (pts, p)) in payloads.iter().enumerate() {
+        // In the first second: a lost fragment every 25 payloads, garbage, a runt.
+        let p = match i {
+            _ if i < half && i % 25 == 7 => continue,
+            30 => Bytes::from_static(&[0, 0, 0, 0, 0xff, 0xfb, 0x12, 0x34, 0x56]),
+            31 => Bytes::from_static(&[1, 2]),
+            _ => p.clone(),
+        };
+        errors += usize::from(t.push(*pts, &frame(vec![p]), &mut out).is_err());
+    }
+    assert!(errors >= half / 25 && t.decode_errors() >= 4, "{errors}");
+    assert!(t.discontinuities() >= 1);
+    assert!(
+        out.windows(2)
+            .all(|w| w[1].timestamp - w[0].timestamp >= 960)
+    );
+    let all = frames.len() * 576 * 48_000 / 22_050 / 960;
+    assert!(
+        out.len() >= all * 3 / 4 && out.len() <= all + 1,
+        "{}",
+        out.len()
+    );
+    // The second second is whole: the tone at its pitch.
+    let resumed = payloads[half].0 * 48_000 / 90_000;
+    let tail: Vec<OpusPacket> = out
+        .iter()
+        .filter(|p| p.timestamp >= resumed)
+        .cloned()
+        .collect();
+    assert!(tail.len() >= 45, "{}", tail.len());
+    let (freq, _) = tone(&decode(&tail, 2));
+    assert!((freq - 440.0).abs() < 3.0, "frequency {freq}");
+}
+
+#[test]
+fn the_mp3_decoder_survives_truncated_and_garbage_frames_without_panicking() {
+    let frames = mp3_frames(MP3_MONO_44K1);
+    let (header, _) = frames[0];
+    let mut d = Decoder::mpeg_audio(&header).unwrap();
+    let mut out = Vec::new();
+    for (_, f) in &frames[..4] {
+        assert_eq!(d.decode(f, &mut out), Ok(1152));
+    }
+    let mut panics = 0;
+    let mut check = |r: Result<usize, DecodeError>| {
+        panics += usize::from(matches!(r, Err(DecodeError::Panicked(_))));
+    };
+    // Every truncation of a real frame.
+    for (_, f) in &frames[4..8] {
+        for cut in 0..f.len() {
+            check(d.decode(&f[..cut], &mut out));
+        }
+    }
+    // Valid headers of every kind followed by pseudo-random bytes of the right length.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for b1 in [0xfbu8, 0xf3, 0xe3, 0xfa, 0xfd, 0xff] {
+        for b2 in (0x10..0xf0u8).step_by(0x0a) {
+            for mode in [0x00u8, 0x40, 0x80, 0xc0] {
+                let Ok(h) = FrameHeader::parse(&[0xff, b1, b2, mode]) else {
+                    continue;
+                };
+                let Ok(mut d) = Decoder::mpeg_audio(&h) else {
+                    continue;
+                };
+                for _ in 0..8 {
+                    let mut f: Vec<u8> = (0..h.length)
+                        .map(|_| {
+                            seed ^= seed << 13;
+                            seed ^= seed >> 7;
+                            seed ^= seed << 17;
+                            seed as u8
+                        })
+                        .collect();
+                    f[..4].copy_from_slice(&[0xff, b1, b2, mode]);
+                    check(d.decode(&f, &mut out));
+                }
+            }
+        }
+    }
+    assert_eq!(panics, 0);
+    // Still decodes real frames after all that.
+    let mut d2 = Decoder::mpeg_audio(&header).unwrap();
+    for (_, f) in &frames[..4] {
+        assert_eq!(d2.decode(f, &mut out), Ok(1152));
+    }
+    assert!(!transcodable(&Format::from_rtpmap(96, "", None)));
 }

@@ -9,7 +9,7 @@
 //! - [`core_backend`]: the [`server::Backend`] on ferromtx-core (shared egress view,
 //!   ingest into core streams).
 //! - [`component`]: the server as a component of the binary, and what the API shows.
-//! - [`transcode`]: audio a browser can't play (AAC, LPCM, G.711 it did not offer) to Opus,
+//! - [`transcode`]: audio a browser can't play (AAC, MP3, LPCM, G.711 it did not offer) to Opus,
 //!   once per stream, as a derived view.
 //! - [`interfaces`]: local interface addresses for host candidates.
 #![forbid(unsafe_code)]

@@ -1,5 +1,5 @@
-//! Sound for browsers: a stream's audio track that WebRTC can't carry as it is (AAC, LPCM,
-//! G.711 a browser did not offer) is transcoded to Opus by a derived view of the stream, once
+//! Sound for browsers: a stream's audio track that WebRTC can't carry as it is (AAC, MP3,
+//! LPCM, G.711 a browser did not offer) is transcoded to Opus by a derived view of the stream, once
 //! per stream and track, shared by every WHEP reader of it, started with the first such
 //! reader and dropped with the last (the core drops a view's state at the first write
 //! after its last handle goes).
@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferromtx_codec::Format;
+use ferromtx_codec::{Format, mpeg1audio};
 use ferromtx_core::{Track, Unit, View};
 use ferromtx_transcode::{OPUS_RATE, OpusPacket, Transcoder};
 
@@ -105,10 +105,13 @@ impl View for OpusView {
         let codec = format.map_or("?", Format::codec_name);
         let transcoder = match format.map(Transcoder::new) {
             Some(Ok(t)) => {
+                // MPEG audio's RTP clock is 90 kHz whatever its sample rate.
+                let rate = format
+                    .filter(|f| !mpeg1audio::is_rfc2250(f))
+                    .map_or(String::new(), |f| format!(", {} Hz", f.clock_rate()));
                 tracing::info!(
-                    "transcoding track {} ({codec}, {} Hz) to Opus for WebRTC readers",
-                    key.track + 1,
-                    format.map_or(0, Format::clock_rate)
+                    "transcoding track {} ({codec}{rate}) to Opus for WebRTC readers",
+                    key.track + 1
                 );
                 #[cfg(test)]
                 STARTED.with(|c| c.set(c.get() + 1));
@@ -498,6 +501,91 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(neither.tracks(), vec![pcmu]);
+    }
+
+    /// 2 s of a 440 Hz sine, MP3 (MPEG-2 layer III) 22.05 kHz stereo, as ffmpeg makes it.
+    const MP3: &[u8] = include_bytes!("../../transcode/tests/data/sine440_22k05_stereo.mp3");
+
+    /// The track ffmpeg announces for MP3: static payload type 14, no rtpmap.
+    fn mpa() -> Format {
+        Format::from_rtpmap(14, "", None)
+    }
+
+    /// The file's frames, one RFC 2250 payload each, with their 90 kHz timestamps.
+    fn rfc2250(data: &[u8]) -> Vec<(i64, Bytes)> {
+        let mut payloads = Vec::new();
+        let (mut pos, mut samples) = (0, 0i64);
+        while let Ok(h) = mpeg1audio::FrameHeader::parse(&data[pos..]) {
+            let mut p = vec![0; 4];
+            p.extend_from_slice(&data[pos..pos + h.length]);
+            payloads.push((samples * 90_000 / 22_050, Bytes::from(p)));
+            pos += h.length;
+            samples += i64::from(h.samples());
+        }
+        payloads
+    }
+
+    #[tokio::test]
+    async fn mp3_viewers_share_one_transcoder_and_get_opus_at_the_full_rate() {
+        let payloads = rfc2250(MP3);
+        assert!(payloads.len() > 70);
+        let backend = backend();
+        let admitted = backend.admit_publisher(&access(true, None)).await.unwrap();
+        let sink = backend
+            .start_publisher(admitted, &[h264(), mpa()], "")
+            .unwrap();
+        let (started, transcoded) = counters();
+        let mut viewers = Vec::new();
+        for _ in 0..4 {
+            viewers.push(backend.open_reader(&access(false, None)).await.unwrap());
+        }
+        assert_eq!(viewers[0].tracks(), vec![h264(), opus_format()]);
+        assert!(viewers[3].transcoded(1));
+        for (pts, p) in &payloads {
+            sink.stream().write(audio_unit(1, *pts, p.clone())).unwrap();
+        }
+        assert_eq!(
+            counters(),
+            (started + 1, transcoded + payloads.len() as u64)
+        );
+        let mut timestamps = Vec::new();
+        let mut decoder = opus::Decoder::new(48_000, opus::Channels::Stereo).unwrap();
+        let mut pcm = vec![0f32; 960 * 2];
+        let mut energy = 0.0f64;
+        while let Some(item) = viewers[0].try_next() {
+            for p in item.packets.iter() {
+                timestamps.push(p.timestamp);
+                let n = decoder.decode_float(&p.payload, &mut pcm, false).unwrap();
+                assert_eq!(n, 960);
+                energy += pcm.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>();
+            }
+        }
+        // The 90 kHz timeline at 48 kHz, 20 ms a packet, all of it.
+        assert_eq!(timestamps[0], 0);
+        assert!(timestamps.windows(2).all(|w| w[1] - w[0] == 960));
+        let all = payloads.len() * 576 * 48_000 / 22_050 / 960;
+        assert!(
+            timestamps.len().abs_diff(all) <= 1,
+            "{} of {all}",
+            timestamps.len()
+        );
+        assert!(
+            energy / (timestamps.len() as f64 * 1920.0) > 0.001,
+            "{energy}"
+        );
+        assert_eq!(viewers[1].try_next().map(|i| i.track), Some(1));
+    }
+
+    #[tokio::test]
+    async fn switched_off_the_mp3_track_is_left_out_as_mediamtx_does() {
+        let backend = backend().with_transcode(false);
+        let admitted = backend.admit_publisher(&access(true, None)).await.unwrap();
+        let _sink = backend
+            .start_publisher(admitted, &[h264(), mpa()], "")
+            .unwrap();
+        let viewer = backend.open_reader(&access(false, None)).await.unwrap();
+        assert_eq!(viewer.tracks(), vec![h264(), mpa()]);
+        assert!(!viewer.transcoded(1));
     }
 
     #[test]
