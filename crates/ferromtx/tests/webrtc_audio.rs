@@ -404,24 +404,26 @@ fn stat(p: &Value, at: &str, kind: &str, key: &str) -> f64 {
         .unwrap_or_else(|| panic!("no {at}.{kind}.{key} in {p}"))
 }
 
-#[test]
-fn sixteen_chromium_viewers_of_an_aac_stream_play_opus_from_one_transcoder() {
+/// `peers` headless-Chromium viewers of `cam`, published with `audio` (ffmpeg's arguments):
+/// each plays Opus at the full rate with sound in it, video decodes, and one transcoder
+/// (named `codec` in its log line) serves them all.
+fn chromium_viewers_hear_opus(audio: &[&str], codec: &str, peers: usize) {
     let (Some(ffmpeg), Some((node, dir))) = (tool("ffmpeg"), browser_scripts()) else {
         return;
     };
     let (mut s, rtsp, http_port) = start_server(&[]);
-    let _publisher = publish(&mut s, &ffmpeg, rtsp, &["-c:a", "aac"]);
+    let _publisher = publish(&mut s, &ffmpeg, rtsp, audio);
     let url = format!("http://127.0.0.1:{http_port}/cam/whep");
     let seconds = 8.0;
-    let peers = run_browser_script(
+    let results = run_browser_script(
         &node,
         &dir,
         "whep.mjs",
-        &json!({ "url": url, "peers": 16, "seconds": seconds, "play": true }),
+        &json!({ "url": url, "peers": peers, "seconds": seconds, "play": true }),
     );
-    let peers = peers.as_array().expect("one result per peer");
-    assert_eq!(peers.len(), 16);
-    for p in peers {
+    let results = results.as_array().expect("one result per peer");
+    assert_eq!(results.len(), peers);
+    for p in results {
         assert_eq!(p["end"]["state"], "connected", "{p}");
         assert_eq!(p["end"]["audio"]["mimeType"], "audio/opus", "{p}");
         // Video decodes as before.
@@ -446,8 +448,18 @@ fn sixteen_chromium_viewers_of_an_aac_stream_play_opus_from_one_transcoder() {
             "{samples} samples: {p}"
         );
     }
-    s.wait_count("is reading from path 'cam', 2 tracks (H264, Opus)", 16);
-    assert_eq!(s.count("transcoding track 2 (MPEG-4 Audio"), 1);
+    s.wait_count("is reading from path 'cam', 2 tracks (H264, Opus)", peers);
+    assert_eq!(s.count(&format!("transcoding track 2 ({codec}")), 1);
+}
+
+#[test]
+fn sixteen_chromium_viewers_of_an_aac_stream_play_opus_from_one_transcoder() {
+    chromium_viewers_hear_opus(&["-c:a", "aac"], "MPEG-4 Audio", 16);
+}
+
+#[test]
+fn chromium_viewers_of_an_mp3_stream_play_opus() {
+    chromium_viewers_hear_opus(&["-c:a", "libmp3lame"], "MPEG-1/2 Audio", 2);
 }
 
 #[test]
