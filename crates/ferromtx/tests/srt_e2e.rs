@@ -1,7 +1,7 @@
 //! SRT through the real binary with libsrt clients (Debian's ffmpeg and ffprobe): ffmpeg
-//! publishes H264+AAC, ffprobe reads it back over SRT and RTSP, a WHEP offer gets an
-//! answer, the API lists, counts and kicks; per-path passphrases; a link that loses 5 % of
-//! its datagrams both ways with 2 MB keyframes; the `srt://` source pulling from an ffmpeg
+//! publishes H264+AAC, ffprobe reads it back over SRT and RTSP, Chromium plays it over WHEP,
+//! the API lists, counts and kicks; per-path passphrases; a link that loses 5 % of its
+//! datagrams both ways with 2 MB keyframes; the `srt://` source pulling from an ffmpeg
 //! listener.
 
 mod common;
@@ -147,6 +147,23 @@ fn ffmpeg_publishes_and_srt_rtsp_webrtc_readers_play() {
     let answer = String::from_utf8_lossy(&answer);
     assert_eq!(status, 201, "{head}\n{answer}");
     assert!(answer.contains("H264/90000"), "{answer}");
+    // And plays: headless Chromium decodes the video over WHEP.
+    if let Some((node, dir)) = common::browser_scripts() {
+        let url = format!("http://127.0.0.1:{whep}/cam/whep");
+        let peers = common::run_browser_script(
+            &node,
+            &dir,
+            "whep.mjs",
+            &serde_json::json!({ "url": url, "peers": 1, "seconds": 4.0, "play": true }),
+        );
+        let p = &peers[0];
+        assert_eq!(p["end"]["state"], "connected", "{p}");
+        let frames = |at: &str| p[at]["video"]["framesDecoded"].as_f64().unwrap_or(0.0);
+        assert!(
+            frames("half") > 0.0 && frames("end") > frames("half"),
+            "{p}"
+        );
+    }
 
     // The API lists the publisher with its counters; the path shows its source.
     let mut item = serde_json::Value::Null;
