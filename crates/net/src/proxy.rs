@@ -226,13 +226,17 @@ async fn read_header_inner(socket: &mut TcpStream) -> Result<Option<SocketAddr>,
 }
 
 /// The address a connection from `peer` stands for: the one in its PROXY header when
-/// `trusted`, else `peer`. Reads the header (see [`read_header`]).
+/// `trusted` is `Some(true)`, else `peer`. `None`: the listener has no trusted proxies and
+/// nothing is read; otherwise the header is taken off the socket (see [`read_header`]).
 pub async fn client_addr(
     socket: &mut TcpStream,
     peer: SocketAddr,
-    trusted: bool,
+    trusted: Option<bool>,
     timeout: Duration,
 ) -> Result<SocketAddr, ReadHeaderError> {
+    let Some(trusted) = trusted else {
+        return Ok(peer);
+    };
     let source = read_header(socket, timeout).await?;
     Ok(match source {
         Some(addr) if trusted => crate::canonical(addr),
@@ -368,7 +372,7 @@ mod tests {
         });
         let (mut s, peer) = listener.accept().await.unwrap();
         let t = Duration::from_secs(5);
-        let got = client_addr(&mut s, peer, true, t).await.unwrap();
+        let got = client_addr(&mut s, peer, Some(true), t).await.unwrap();
         assert_eq!(got, "192.0.2.7:4000".parse().unwrap());
         let mut rest = [0u8; 7];
         s.read_exact(&mut rest).await.unwrap();
@@ -384,7 +388,10 @@ mod tests {
             c
         });
         let (mut s, peer) = listener.accept().await.unwrap();
-        assert_eq!(client_addr(&mut s, peer, false, t).await.unwrap(), peer);
+        assert_eq!(
+            client_addr(&mut s, peer, Some(false), t).await.unwrap(),
+            peer
+        );
         assert_eq!(s.read_u8().await.unwrap(), 3);
         let _c = client.await.unwrap();
 
@@ -395,7 +402,10 @@ mod tests {
             c
         });
         let (mut s, peer) = listener.accept().await.unwrap();
-        assert_eq!(client_addr(&mut s, peer, true, t).await.unwrap(), peer);
+        assert_eq!(
+            client_addr(&mut s, peer, Some(true), t).await.unwrap(),
+            peer
+        );
         let mut rest = [0u8; 4];
         s.read_exact(&mut rest).await.unwrap();
         assert_eq!(&rest, b"PLAY");
@@ -409,7 +419,9 @@ mod tests {
         });
         let (mut s, peer) = listener.accept().await.unwrap();
         let short = Duration::from_millis(100);
-        let err = client_addr(&mut s, peer, true, short).await.unwrap_err();
+        let err = client_addr(&mut s, peer, Some(true), short)
+            .await
+            .unwrap_err();
         assert!(matches!(err, ReadHeaderError::Timeout(_)), "{err}");
         let _c = client.await.unwrap();
     }

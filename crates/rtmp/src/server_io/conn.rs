@@ -186,18 +186,16 @@ pub(super) async fn serve(
     cancel: CancellationToken,
 ) {
     // rtspTrustedProxies / rtmpTrustedProxies: the client's address from a PROXY header.
-    let peer = if ctx.settings.trusted_proxies.is_empty() {
-        peer
-    } else {
-        let trusted = ferromtx_conf::networks_contain(&ctx.settings.trusted_proxies, peer.ip());
-        let timeout = ctx.settings.read_timeout;
-        match ferromtx_net::proxy::client_addr(&mut socket, peer, trusted, timeout).await {
-            Ok(client) => client,
-            Err(e) => {
-                let span = tracing::info_span!("rtmp_conn", component = ctx.label(), conn = %peer);
-                span.in_scope(|| tracing::info!("closed: {e}"));
-                return;
-            }
+    let proxies = &ctx.settings.trusted_proxies;
+    let trusted =
+        (!proxies.is_empty()).then(|| ferromtx_conf::networks_contain(proxies, peer.ip()));
+    let timeout = ctx.settings.read_timeout;
+    let peer = match ferromtx_net::proxy::client_addr(&mut socket, peer, trusted, timeout).await {
+        Ok(client) => client,
+        Err(e) => {
+            let span = tracing::info_span!("rtmp_conn", component = ctx.label(), conn = %peer);
+            span.in_scope(|| tracing::info!("closed: {e}"));
+            return;
         }
     };
     let span = tracing::info_span!("rtmp_conn", component = ctx.label(), conn = %peer);
