@@ -525,6 +525,53 @@ fn a_continuity_gap_drops_only_the_pes_it_cuts() {
 }
 
 #[test]
+fn lost_input_drops_the_pes_a_counter_wrap_would_hide() {
+    // 100 kB frames: PES without a length, which only the next start ends.
+    let units: Vec<Unit> = (0..3i64)
+        .map(|i| (0x100, i * 3_600, i * 3_600, false, h264_p(i as u8, 100_000)))
+        .collect();
+    let ts = mux(vec![track(0x100, Codec::H264)], &units);
+    let video: Vec<usize> = ts
+        .chunks(PACKET)
+        .enumerate()
+        .filter(|(_, p)| p[1] & 0x1f == 0x01 && p[2] == 0x00)
+        .map(|(i, _)| i)
+        .collect();
+    let per_frame = video.len() / 3;
+    // Sixteen packets of frame 2 vanish: the continuity counter comes round again.
+    let from = video[per_frame + per_frame / 2];
+    let to = video[per_frame + per_frame / 2 + 16];
+    assert_eq!(to - from, 16, "only video packets in between");
+    let (before, after) = (&ts[..from * PACKET], &ts[to * PACKET..]);
+    let want = expected(&units);
+
+    // Unnoticed, the frame comes out 16 packets short.
+    let mut d = Demuxer::new();
+    let mut events = Vec::new();
+    d.push(before);
+    d.push(after);
+    d.flush();
+    drain(&mut d, &mut events);
+    let got = units_of(&events);
+    assert_eq!(got.len(), 3);
+    assert_ne!(got[1], want[1]);
+    assert_eq!(d.take_anomalies().continuity_errors, 0);
+
+    // Told, the demuxer drops it and counts it.
+    let mut d = Demuxer::new();
+    let mut events = Vec::new();
+    d.push(before);
+    d.lost_input();
+    d.push(after);
+    d.flush();
+    drain(&mut d, &mut events);
+    assert_eq!(units_of(&events), vec![want[0].clone(), want[2].clone()]);
+    let anomalies = d.take_anomalies();
+    assert_eq!(anomalies.dropped_pes, 1);
+    assert_eq!(anomalies.continuity_errors, 0);
+}
+
+#[test]
 fn unbounded_video_pes_ends_at_the_next_start_or_at_flush() {
     // 100 kB: too long for PES_packet_length, written as 0.
     let units: Vec<Unit> = (0..2i64)

@@ -359,8 +359,12 @@ fn five_percent_loss_both_ways_and_two_megabyte_keyframes() {
         return;
     };
     let (env, srt) = srt_env();
+    let api = free_port();
     let mut s = start(
-        Some("rtsp: no\nrtmp: no\nhls: no\nwebrtc: no\nmoq: no\npaths:\n  all_others:\n"),
+        Some(&format!(
+            "rtsp: no\nrtmp: no\nhls: no\nwebrtc: no\nmoq: no\napi: yes\n\
+             apiAddress: 127.0.0.1:{api}\npaths:\n  all_others:\n"
+        )),
         &[],
         &env_refs(&env),
     );
@@ -393,6 +397,26 @@ fn five_percent_loss_both_ways_and_two_megabyte_keyframes() {
     s.wait = Duration::from_secs(30);
     s.wait_line("is publishing to path 'big', 1 track (H264)");
 
+    // The server's side of both links while the reader runs, for a failure's message.
+    let watching = Arc::new(AtomicBool::new(true));
+    let watcher = {
+        let watching = watching.clone();
+        std::thread::spawn(move || {
+            let mut last = serde_json::Value::Null;
+            for _ in 0..240 {
+                if !watching.load(Ordering::Relaxed) {
+                    break;
+                }
+                let now = get_json(api, "/v3/srtconns/list");
+                if now["itemCount"].as_u64() == Some(2) {
+                    last = now;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            last
+        })
+    };
+
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("read.ts");
     let out_s = out.to_str().expect("utf-8 path");
@@ -418,9 +442,11 @@ fn five_percent_loss_both_ways_and_two_megabyte_keyframes() {
             out_s,
         ],
     );
+    watching.store(false, Ordering::Relaxed);
+    let conns = watcher.join().expect("watcher");
     assert!(
         read.status.success(),
-        "reader failed: {}",
+        "reader failed: {}\nserver: {conns:#}",
         String::from_utf8_lossy(&read.stderr)
     );
 
@@ -452,7 +478,7 @@ fn five_percent_loss_both_ways_and_two_megabyte_keyframes() {
     assert_eq!(
         String::from_utf8_lossy(&decode.stderr),
         "",
-        "decode errors in what the reader got"
+        "decode errors in what the reader got\nserver: {conns:#}"
     );
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit().success());

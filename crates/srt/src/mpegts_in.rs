@@ -78,6 +78,12 @@ impl TsIngest {
         self.drain()
     }
 
+    /// Input was lost before the next [`TsIngest::push`]: the access units in progress
+    /// are dropped rather than written with a hole.
+    pub fn lost_input(&mut self) {
+        self.demuxer.lost_input();
+    }
+
     /// The stream to write into; writes the access units held since the tracks were
     /// announced.
     pub fn start(&mut self, stream: Arc<Stream>) -> Result<(), TsError> {

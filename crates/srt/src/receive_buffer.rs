@@ -44,7 +44,7 @@ pub enum Arrival {
 pub enum Release {
     /// A payload, in order.
     Data(Bytes),
-    /// Missing packets given up on because later ones were due.
+    /// Packets given up on: missing when later ones were due, or dropped by the sender.
     Skipped(u32),
 }
 
@@ -118,25 +118,30 @@ impl ReceiveBuffer {
         }
     }
 
-    /// Moves the window forward so that `seq` fits, giving up the oldest slots: payloads held
-    /// there are returned for immediate delivery (in order), holes are counted as skipped.
-    /// Used when the sender jumped further ahead than the buffer holds (e.g. after it dropped
-    /// packets during an outage), which would otherwise refuse every later packet.
-    pub fn advance_for(&mut self, seq: SeqNumber) -> (Vec<Bytes>, u32) {
+    /// Moves the window forward so that `seq` fits, giving up the oldest slots: what they
+    /// held comes back in order for immediate delivery, runs of holes as
+    /// [`Release::Skipped`]. Used when the sender jumped further ahead than the buffer
+    /// holds (e.g. after it dropped packets during an outage), which would otherwise refuse
+    /// every later packet.
+    pub fn advance_for(&mut self, seq: SeqNumber) -> Vec<Release> {
         let Ok(d) = usize::try_from(seq.diff(self.head)) else {
-            return (Vec::new(), 0);
+            return Vec::new();
         };
         let Some(shift) = (d + 1).checked_sub(self.capacity).filter(|n| *n > 0) else {
-            return (Vec::new(), 0);
+            return Vec::new();
         };
-        let mut payloads = Vec::new();
+        let mut out = Vec::new();
         let mut skipped: u32 = 0;
         let held = shift.min(self.slots.len());
         for slot in self.slots.drain(..held) {
             match slot {
-                Slot::Present { payload, .. } => payloads.push(payload),
-                Slot::Missing => skipped += 1,
-                Slot::Dropped => {}
+                Slot::Present { payload, .. } => {
+                    if skipped > 0 {
+                        out.push(Release::Skipped(std::mem::take(&mut skipped)));
+                    }
+                    out.push(Release::Data(payload));
+                }
+                Slot::Missing | Slot::Dropped => skipped += 1,
             }
         }
         self.missing = self
@@ -147,8 +152,11 @@ impl ReceiveBuffer {
         // Numbers beyond what was held were never seen: lost too.
         let unseen = u32::try_from(shift - held).unwrap_or(u32::MAX);
         skipped = skipped.saturating_add(unseen);
+        if skipped > 0 {
+            out.push(Release::Skipped(skipped));
+        }
         self.head = self.head.add(u32::try_from(shift).unwrap_or(u32::MAX));
-        (payloads, skipped)
+        out
     }
 
     /// The first sequence number not received (what an ACK acknowledges up to).
@@ -212,17 +220,22 @@ impl ReceiveBuffer {
         }
     }
 
-    /// Releases the next due payload, or skips the holes before a due packet.
+    /// Releases the next due payload, or gives up the holes (and the packets the sender
+    /// dropped) before it.
     pub fn release(&mut self, now: Instant, clock: &Tsbpd) -> Option<Release> {
+        let mut skipped: u32 = 0;
         loop {
-            match self.slots.front()? {
-                Slot::Dropped => {
+            match self.slots.front() {
+                None => break,
+                Some(Slot::Dropped) => {
                     self.slots.pop_front();
                     self.head = self.head.next();
+                    skipped += 1;
                 }
-                Slot::Present { ts, .. } => {
-                    if clock.delivery_time(*ts) > now {
-                        return None;
+                Some(Slot::Present { ts, .. }) => {
+                    // The gap is told before the payload after it.
+                    if skipped > 0 || clock.delivery_time(*ts) > now {
+                        break;
                     }
                     self.head = self.head.next();
                     return match self.slots.pop_front() {
@@ -230,23 +243,25 @@ impl ReceiveBuffer {
                         _ => None,
                     };
                 }
-                Slot::Missing => {
-                    let (idx, ts) = self.first_present()?;
+                Some(Slot::Missing) => {
+                    let Some((idx, ts)) = self.first_present() else {
+                        break;
+                    };
                     if clock.delivery_time(ts) > now {
-                        return None;
+                        break;
                     }
-                    let mut skipped = 0;
                     for _ in 0..idx {
                         if let Some(Slot::Missing) = self.slots.pop_front() {
-                            skipped += 1;
                             self.missing = self.missing.saturating_sub(1);
                         }
                         self.head = self.head.next();
+                        skipped += 1;
                     }
-                    return Some(Release::Skipped(skipped));
+                    break;
                 }
             }
         }
+        (skipped > 0).then_some(Release::Skipped(skipped))
     }
 }
 
@@ -333,6 +348,8 @@ mod tests {
         assert_eq!(b.drop_range(s(3), s(3)), 1);
         assert_eq!(b.ack_seq(), s(5));
         assert!(!b.has_loss());
+        // The sender dropped 3: given up at once, before 4 is due.
+        assert_eq!(b.release(late, &c), Some(Release::Skipped(1)));
         assert_eq!(b.release(late, &c), None);
         assert_eq!(
             b.release(t0 + Duration::from_millis(104), &c),
@@ -347,9 +364,10 @@ mod tests {
         b.insert(s(2), 0, Bytes::from_static(b"2"));
         assert_eq!(b.insert(s(5), 0, Bytes::new()), Arrival::Overflow);
         // 5 needs the window to start at 2: 0 is handed over, 1 was lost.
-        let (out, skipped) = b.advance_for(s(5));
-        assert_eq!(out, vec![Bytes::from_static(b"0")]);
-        assert_eq!(skipped, 1);
+        assert_eq!(
+            b.advance_for(s(5)),
+            vec![Release::Data(Bytes::from_static(b"0")), Release::Skipped(1)]
+        );
         assert_eq!(
             b.insert(s(5), 0, Bytes::from_static(b"5")),
             Arrival::Gap(LossRange {
@@ -358,16 +376,19 @@ mod tests {
             })
         );
         // A huge jump empties the window and counts what was never seen.
-        let (out, skipped) = b.advance_for(s(1_000_000));
+        // Holes 3 and 4 between 2 and 5, then 6..999_997 never seen.
         assert_eq!(
-            out,
-            vec![Bytes::from_static(b"2"), Bytes::from_static(b"5")]
+            b.advance_for(s(1_000_000)),
+            vec![
+                Release::Data(Bytes::from_static(b"2")),
+                Release::Skipped(2),
+                Release::Data(Bytes::from_static(b"5")),
+                Release::Skipped(999_997 - 6),
+            ]
         );
-        // Holes 3 and 4, then 6..999_997 never seen.
-        assert_eq!(skipped, 2 + (999_997 - 6));
         assert_eq!(b.ack_seq(), s(1_000_000 - 3));
         assert!(!b.has_loss());
-        assert_eq!(b.advance_for(s(1_000_000 - 3)), (vec![], 0));
+        assert_eq!(b.advance_for(s(1_000_000 - 3)), vec![]);
     }
 
     #[test]

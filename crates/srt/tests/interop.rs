@@ -51,6 +51,8 @@ fn seed() -> [u8; 32] {
 struct Outcome {
     stream_id: Option<String>,
     data: Vec<u8>,
+    /// Packets given up on between payloads.
+    lost: u32,
     closed: Option<CloseReason>,
     rejected: Vec<RejectReason>,
 }
@@ -117,6 +119,7 @@ async fn serve(
                 match e {
                     Event::Connected { stream_id } => out.stream_id = Some(stream_id),
                     Event::Data(b) => out.data.extend_from_slice(&b),
+                    Event::Gap(n) => out.lost += n,
                     Event::Closed(r) => out.closed = Some(r),
                 }
             }
@@ -176,6 +179,7 @@ async fn call(target: SocketAddr, config: CallerConfig, limit: Duration) -> Outc
                     out.data.extend_from_slice(&b);
                     last_data = Instant::now();
                 }
+                Event::Gap(n) => out.lost += n,
                 Event::Closed(CloseReason::ConnectTimeout) if out.stream_id.is_none() => {
                     conn = Connection::connect(Instant::now(), target, config.clone(), seed())
                         .unwrap();
@@ -288,6 +292,7 @@ async fn listener_receives_ffmpeg_publisher() {
     assert_eq!(out.stream_id.as_deref(), Some("publish:test"));
     assert_eq!(out.closed, Some(CloseReason::Shutdown));
     assert!(check_ts(&out.data) > 300, "{} bytes", out.data.len());
+    assert_eq!(out.lost, 0);
 }
 
 #[tokio::test]

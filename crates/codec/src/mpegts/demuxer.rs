@@ -239,6 +239,28 @@ impl Demuxer {
         self.announce(true);
     }
 
+    /// Input was lost before the next [`Demuxer::push`] (a transport gave up on packets):
+    /// drops the PES packets and tables in progress, which would otherwise take bytes from
+    /// after the hole (continuity counters miss a loss of 16 packets), and the piece of a
+    /// packet held.
+    pub fn lost_input(&mut self) {
+        self.anomalies.skipped_bytes += self.buf.len() as u64;
+        self.buf.clear();
+        self.pat.reset();
+        self.pat_cc = Continuity::default();
+        let Some(program) = &mut self.program else {
+            return;
+        };
+        program.sections.reset();
+        program.cc = Continuity::default();
+        for s in &mut program.streams {
+            s.cc = Continuity::default();
+            if s.pes.reset() {
+                self.anomalies.dropped_pes += 1;
+            }
+        }
+    }
+
     /// The anomalies counted since the last call, and a fresh count.
     pub fn take_anomalies(&mut self) -> Anomalies {
         std::mem::take(&mut self.anomalies)

@@ -88,6 +88,9 @@ pub enum Event {
     },
     /// A payload, in order, at its delivery time.
     Data(Bytes),
+    /// This many packets were given up on (too late, or dropped by the sender) between the
+    /// payload before and the one after: a reader drops what it was assembling.
+    Gap(u32),
     /// The connection is over; nothing more will happen.
     Closed(CloseReason),
 }
@@ -468,8 +471,8 @@ impl Connection {
                 self.on_nak(now, &ranges);
             }
             Control::DropRequest { first, last, .. } => {
-                let n = link.recv.drop_range(first, last);
-                self.stats.packets_received_drop += u64::from(n);
+                // Counted when the delivery point passes them.
+                link.recv.drop_range(first, last);
             }
             Control::Shutdown => self.finish(CloseReason::Shutdown),
             Control::KeyMaterialRequest(km) => {

@@ -47,10 +47,8 @@ impl Connection {
         if arrival == Arrival::Overflow {
             // The sender is further ahead than the buffer holds (it dropped packets during
             // an outage, say): give up the oldest slots rather than refuse every packet.
-            let (payloads, skipped) = link.recv.advance_for(d.seq);
-            tracing::debug!(conn = self.local_id, skipped, "SRT receive window jumped");
-            self.stats.packets_received_drop += u64::from(skipped);
-            early = payloads;
+            early = link.recv.advance_for(d.seq);
+            tracing::debug!(conn = self.local_id, "SRT receive window jumped");
             arrival = link.recv.insert(d.seq, ts, d.payload);
         }
         match arrival {
@@ -74,8 +72,8 @@ impl Connection {
                 return;
             }
         }
-        for payload in early {
-            self.push_event(Event::Data(payload));
+        for r in early {
+            self.on_release(r);
         }
         self.stats.packets_received_unique += 1;
         self.stats.bytes_received_unique += len;
@@ -102,12 +100,19 @@ impl Connection {
                 return;
             };
             match link.recv.release(now, &link.tsbpd) {
-                Some(Release::Data(b)) => self.push_event(Event::Data(b)),
-                Some(Release::Skipped(n)) => {
-                    self.stats.packets_received_drop += u64::from(n);
-                    tracing::trace!(conn = self.local_id, n, "SRT packets too late, skipped");
-                }
+                Some(r) => self.on_release(r),
                 None => return,
+            }
+        }
+    }
+
+    fn on_release(&mut self, r: Release) {
+        match r {
+            Release::Data(b) => self.push_event(Event::Data(b)),
+            Release::Skipped(n) => {
+                self.stats.packets_received_drop += u64::from(n);
+                tracing::trace!(conn = self.local_id, n, "SRT packets given up");
+                self.push_event(Event::Gap(n));
             }
         }
     }

@@ -231,6 +231,7 @@ impl Conn {
                         }
                         Err(e) => return e.to_string(),
                     },
+                    Event::Gap(_) => ingest.lost_input(),
                     Event::Closed(r) => return close_text(r),
                 }
             }

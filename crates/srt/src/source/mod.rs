@@ -213,6 +213,7 @@ async fn read_srt(
                     deadline = Instant::now() + timeout;
                 }
                 Event::Data(data) => ts.push(ctx, &data)?,
+                Event::Gap(_) => ts.ingest.lost_input(),
                 Event::Closed(r) => return Err(SourceError(close_text(r))),
             }
         }
