@@ -228,6 +228,19 @@ pub fn set_read_buffer(sock: &UdpSocket, size: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// Raises the receive buffer of a UDP socket towards `size` bytes, as far as the system
+/// allows (Linux caps it at `net.core.rmem_max`), never lowering it; returns the size in
+/// force. For protocols whose peers send in bursts (an SRT keyframe of a few megabytes at
+/// line rate) when `udpReadBufferSize` is left at 0.
+pub fn grow_read_buffer(sock: &UdpSocket, size: usize) -> usize {
+    let s = socket2::SockRef::from(sock);
+    let current = s.recv_buffer_size().map_or(0, |n| n / 2);
+    if current < size {
+        let _ = s.set_recv_buffer_size(size);
+    }
+    s.recv_buffer_size().map_or(0, |n| n / 2).max(current)
+}
+
 /// `addr` with an IPv4-mapped IPv6 address (a v4 peer of a dual-stack socket) given back
 /// its IPv4 form, as Go shows it.
 pub fn canonical(addr: SocketAddr) -> SocketAddr {
@@ -272,6 +285,20 @@ mod tests {
                 .contains("unable to set UDP read buffer size"),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_grown_read_buffer_is_larger_never_smaller() {
+        let s = bind_udp("127.0.0.1:0").await.unwrap();
+        let before = socket2::SockRef::from(&s).recv_buffer_size().unwrap() / 2;
+        // Far above net.core.rmem_max: capped there, no error.
+        let got = grow_read_buffer(&s, 1 << 30);
+        assert!(got > before, "{got} <= {before}");
+        assert_eq!(
+            socket2::SockRef::from(&s).recv_buffer_size().unwrap() / 2,
+            got
+        );
+        assert_eq!(grow_read_buffer(&s, 1024), got, "not lowered");
     }
 
     #[test]

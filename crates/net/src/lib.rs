@@ -14,5 +14,5 @@ pub mod tls;
 pub use accept::{Backoff, accept};
 pub use addr::{
     ListenAddr, bind_tcp, bind_tcp_addr, bind_udp, bind_udp_addr, canonical, for_socket,
-    set_read_buffer,
+    grow_read_buffer, set_read_buffer,
 };

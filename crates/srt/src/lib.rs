@@ -55,6 +55,10 @@ pub use packet::destination_socket_id;
 pub use reject::RejectReason;
 pub use stats::Stats;
 
+/// Receive buffer asked for SRT sockets when `udpReadBufferSize` is 0, as libsrt's default
+/// (8192 packets of 1500 bytes); the system caps it (`net.core.rmem_max`).
+pub(crate) const DEFAULT_UDP_READ_BUFFER: usize = 8192 * 1500;
+
 /// A random version-4 UUID in its text form (connection ids of the API and hooks).
 pub(crate) fn uuid() -> String {
     let b = server::random_seed();

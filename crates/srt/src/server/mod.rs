@@ -190,6 +190,10 @@ impl SrtServer {
         let sock = ferromtx_net::bind_udp(&settings.address).await?;
         if settings.udp_read_buffer_size > 0 {
             ferromtx_net::set_read_buffer(&sock, settings.udp_read_buffer_size)?;
+        } else {
+            // Callers send a keyframe of a few megabytes at line rate: the system's default
+            // (about 200 kB on Linux) overflows, and retransmissions pile on top.
+            ferromtx_net::grow_read_buffer(&sock, crate::DEFAULT_UDP_READ_BUFFER);
         }
         let local_addr = sock.local_addr()?;
         let conns = Arc::new(Conns::default());

@@ -169,7 +169,9 @@ async fn run_srt(ctx: SourceContext) -> Result<(), SourceError> {
     } else {
         ([0u16; 8], 0).into()
     };
-    let sock = Arc::new(UdpSocket::bind(local).await.map_err(err)?);
+    let sock = UdpSocket::bind(local).await.map_err(err)?;
+    ferromtx_net::grow_read_buffer(&sock, crate::DEFAULT_UDP_READ_BUFFER);
+    let sock = Arc::new(sock);
     let mut settings = Settings {
         peer_idle_timeout: timeout,
         ..Settings::default()
