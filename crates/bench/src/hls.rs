@@ -81,9 +81,31 @@ struct Follow {
     next: Option<(u64, u64)>,
     totals: ReceptionTotals,
     first_part: Option<Instant>,
+    started: Instant,
+    /// The first loss: which parts, why, and when since the reader started.
+    first_loss: Option<String>,
 }
 
 impl Follow {
+    fn new(url: Url, kind: &'static str) -> Follow {
+        Follow {
+            url,
+            kind,
+            next: None,
+            totals: ReceptionTotals::default(),
+            first_part: None,
+            started: Instant::now(),
+            first_loss: None,
+        }
+    }
+
+    fn note_loss(&mut self, what: impl FnOnce() -> String) {
+        if self.first_loss.is_none() {
+            let at = self.started.elapsed().as_secs_f64();
+            self.first_loss = Some(format!("{} at {at:.1} s", what()));
+        }
+    }
+
     fn request_url(&self) -> Url {
         let mut u = self.url.clone();
         if let Some((msn, part)) = self.next {
@@ -137,6 +159,16 @@ impl Follow {
             };
             self.totals.lost += skipped;
             self.totals.expected += skipped;
+            if skipped > 0 {
+                let (first_msn, first_index) = (media.parts[0].msn, media.parts[0].index);
+                self.note_loss(|| {
+                    format!(
+                        "{skipped} parts from {msn}/{index} gone: the playlist's parts start \
+                         at {first_msn}/{first_index}, its first after the wait is {}/{}",
+                        found.msn, found.index
+                    )
+                });
+            }
         }
         if media.parts.len() - first > 1 {
             self.totals.late += 1;
@@ -153,7 +185,10 @@ impl Follow {
                     self.first_part.get_or_insert_with(Instant::now);
                 }
                 // Gone already: the reader is behind.
-                Err(e) if e.ends_with("status 404") => self.totals.lost += 1,
+                Err(e) if e.ends_with("status 404") => {
+                    self.totals.lost += 1;
+                    self.note_loss(|| format!("part {}/{} answered 404", p.msn, p.index));
+                }
                 Err(e) => return Err(e),
             }
             self.next = Some((p.msn, p.index + 1));
@@ -216,6 +251,7 @@ pub async fn reader(
             kind: f.kind.into(),
             codec: "fMP4 parts".into(),
             reception: f.totals,
+            first_loss: f.first_loss,
             ..TrackReport::default()
         })
         .collect();
@@ -261,13 +297,10 @@ async fn open(client: &Client, url: &Url) -> Result<Vec<Follow>, String> {
     let body = res.bytes().await.map_err(|e| e.to_string())?;
     let text = std::str::from_utf8(&body).map_err(|_| "playlist is not UTF-8".to_string())?;
     let follow = |uri: &str, kind| -> Result<Follow, String> {
-        Ok(Follow {
-            url: base.join(uri).map_err(|e| e.to_string())?,
+        Ok(Follow::new(
+            base.join(uri).map_err(|e| e.to_string())?,
             kind,
-            next: None,
-            totals: ReceptionTotals::default(),
-            first_part: None,
-        })
+        ))
     };
     match playlist::parse(text).map_err(|e| e.to_string())? {
         Playlist::Multivariant(m) => {
@@ -278,13 +311,7 @@ async fn open(client: &Client, url: &Url) -> Result<Vec<Follow>, String> {
             }
             Ok(out)
         }
-        Playlist::Media(_) => Ok(vec![Follow {
-            url: base,
-            kind: "video",
-            next: None,
-            totals: ReceptionTotals::default(),
-            first_part: None,
-        }]),
+        Playlist::Media(_) => Ok(vec![Follow::new(base, "video")]),
     }
 }
 

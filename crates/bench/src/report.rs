@@ -20,6 +20,9 @@ pub struct TrackReport {
     pub nacks_sent: u64,
     /// Retransmission (RTX) packets received.
     pub retransmissions: u64,
+    /// What the first loss was, when the protocol can tell (LL-HLS: which parts, why, when).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_loss: Option<String>,
 }
 
 /// One viewer (reader).

@@ -248,8 +248,7 @@ impl Reader {
                     kind: t.kind.to_string(),
                     codec: t.codec.to_string(),
                     reception: t.reception.totals(),
-                    nacks_sent: 0,
-                    retransmissions: 0,
+                    ..TrackReport::default()
                 })
                 .collect(),
         }

@@ -172,6 +172,7 @@ impl Track {
             reception,
             nacks_sent: self.nacks,
             retransmissions: self.retransmissions,
+            first_loss: None,
         })
     }
 }
