@@ -70,3 +70,23 @@ sample() {
     awk -v rss="$(rss_kb "$pid")" -v d="$((t1 - t0))" -v hz="$hz" -v s="$secs" \
         'BEGIN { printf "%.1f %.1f\n", rss / 1024, 100 * d / hz / s }'
 }
+
+# ensure_bench_media FILE: 60 s of the benchmarks' stream, encoded once.
+# H264 (no B-frames, GOP 1 s: a segment a second, as hlsSegmentDuration's default) + AAC:
+# what OBS and cameras send, and what a classic RTMP player (ffmpeg 5.1) reads.
+ensure_bench_media() {
+    local media=$1
+    [ -s "$media" ] && return 0
+    mkdir -p "$(dirname "$media")"
+    log "encoding 60 s of H264 640x360@25 1 Mbit/s (GOP 1 s, no B-frames) + AAC"
+    ffmpeg -hide_banner -loglevel error -y \
+        -f lavfi -i "testsrc2=size=640x360:rate=25" \
+        -f lavfi -i "sine=frequency=440:sample_rate=48000" \
+        -t 60 -map 0:v -map 1:a \
+        -c:v libx264 -profile:v high -preset veryfast -tune zerolatency -bf 0 \
+        -g 25 -keyint_min 25 -sc_threshold 0 \
+        -b:v 1M -maxrate 1M -bufsize 1M -pix_fmt yuv420p \
+        -c:a aac -b:a 64k -ac 2 \
+        "$media.tmp.mkv"
+    mv "$media.tmp.mkv" "$media"
+}

@@ -1,6 +1,7 @@
 //! A reader of a stream: a cursor into the stream's ring.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -33,11 +34,30 @@ pub struct Reader {
     bytes_sent: u64,
 }
 
+/// A reader's cursor as the stream's writer sees it (to let go of the units every reader
+/// has passed). On a cache line of its own: readers on different threads write theirs at
+/// every unit.
+#[derive(Debug)]
+#[repr(align(64))]
+pub(crate) struct Position(AtomicU64);
+
+impl Position {
+    pub(crate) fn new(pos: u64) -> Position {
+        Position(AtomicU64::new(pos))
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
 /// A reader's position and loss accounting, apart from the stream it follows so the
 /// stream can be borrowed while the cursor moves.
 #[derive(Debug)]
 struct Cursor {
     pos: u64,
+    /// `pos` as last told to the writer (never ahead of `pos`).
+    shared: Arc<Position>,
     resyncing: bool,
     discarded: u64,
     unreported: u64,
@@ -45,11 +65,12 @@ struct Cursor {
 }
 
 impl Reader {
-    pub(crate) fn new(stream: Arc<Stream>, pos: u64) -> Reader {
+    pub(crate) fn new(stream: Arc<Stream>, pos: u64, shared: Arc<Position>) -> Reader {
         Reader {
             stream,
             cursor: Cursor {
                 pos,
+                shared,
                 resyncing: false,
                 discarded: 0,
                 unreported: 0,
@@ -74,6 +95,7 @@ impl Reader {
     pub fn seek_live(&mut self) {
         self.cursor.pos = self.stream.ring.head();
         self.cursor.resyncing = false;
+        self.cursor.publish();
     }
 
     /// Records bytes the reader's protocol sent to its client.
@@ -123,6 +145,19 @@ impl Reader {
 
 impl Cursor {
     fn poll(&mut self, stream: &Stream) -> TryNext {
+        let res = self.walk(stream);
+        self.publish();
+        res
+    }
+
+    /// Tells the writer where the cursor is (after the unit returned was taken).
+    fn publish(&mut self) {
+        if self.shared.0.load(Ordering::Relaxed) != self.pos {
+            self.shared.0.store(self.pos, Ordering::Release);
+        }
+    }
+
+    fn walk(&mut self, stream: &Stream) -> TryNext {
         let ring = &stream.ring;
         // Each pass either returns or advances the cursor; a full ring is the most it can
         // walk before catching up with the writer, plus one resync after a lag.
@@ -185,6 +220,6 @@ fn is_resync_point(stream: &Stream, unit: &Unit) -> bool {
 
 impl Drop for Reader {
     fn drop(&mut self) {
-        self.stream.remove_reader();
+        self.stream.remove_reader(&self.cursor.shared);
     }
 }

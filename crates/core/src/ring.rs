@@ -37,6 +37,8 @@ pub(crate) struct Ring {
     mask: u64,
     /// Sequence number of the next unit to be written.
     head: AtomicU64,
+    /// Units before this one were released (every reader had passed them).
+    released: AtomicU64,
     closed: AtomicBool,
     notify: Notify,
 }
@@ -55,6 +57,7 @@ impl Ring {
             slots,
             mask: capacity as u64 - 1,
             head: AtomicU64::new(0),
+            released: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             notify: Notify::new(),
         }
@@ -79,6 +82,33 @@ impl Ring {
         slot.seq.store(seq, Ordering::Release);
         self.head.store(seq + 1, Ordering::Release);
         self.notify.notify_waiters();
+    }
+
+    /// How many units are held that [`Ring::release_before`] has not let go.
+    pub(crate) fn unreleased(&self) -> u64 {
+        self.head()
+            .saturating_sub(self.released.load(Ordering::Relaxed))
+    }
+
+    /// Lets go of the units before `seq`, which no reader will look at again (every
+    /// reader's cursor is at `seq` or later). Called by the writer only.
+    pub(crate) fn release_before(&self, seq: u64) {
+        let head = self.head();
+        let from = self
+            .released
+            .load(Ordering::Relaxed)
+            .max(head.saturating_sub(self.capacity()));
+        let to = seq.min(head);
+        for s in from..to {
+            let slot = &self.slots[(s & self.mask) as usize];
+            if slot.seq.load(Ordering::Acquire) == s {
+                // The sequence number stays: a look at it finds no unit, as if overwritten.
+                drop(slot.unit.swap(None));
+            }
+        }
+        if to > from {
+            self.released.store(to, Ordering::Relaxed);
+        }
     }
 
     /// Looks at the unit with sequence number `cursor`.
@@ -126,6 +156,7 @@ impl Ring {
             slot.seq.store(WRITING, Ordering::Release);
             slot.unit.store(None);
         }
+        self.released.store(self.head(), Ordering::Relaxed);
     }
 }
 
@@ -165,5 +196,37 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(matches!(ring.peek(6), Peek::Empty));
+    }
+
+    #[test]
+    fn released_units_are_gone_and_the_rest_stay() {
+        let ring = Ring::new(8);
+        for i in 0..6 {
+            ring.push(unit(i));
+        }
+        let first = match ring.peek(0) {
+            Peek::Unit(u) => u,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(ring.unreleased(), 6);
+        ring.release_before(4);
+        assert_eq!(ring.unreleased(), 2);
+        // A unit a reader took stays alive with it; the ring no longer holds it.
+        assert_eq!(Arc::strong_count(&first), 1);
+        assert!(matches!(ring.peek(3), Peek::Lagged { .. }));
+        match ring.peek(4) {
+            Peek::Unit(u) => assert_eq!(u.pts, 4),
+            other => panic!("unexpected {other:?}"),
+        }
+        // Never beyond what was written; never back.
+        ring.release_before(100);
+        assert_eq!(ring.unreleased(), 0);
+        ring.release_before(2);
+        assert_eq!(ring.unreleased(), 0);
+        ring.push(unit(6));
+        match ring.peek(6) {
+            Peek::Unit(u) => assert_eq!(u.pts, 6),
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }

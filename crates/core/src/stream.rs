@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use ferromtx_codec::Format;
 
 use crate::keyframe::KeyframeRequests;
-use crate::reader::Reader;
+use crate::reader::{Position, Reader};
 use crate::ring::Ring;
 use crate::unit::Unit;
 use crate::view::{View, ViewHandle, ViewSet};
@@ -53,7 +53,13 @@ pub struct Stream {
     bytes_received: AtomicU64,
     bytes_sent: AtomicU64,
     readers: AtomicUsize,
+    /// Where each reader is, so that the writer lets go of the units all have passed.
+    positions: Mutex<Vec<Arc<Position>>>,
 }
+
+/// The writer looks at the readers' positions after this many units (a reader that keeps
+/// up leaves at most this many units behind it).
+const RELEASE_BATCH: u64 = 8;
 
 impl std::fmt::Debug for Stream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,6 +90,7 @@ impl Stream {
             bytes_received: AtomicU64::new(0),
             bytes_sent: AtomicU64::new(0),
             readers: AtomicUsize::new(0),
+            positions: Mutex::new(Vec::new()),
         })
     }
 
@@ -123,6 +130,8 @@ impl Stream {
     /// Without readers the unit is not kept: a reader starts at the live edge and never
     /// sees units written before it, so a camera nobody watches holds no media (MediaMTX
     /// keeps none either). A reader joining while this runs starts with the next unit.
+    /// Units every reader has passed are let go too: the ring holds what the slowest
+    /// reader has yet to read, up to its capacity.
     pub fn write(&self, mut unit: Unit) -> Result<(), StreamError> {
         if unit.track >= self.tracks.len() {
             return Err(StreamError::UnknownTrack(unit.track));
@@ -147,14 +156,42 @@ impl Stream {
             .fetch_add(unit.wire_len() as u64, Ordering::Relaxed);
         if self.readers.load(Ordering::Acquire) > 0 {
             self.ring.push(Arc::new(unit));
+            if self.ring.unreleased() >= RELEASE_BATCH {
+                self.release_passed();
+            }
         }
         Ok(())
     }
 
+    /// Lets go of the units every reader has read.
+    fn release_passed(&self) {
+        let positions = self
+            .positions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // A reader joining takes this lock to read the head: it is at the head (past
+        // everything released) or counted here.
+        let slowest = positions
+            .iter()
+            .map(|p| p.get())
+            .min()
+            .unwrap_or_else(|| self.ring.head());
+        drop(positions);
+        self.ring.release_before(slowest);
+    }
+
     /// A new reader positioned at the live edge: its first unit is the next one written.
     pub fn reader(self: &Arc<Self>) -> Reader {
+        let mut positions = self
+            .positions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         self.readers.fetch_add(1, Ordering::AcqRel);
-        Reader::new(Arc::clone(self), self.ring.head())
+        let pos = self.ring.head();
+        let position = Arc::new(Position::new(pos));
+        positions.push(Arc::clone(&position));
+        drop(positions);
+        Reader::new(Arc::clone(self), pos, position)
     }
 
     /// Returns the derived view with this key, registering it on first demand. Units written
@@ -208,7 +245,11 @@ impl Stream {
     /// The last reader gone, the units the ring still holds are released (under the lock
     /// the writer holds, so no push races the clearing; a reader joining meanwhile starts at
     /// the head, past every cleared slot).
-    pub(crate) fn remove_reader(&self) {
+    pub(crate) fn remove_reader(&self, position: &Arc<Position>) {
+        self.positions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|p| !Arc::ptr_eq(p, position));
         if self.readers.fetch_sub(1, Ordering::AcqRel) == 1 {
             let _views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
             if self.readers.load(Ordering::Acquire) == 0 {

@@ -572,3 +572,46 @@ fn a_stream_without_readers_holds_no_media() {
     drop(second);
     assert_eq!(live.load(Ordering::SeqCst), 0);
 }
+
+#[test]
+fn units_every_reader_has_read_are_let_go() {
+    let live = Arc::new(AtomicUsize::new(0));
+    let stream = Stream::new("test", vec![h264()], 512);
+    let mut fast = stream.reader();
+    let now = Instant::now();
+    for i in 0..1000 {
+        stream
+            .write(frame_unit(0, i, i % 25 == 0, counted(&live)))
+            .unwrap();
+        match fast.try_next(now) {
+            TryNext::Unit(u) => assert_eq!(u.pts, i),
+            other => panic!("unexpected {other:?}"),
+        }
+        // What the reader has read is not kept for it: a few units, not the 512 slots.
+        assert!(live.load(Ordering::SeqCst) <= 9, "{i}");
+    }
+
+    // A second reader that reads nothing holds back what it has yet to read, no more.
+    let mut slow = stream.reader();
+    for i in 1000..1100 {
+        stream
+            .write(frame_unit(0, i, i % 25 == 0, counted(&live)))
+            .unwrap();
+        assert!(matches!(fast.try_next(now), TryNext::Unit(_)));
+    }
+    assert_eq!(live.load(Ordering::SeqCst), 100);
+    for i in 1000..1100 {
+        match slow.try_next(now) {
+            TryNext::Unit(u) => assert_eq!(u.pts, i),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(slow.discarded(), 0);
+    stream
+        .write(frame_unit(0, 1100, false, counted(&live)))
+        .unwrap();
+    assert!(live.load(Ordering::SeqCst) <= 9);
+    drop(fast);
+    drop(slow);
+    assert_eq!(live.load(Ordering::SeqCst), 0);
+}
