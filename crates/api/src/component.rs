@@ -89,14 +89,14 @@ pub trait Server: Send + Sync + Sized + 'static {
     /// The settings in `conf`, or `None` when the configuration turns the server off.
     fn settings(conf: &Conf) -> Option<Self::Settings>;
 
-    /// Binds and starts serving. Logs its `listener opened` line.
+    /// Binds and starts serving. Logs its `started with listener` line.
     fn start<'a>(
         settings: &'a Self::Settings,
         ctx: &'a Context,
     ) -> BoxFuture<'a, Result<Arc<Self>, String>>;
 
     /// Stops serving and ends its connections; when this returns its ports are free.
-    /// Logs its `listener is closing` line. Called once.
+    /// Logs its `closing` line. Called once.
     fn close(&self) -> BoxFuture<'_, ()>;
 
     /// What the API lists and kicks of it, if anything.

@@ -21,6 +21,6 @@ pub use backend::{Backend, Failure, Servers};
 pub use component::{Component, Context, Registry, Server, component};
 pub use http::{HttpServerKind, HttpSettings, ServeError, serve, serve_with};
 pub use metrics::metrics_router;
-pub use servers::{ControlServer, HttpServer};
+pub use servers::{ControlServer, HttpServer, http_proto, started_line};
 pub use sessions::Sessions;
 pub use v3::api_router;

@@ -22,6 +22,27 @@ pub struct HttpServer {
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// MediaMTX's line for a server that started: `[RTSP] started with listeners on :8554
+/// (TCP/RTSP), :8000 (UDP/RTP)`, with `listener` when there is one. `listeners` are
+/// (address, protocol) pairs.
+pub fn started_line(prefix: &str, listeners: &[(&str, &str)]) -> String {
+    let list: Vec<String> = listeners
+        .iter()
+        .map(|(address, proto)| format!("{address} ({proto})"))
+        .collect();
+    let noun = if list.len() == 1 {
+        "listener"
+    } else {
+        "listeners"
+    };
+    format!("{prefix} started with {noun} on {}", list.join(", "))
+}
+
+/// The protocol an HTTP listener is named with in [`started_line`].
+pub fn http_proto(encryption: bool) -> &'static str {
+    if encryption { "TCP/HTTPS" } else { "TCP/HTTP" }
+}
+
 impl HttpServer {
     /// Binds `address` (a MediaMTX listen address), checks the TLS files when
     /// `settings.encryption` asks for TLS, and serves `router` until [`HttpServer::close`].
@@ -136,7 +157,13 @@ impl<K: ControlKind> Server for ControlServer<K> {
                 Arc::clone(&ctx.backend),
             )
             .await?;
-            tracing::info!("{} listener opened on {address}", K::KIND.log_prefix());
+            tracing::info!(
+                "{}",
+                started_line(
+                    K::KIND.log_prefix(),
+                    &[(address, http_proto(http.encryption))]
+                )
+            );
             Ok(Arc::new(ControlServer {
                 http: server,
                 _kind: std::marker::PhantomData,
@@ -146,7 +173,7 @@ impl<K: ControlKind> Server for ControlServer<K> {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            tracing::info!("{} listener is closing", K::KIND.log_prefix());
+            tracing::info!("{} closing", K::KIND.log_prefix());
             self.http.close().await;
         })
     }

@@ -113,8 +113,8 @@ fn viewers_readers_and_the_check_against_a_real_server() {
         hls: free_tcp_port(),
     };
     let mut server = start_server(&bin, &ports);
-    server.wait_line("[WebRTC] listener opened on");
-    server.wait_line("[pprof] listener opened on");
+    server.wait_line("[WebRTC] started with listener");
+    server.wait_line("[pprof] started with listener");
     let _publisher = ffmpeg::publish_rtsp(
         &ffmpeg,
         &format!("rtsp://127.0.0.1:{}/bench", ports.rtsp),

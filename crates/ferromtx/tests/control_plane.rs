@@ -20,10 +20,10 @@ fn listeners_open_with_mediamtx_lines_and_answer() {
         &[],
     );
     for (prefix, port) in [("[pprof]", pprof), ("[metrics]", metrics), ("[API]", api)] {
-        let l = s.wait_line(&format!("{prefix} listener opened on"));
+        let l = s.wait_line(&format!("{prefix} started with listener"));
         assert_eq!(
             body(&l),
-            format!("INF {prefix} listener opened on 127.0.0.1:{port}")
+            format!("INF {prefix} started with listener on 127.0.0.1:{port} (TCP/HTTP)")
         );
     }
 
@@ -87,7 +87,7 @@ fn listeners_open_with_mediamtx_lines_and_answer() {
 
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit().success());
-    assert!(s.count("[API] listener is closing") == 1, "{:#?}", s.seen);
+    assert!(s.count("[API] closing") == 1, "{:#?}", s.seen);
 }
 
 #[test]
@@ -95,7 +95,7 @@ fn api_changes_apply_live_without_writing_the_file() {
     let (api, metrics, pprof) = (free_port(), free_port(), free_port());
     let original = conf(api, metrics, pprof, "");
     let mut s = start(Some(&original), &[], &[]);
-    s.wait_line("[API] listener opened on");
+    s.wait_line("[API] started with listener");
 
     let (status, head, _) = http(
         "PATCH",
@@ -143,12 +143,14 @@ fn api_changes_apply_live_without_writing_the_file() {
 fn reload_restarts_only_the_server_whose_settings_changed() {
     let (api, metrics, pprof) = (free_port(), free_port(), free_port());
     let mut s = start(Some(&conf(api, metrics, pprof, "")), &[], &[]);
-    s.wait_line("[API] listener opened on");
+    s.wait_line("[API] started with listener");
 
     let api2 = free_port();
     write(&s.conf_path(), &conf(api2, metrics, pprof, ""));
     s.wait_line("reloading configuration (file changed)");
-    s.wait_line(&format!("[API] listener opened on 127.0.0.1:{api2}"));
+    s.wait_line(&format!(
+        "[API] started with listener on 127.0.0.1:{api2} (TCP/HTTP)"
+    ));
     assert_eq!(
         get_json(api2, "/v3/config/global/get")["apiAddress"],
         format!("127.0.0.1:{api2}")
@@ -158,16 +160,21 @@ fn reload_restarts_only_the_server_whose_settings_changed() {
         "old API port closed"
     );
 
-    assert_eq!(s.count("[metrics] listener opened"), 1, "{:#?}", s.seen);
-    assert_eq!(s.count("[pprof] listener opened"), 1, "{:#?}", s.seen);
-    assert_eq!(s.count("[API] listener is closing"), 1, "{:#?}", s.seen);
+    assert_eq!(
+        s.count("[metrics] started with listener"),
+        1,
+        "{:#?}",
+        s.seen
+    );
+    assert_eq!(s.count("[pprof] started with listener"), 1, "{:#?}", s.seen);
+    assert_eq!(s.count("[API] closing"), 1, "{:#?}", s.seen);
 
     // Turning the API off closes it; metrics keep answering throughout.
     write(
         &s.conf_path(),
         &conf(api2, metrics, pprof, "").replace("api: yes", "api: no"),
     );
-    s.wait_count("[API] listener is closing", 2);
+    s.wait_count("[API] closing", 2);
     let (status, _, _) = http("GET", metrics, "/metrics", None);
     assert_eq!(status, 200);
     s.signal(libc::SIGTERM);
@@ -184,7 +191,7 @@ fn api_is_refused_to_other_addresses_by_the_default_rule() {
         &[],
         &[],
     );
-    s.wait_line("[API] listener opened on");
+    s.wait_line("[API] started with listener");
     use std::io::{Read, Write};
     let mut c = std::net::TcpStream::connect(("127.0.0.1", api)).expect("connect");
     c.write_all(b"GET /v3/info HTTP/1.0\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n")

@@ -138,9 +138,9 @@ fn default_addresses_answer_on_ipv6_loopback() {
         d = dir.path().display()
     );
     let mut s = start(Some(&conf), &[], &[]);
-    s.wait_line("[RTSP] listener opened on");
-    s.wait_line("[RTSPS] listener opened on");
-    s.wait_line("[WebRTC] listener opened on");
+    s.wait_line("[RTSP] started with listener");
+    s.wait_line("[RTSPS] started with listener");
+    s.wait_line("[WebRTC] started with listener");
     let v6 = |port| SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
     let v4 = |port| SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
 

@@ -52,8 +52,8 @@ struct Origin {
 
 fn start_origin(env: Vec<(String, String)>, rtsp: u16, api: u16) -> Origin {
     let mut server = common::start(Some(ORIGIN_CONF), &[], &env_refs(&env));
-    server.wait_line("[RTSP] listener opened on");
-    server.wait_line("[API] listener opened on");
+    server.wait_line("[RTSP] started with listener");
+    server.wait_line("[API] started with listener");
     Origin {
         server,
         env,
@@ -96,8 +96,8 @@ fn start_edge(origin_rtsp: u16, close_after: &str) -> Edge {
     env.extend(listeners(api, free_port()));
     env.push(("MTX_WEBRTCADDITIONALHOSTS".into(), "127.0.0.1".into()));
     let mut server = common::start(Some(&conf), &[], &env_refs(&env));
-    server.wait_line("[WebRTC] listener opened on");
-    server.wait_line("[API] listener opened on");
+    server.wait_line("[WebRTC] started with listener");
+    server.wait_line("[API] started with listener");
     Edge {
         server,
         rtsp,

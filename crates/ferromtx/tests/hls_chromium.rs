@@ -20,7 +20,7 @@ fn chromium_plays_the_low_latency_player_page() {
     env.extend(henv);
     let conf = "rtmp: no\nwebrtc: no\nsrt: no\nmoq: no\npaths:\n  all_others:\n";
     let mut s = common::start(Some(conf), &[], &env_refs(&env));
-    s.wait_line("[HLS] listener opened on");
+    s.wait_line("[HLS] started with listener");
     let mut cmd = ffmpeg::synthetic(&ffmpeg, Audio::Aac, 90);
     cmd.args([
         "-f",

@@ -29,8 +29,8 @@ fn start_server(extra: &str) -> (Server, u16, u16) {
         format!("{conf}paths:\n  all_others:\n")
     };
     let mut s = common::start(Some(&conf), &[], &env_refs(&env));
-    s.wait_line("[RTSP] listener opened on");
-    s.wait_line("[HLS] listener opened on");
+    s.wait_line("[RTSP] started with listener");
+    s.wait_line("[HLS] started with listener");
     (s, rtsp, hls)
 }
 

@@ -47,7 +47,7 @@ fn go_tool_pprof_reads_cpu_heap_and_goroutine_profiles() {
         &[],
         &[],
     );
-    s.wait_line("[pprof] listener opened on");
+    s.wait_line("[pprof] started with listener");
     let tmp = tempfile::tempdir().expect("tmp");
 
     let (status, _, cpu) = http("GET", port, "/debug/pprof/profile?seconds=2", None);

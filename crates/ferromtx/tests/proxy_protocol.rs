@@ -175,8 +175,8 @@ fn clients_behind_a_proxy_are_known_by_the_address_in_its_header() {
          hls: no\nwebrtc: no\nsrt: no\nmoq: no\n{AUTH}"
     );
     let mut s = start(Some(&conf), &[], &env_refs(&env));
-    s.wait_line("[RTMP] listener opened on");
-    s.wait_line("[RTSP] listener opened on");
+    s.wait_line("[RTMP] started with listener");
+    s.wait_line("[RTSP] started with listener");
     let rtsp_addr: SocketAddr = ([127, 0, 0, 1], rtsp).into();
     let rtmp_addr: SocketAddr = ([127, 0, 0, 1], rtmp).into();
 
@@ -268,7 +268,7 @@ fn rtsp_through_haproxy_with_send_proxy_v2() {
          paths:\n  all_others:\n"
     );
     let mut s = start(Some(&conf), &[], &env_refs(&env));
-    s.wait_line("[RTSP] listener opened on");
+    s.wait_line("[RTSP] started with listener");
     let publisher =
         common::ffmpeg_publish(&ffmpeg, &format!("rtsp://127.0.0.1:{rtsp}/cam"), false, 60);
     let _publisher = KillOnDrop(publisher);

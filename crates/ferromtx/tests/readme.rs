@@ -116,9 +116,9 @@ fn readme_run_commands_start_and_stop_the_server() {
         } else {
             s.wait_line("configuration file not found");
         }
-        s.wait_line("[RTSP] listener opened on");
-        s.wait_line("[HLS] listener opened on");
-        s.wait_line("[WebRTC] listener opened on");
+        s.wait_line("[RTSP] started with listener");
+        s.wait_line("[HLS] started with listener");
+        s.wait_line("[WebRTC] started with listener");
         s.signal(libc::SIGTERM);
         let status = s.wait_exit();
         assert!(status.success(), "{line}: {status:?} {:#?}", s.seen);

@@ -132,8 +132,8 @@ fn records_both_formats_and_plays_them_back() {
          paths:\n  fmp4_opus:\n  fmp4_aac:\n  ts_opus:\n    recordFormat: mpegts\n  ts_aac:\n    recordFormat: mpegts\n"
     );
     let mut s = start(Some(&conf), &[], &env_refs(&env));
-    s.wait_line("[playback] listener opened on");
-    s.wait_line("[RTSP] listener opened on");
+    s.wait_line("[playback] started with listener");
+    s.wait_line("[RTSP] started with listener");
     let dir = s.dir.path().to_path_buf();
 
     let publishers: Vec<ffmpeg::Publisher> = [
@@ -316,7 +316,7 @@ fn a_crash_loses_at_most_the_part_being_filled() {
         "paths:\n  cam:\n    record: yes\n    recordPath: ./rec/%path/%s-%f\n    recordPartDuration: 500ms\n",
     );
     let mut s = start(Some(&conf), &[], &env_refs(&env));
-    s.wait_line("[RTSP] listener opened on");
+    s.wait_line("[RTSP] started with listener");
     let _p = publish(&ffmpeg, rtsp, "cam", Audio::Opus, 30);
     s.wait_line("[recorder] recording 2 tracks");
     let dir = s.dir.path().join("rec/cam");
@@ -396,7 +396,7 @@ fn an_unwritable_directory_does_not_disturb_readers() {
         rec.display()
     ));
     let mut s = start_without_dac_override(&conf, &env_refs(&env));
-    s.wait_line("[RTSP] listener opened on");
+    s.wait_line("[RTSP] started with listener");
     let _p = publish(&ffmpeg, rtsp, "cam", Audio::Opus, 40);
     s.wait_line("is publishing to path 'cam'");
 
@@ -479,7 +479,7 @@ fn old_segments_are_deleted() {
     let old_dir = dir.join("2020/01/02");
     std::fs::create_dir_all(&old_dir).expect("mkdir");
     std::fs::write(old_dir.join("03-04-05-000000.mp4"), b"old").expect("old segment");
-    s.wait_line("[RTSP] listener opened on");
+    s.wait_line("[RTSP] started with listener");
     wait_for(10, "the old segment's removal", || {
         !dir.join("2020").exists()
     });
@@ -507,7 +507,7 @@ fn record_follows_hot_reloads() {
     let (env, (rtsp, _, _)) = rtsp_env();
     let base = "paths:\n  cam:\n    recordPath: ./rec/%path/%s-%f\n";
     let mut s = start(Some(&quiet(base)), &[], &env_refs(&env));
-    s.wait_line("[RTSP] listener opened on");
+    s.wait_line("[RTSP] started with listener");
     let mut p = publish(&ffmpeg, rtsp, "cam", Audio::None, 30);
     s.wait_line("is publishing to path 'cam'");
     std::thread::sleep(Duration::from_secs(1));

@@ -151,7 +151,7 @@ fn ffmpeg_publishes_h264_aac_and_reads_back_over_rtmp_and_rtsp() {
          paths:\n  all_others:\n"
     ));
     let mut s = start(Some(&conf), &[], &env_refs(&env));
-    s.wait_line("[API] listener opened on");
+    s.wait_line("[API] started with listener");
     let url = format!("rtmp://127.0.0.1:{rtmp}/live/cam");
     let _publisher = publish_rtmp(&ffmpeg, &url, Audio::Aac, 25);
     let path = wait_available(api, "live/cam");
@@ -234,9 +234,9 @@ fn rtsp_to_rtmp_and_rtmps_both_ways() {
         d = dir.path().display()
     ));
     let mut s = start(Some(&conf), &[], &env_refs(&env));
-    s.wait_line("[RTMP] listener opened on");
+    s.wait_line("[RTMP] started with listener");
     s.wait_line(&format!(
-        "[RTMPS] listener opened on 127.0.0.1:{rtmps} (TCP/RTMPS)"
+        "[RTMPS] started with listener on 127.0.0.1:{rtmps} (TCP/RTMPS)"
     ));
 
     let _rtsp_pub = KillOnDrop(common::ffmpeg_publish(
@@ -281,7 +281,7 @@ fn authentication_failures_are_refused_and_logged() {
          paths:\n  all_others:\n",
     );
     let mut s = start(Some(&conf), &[], &env_refs(&renv));
-    s.wait_line("[RTMP] listener opened on");
+    s.wait_line("[RTMP] started with listener");
     let base = format!("rtmp://127.0.0.1:{rtmp}/cam");
 
     let mut bad = ffmpeg::synthetic(&ffmpeg, Audio::None, 2);
@@ -314,7 +314,7 @@ fn a_new_publisher_replaces_the_old_one_unless_override_is_off() {
     let (renv, (rtmp, _)) = rtmp_env();
     let conf = quiet("rtsp: no\npaths:\n  fixed:\n    overridePublisher: no\n  all_others:\n");
     let mut s = start(Some(&conf), &[], &env_refs(&renv));
-    s.wait_line("[RTMP] listener opened on");
+    s.wait_line("[RTMP] started with listener");
 
     let url = format!("rtmp://127.0.0.1:{rtmp}/cam");
     let _first = publish_rtmp(&ffmpeg, &url, Audio::None, 30);
@@ -360,7 +360,7 @@ fn second_ferromtx_pulls_over_rtmp_and_rtmps() {
         d = dir.path().display()
     ));
     let mut a = start(Some(&conf_a), &[], &env_refs(&renv));
-    a.wait_line("[RTMPS] listener opened on");
+    a.wait_line("[RTMPS] started with listener");
     let _publisher = publish_rtmp(
         &ffmpeg,
         &format!("rtmp://127.0.0.1:{rtmp}/cam"),

@@ -489,7 +489,7 @@ fn h265_opus_and_av1_round_trip_and_decode_through_rtsp() {
     env.extend(renv);
     let conf = "hls: no\nwebrtc: no\nsrt: no\nmoq: no\npaths:\n  all_others:\n";
     let mut s = start(Some(conf), &[], &env_refs(&env));
-    s.wait_line("[RTMP] listener opened on");
+    s.wait_line("[RTMP] started with listener");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
 
     for (path, tags, codecs, names) in [

@@ -21,7 +21,7 @@ fn ffmpeg_publishes_ffprobe_reads_and_the_api_sees_it() {
          metrics: yes\nmetricsAddress: 127.0.0.1:{metrics}\npaths:\n  old:\n    source: redirect\n    sourceRedirect: /cam\n  all_others:\n"
     );
     let mut s = start(Some(&conf), &[], &env_refs(&env));
-    s.wait_line("[API] listener opened on");
+    s.wait_line("[API] started with listener");
 
     let url = format!("rtsp://127.0.0.1:{rtsp}/cam");
     let mut publisher = ffmpeg_publish(&ffmpeg, &url, true, 8);
@@ -117,13 +117,13 @@ fn second_ferromtx_pulls_and_serves_the_stream() {
         &[],
         &env_refs(&env_a),
     );
-    a.wait_line("[RTSP] listener opened on");
+    a.wait_line("[RTSP] started with listener");
     let (env_b, (rtsp_b, _, _)) = rtsp_env();
     let conf_b = format!(
         "{quiet}rtspTransports: [tcp]\npaths:\n  proxied:\n    source: rtsp://127.0.0.1:{rtsp_a}/cam\n    rtspTransport: tcp\n"
     );
     let mut b = start(Some(&conf_b), &[], &env_refs(&env_b));
-    b.wait_line("[RTSP] listener opened on");
+    b.wait_line("[RTSP] started with listener");
 
     let mut publisher = ffmpeg_publish(
         &ffmpeg,
@@ -226,14 +226,14 @@ fn rtsps_publish_read_pull_and_certificate_reload() {
         env.push((k.into(), dir.path().join(f).display().to_string()));
     }
     let mut a = start(Some(&conf), &[], &env_refs(&env));
-    let line = a.wait_line("[RTSPS] listener opened on");
+    let line = a.wait_line("[RTSPS] started with listener");
     assert!(
         common::body(&line).ends_with(&format!(
-            "INF [RTSPS] listener opened on 127.0.0.1:{rtsps} (TCP/RTSPS)"
+            "INF [RTSPS] started with listener on 127.0.0.1:{rtsps} (TCP/RTSPS)"
         )),
         "{line}"
     );
-    a.wait_line("[RTSP] listener opened on");
+    a.wait_line("[RTSP] started with listener");
 
     let secure = format!("rtsps://127.0.0.1:{rtsps}/cam");
     let mut publisher = ffmpeg_publish(&ffmpeg, &secure, true, 20);
@@ -406,7 +406,7 @@ set -e
 "$IP" route add 224.0.0.0/4 dev lo
 "$FERROMTX" mediamtx.yml > server.log 2>&1 &
 srv=$!
-for i in $(seq 1 100); do grep -q "listener opened" server.log && break; sleep 0.1; done
+for i in $(seq 1 100); do grep -q "started with listener" server.log && break; sleep 0.1; done
 "$FFMPEG" -hide_banner -loglevel error -re -f lavfi -i testsrc=size=320x240:rate=25 \
   -f lavfi -i sine=frequency=440:sample_rate=48000 -c:v libx264 -preset ultrafast \
   -tune zerolatency -g 25 -bf 0 -c:a libopus -t 10 -f rtsp -rtsp_transport tcp \
@@ -484,5 +484,5 @@ fn udp_read_buffer_size_reaches_the_rtp_sockets() {
     let conf =
         format!("{QUIET_BUT_RTSP}udpReadBufferSize: 1073741824\nrtspUDPReadBufferSize: 100000\n");
     let mut s = start(Some(&conf), &[], &env_refs(&env));
-    s.wait_line("[RTSP] listener opened on");
+    s.wait_line("[RTSP] started with listener");
 }

@@ -127,8 +127,10 @@ fn starts_reloads_and_stops_as_the_systemd_unit_says() {
         body(&l),
         format!("INF configuration loaded from {}", canonical.display())
     );
-    s.wait_line(&format!("[metrics] listener opened on 127.0.0.1:{metrics}"));
-    s.wait_line("[API] listener opened on");
+    s.wait_line(&format!(
+        "[metrics] started with listener on 127.0.0.1:{metrics} (TCP/HTTP)"
+    ));
+    s.wait_line("[API] started with listener");
 
     // Make the running configuration differ from the file without touching the file
     // (so the file watcher has nothing to report and only ExecReload can bring the file
@@ -140,7 +142,7 @@ fn starts_reloads_and_stops_as_the_systemd_unit_says() {
         Some(r#"{"metrics":false}"#),
     );
     assert_eq!(status, 200, "{head}");
-    s.wait_line("[metrics] listener is closing");
+    s.wait_line("[metrics] closing");
     let (status, head, _) = http("POST", api, "/v3/config/paths/add/cam2", Some("{}"));
     assert_eq!(status, 200, "{head}");
     assert_eq!(get_json(api, "/v3/config/paths/list")["itemCount"], 2);
@@ -162,7 +164,7 @@ fn starts_reloads_and_stops_as_the_systemd_unit_says() {
     assert!(st.success(), "ExecReload {reload:?}: {st}");
     s.wait_line("INF reloading configuration (SIGHUP)");
     s.wait_count(
-        &format!("[metrics] listener opened on 127.0.0.1:{metrics}"),
+        &format!("[metrics] started with listener on 127.0.0.1:{metrics} (TCP/HTTP)"),
         2,
     );
     let (status, _, _) = http("GET", metrics, "/metrics", None);

@@ -110,10 +110,10 @@ fn ffmpeg_publishes_and_srt_rtsp_webrtc_readers_play() {
          metrics: yes\nmetricsAddress: 127.0.0.1:{metrics}\npaths:\n  all_others:\n"
     );
     let mut s = start(Some(&conf), &[], &env_refs(&env));
-    let l = s.wait_line("[SRT] listener opened on");
+    let l = s.wait_line("[SRT] started with listener");
     assert_eq!(
         body(&l),
-        format!("INF [SRT] listener opened on 127.0.0.1:{srt} (UDP/SRT)")
+        format!("INF [SRT] started with listener on 127.0.0.1:{srt} (UDP/SRT)")
     );
 
     let _publisher = publish_srt(&ffmpeg, &srt_url(srt, "publish:cam", ""), 40);
@@ -217,7 +217,7 @@ fn ffmpeg_publishes_and_srt_rtsp_webrtc_readers_play() {
 
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit().success());
-    s.wait_line("[SRT] listener is closing");
+    s.wait_line("[SRT] closing");
 }
 
 #[test]
@@ -230,7 +230,7 @@ fn passphrases_and_refused_callers() {
                 secret:\n    srtPublishPassphrase: publish-secret-1\n    \
                 srtReadPassphrase: read-secret-12\n  all_others:\n";
     let mut s = start(Some(conf), &[], &env_refs(&env));
-    s.wait_line("[SRT] listener opened on");
+    s.wait_line("[SRT] started with listener");
 
     let _publisher = publish_srt(
         &ffmpeg,
@@ -381,7 +381,7 @@ fn five_percent_loss_both_ways_and_two_megabyte_keyframes() {
         &[],
         &env_refs(&env),
     );
-    s.wait_line("[SRT] listener opened on");
+    s.wait_line("[SRT] started with listener");
     let server: SocketAddr = ([127, 0, 0, 1], srt).into();
     let publish_proxy = LossyProxy::start(server, 5);
     let read_proxy = LossyProxy::start(server, 5);

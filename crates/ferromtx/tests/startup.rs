@@ -29,34 +29,34 @@ fn starts_with_embedded_defaults_when_no_file() {
     assert!(l.contains("mediamtx.yml"), "{l}");
     // RTSP, RTMP, HLS, WebRTC and SRT are on by default: their listener lines, in
     // MediaMTX's start order.
-    let l = s.wait_line("[RTSP] listener opened on");
+    let l = s.wait_line("[RTSP] started with listener");
     assert_eq!(
         body(&l),
         format!(
-            "INF [RTSP] listener opened on 127.0.0.1:{rtsp} (TCP/RTSP), 127.0.0.1:{rtp} (UDP/RTP), 127.0.0.1:{rtcp} (UDP/RTCP)"
+            "INF [RTSP] started with listeners on 127.0.0.1:{rtsp} (TCP/RTSP), 127.0.0.1:{rtp} (UDP/RTP), 127.0.0.1:{rtcp} (UDP/RTCP)"
         )
     );
-    let l = s.wait_line("[RTMP] listener opened on");
+    let l = s.wait_line("[RTMP] started with listener");
     assert_eq!(
         body(&l),
-        format!("INF [RTMP] listener opened on 127.0.0.1:{rtmp} (TCP/RTMP)")
+        format!("INF [RTMP] started with listener on 127.0.0.1:{rtmp} (TCP/RTMP)")
     );
-    let l = s.wait_line("[HLS] listener opened on");
+    let l = s.wait_line("[HLS] started with listener");
     assert_eq!(
         body(&l),
-        format!("INF [HLS] listener opened on 127.0.0.1:{hls}")
+        format!("INF [HLS] started with listener on 127.0.0.1:{hls} (TCP/HTTP)")
     );
-    let l = s.wait_line("[WebRTC] listener opened on");
+    let l = s.wait_line("[WebRTC] started with listener");
     assert_eq!(
         body(&l),
         format!(
-            "INF [WebRTC] listener opened on 127.0.0.1:{whttp} (HTTP), 127.0.0.1:{wudp} (ICE/UDP)"
+            "INF [WebRTC] started with listeners on 127.0.0.1:{whttp} (TCP/HTTP), 127.0.0.1:{wudp} (UDP/ICE)"
         )
     );
-    let l = s.wait_line("[SRT] listener opened on");
+    let l = s.wait_line("[SRT] started with listener");
     assert_eq!(
         body(&l),
-        format!("INF [SRT] listener opened on 127.0.0.1:{srt} (UDP/SRT)")
+        format!("INF [SRT] started with listener on 127.0.0.1:{srt} (UDP/SRT)")
     );
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit().success());
@@ -82,7 +82,7 @@ fn loads_the_upstream_default_file_unchanged() {
         body(&l),
         format!("INF configuration loaded from {}", expected.display())
     );
-    s.wait_line("[RTSP] listener opened on");
+    s.wait_line("[RTSP] started with listener");
     s.signal(libc::SIGINT);
     assert!(s.wait_exit().success());
     assert_eq!(s.count("ERR"), 0, "{:#?}", s.seen);

@@ -31,8 +31,8 @@ fn start_server(env_extra: &[(&str, &str)]) -> (Server, u16, u16) {
     let conf = "rtmp: no\nhls: no\nsrt: no\nmoq: no\nwebrtcIPsFromInterfaces: no\n\
                 webrtcAdditionalHosts: [127.0.0.1]\npaths:\n  all_others:\n";
     let mut s = common::start(Some(conf), &[], &env);
-    s.wait_line("[WebRTC] listener opened on");
-    s.wait_line("[RTSP] listener opened on");
+    s.wait_line("[WebRTC] started with listener");
+    s.wait_line("[RTSP] started with listener");
     (s, rtsp, http)
 }
 
@@ -473,7 +473,7 @@ fn rtmp_publishers_of_aac_like_obs_and_of_mp3_are_heard_too() {
     let conf = "rtsp: no\nhls: no\nsrt: no\nmoq: no\nwebrtcIPsFromInterfaces: no\n\
                 webrtcAdditionalHosts: [127.0.0.1]\npaths:\n  all_others:\n";
     let mut s = common::start(Some(conf), &[], &env_refs(&env));
-    s.wait_line("[RTMP] listener opened on");
+    s.wait_line("[RTMP] started with listener");
     // What OBS sends: H264 + AAC-LC 48 kHz stereo over RTMP (FLV), millisecond timestamps;
     // then MP3 44.1 kHz stereo, bare frames in FLV (no RFC 2250 header).
     let cases = [

@@ -27,8 +27,8 @@ fn start_server(extra: &str) -> (Server, u16, u16, u16) {
         "rtmp: no\nhls: no\nsrt: no\nmoq: no\nwebrtcIPsFromInterfaces: no\n{extra}\npaths:\n  all_others:\n"
     );
     let mut s = common::start(Some(&conf), &[], &env_refs(&env));
-    s.wait_line("[WebRTC] listener opened on");
-    s.wait_line("[RTSP] listener opened on");
+    s.wait_line("[WebRTC] started with listener");
+    s.wait_line("[RTSP] started with listener");
     (s, rtsp, http, udp)
 }
 
@@ -142,7 +142,7 @@ fn chromium_plays_whep_over_https_with_webrtc_encryption() {
         30,
     ));
     s.wait_line(&format!(
-        "[WebRTC] listener opened on 127.0.0.1:{http} (HTTPS)"
+        "[WebRTC] started with listeners on 127.0.0.1:{http} (TCP/HTTPS)"
     ));
     s.wait_line("is publishing to path 'cam'");
     // Plain HTTP is not served any more.
@@ -185,7 +185,7 @@ fn chromium_plays_whep_over_ice_tcp_when_udp_is_off() {
     );
     let mut s = common::start(Some(&conf), &[], &env_refs(&env));
     s.wait_line(&format!(
-        "[WebRTC] listener opened on 127.0.0.1:{http} (HTTP), 127.0.0.1:{tcp} (ICE/TCP)"
+        "[WebRTC] started with listeners on 127.0.0.1:{http} (TCP/HTTP), 127.0.0.1:{tcp} (TCP/ICE)"
     ));
     let publisher = publish_cam(&mut s, &ffmpeg, rtsp, true, 30);
     let r = play(

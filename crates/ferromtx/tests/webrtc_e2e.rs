@@ -39,8 +39,8 @@ fn whep_offer_for_an_rtsp_stream_creates_a_session() {
          api: yes\napiAddress: 127.0.0.1:{api}\npaths:\n  all_others:\n"
     );
     let mut s = start(Some(&conf), &[], &env_refs(&env));
-    s.wait_line("[WebRTC] listener opened on");
-    s.wait_line("[API] listener opened on");
+    s.wait_line("[WebRTC] started with listener");
+    s.wait_line("[API] started with listener");
 
     let client = UdpSocket::bind("127.0.0.1:0").expect("udp");
     let offer = whep_offer(client.local_addr().expect("addr"));

@@ -121,14 +121,23 @@ impl Server for Hls {
                     return Err(e);
                 }
             };
-            tracing::info!("[HLS] listener opened on {}", settings.address);
+            tracing::info!(
+                "{}",
+                ferromtx_api::started_line(
+                    "[HLS]",
+                    &[(
+                        &settings.address,
+                        ferromtx_api::http_proto(settings.http.encryption)
+                    )]
+                )
+            );
             Ok(Arc::new(Hls { server, http }))
         })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            tracing::info!("[HLS] listener is closing");
+            tracing::info!("[HLS] closing");
             // Muxers first: requests waiting on them end, then the listener closes.
             self.server.close().await;
             self.http.close().await;

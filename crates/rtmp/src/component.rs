@@ -44,14 +44,17 @@ impl Server for Rtmp {
             let server = RtmpServer::start(settings.clone(), Arc::clone(&ctx.paths), None)
                 .await
                 .map_err(|e| format!("[RTMP] unable to listen on {address}: {e}"))?;
-            tracing::info!("[RTMP] listener opened on {address} (TCP/RTMP)");
+            tracing::info!(
+                "{}",
+                ferromtx_api::started_line("[RTMP]", &[(address, "TCP/RTMP")])
+            );
             Ok(Arc::new(Rtmp(Arc::new(server))))
         })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            tracing::info!("[RTMP] listener is closing");
+            tracing::info!("[RTMP] closing");
             self.0.close().await;
         })
     }
@@ -103,14 +106,17 @@ impl Server for Rtmps {
                 RtmpServer::start(settings.rtmp.clone(), Arc::clone(&ctx.paths), Some(tls))
                     .await
                     .map_err(|e| format!("[RTMPS] unable to listen on {address}: {e}"))?;
-            tracing::info!("[RTMPS] listener opened on {address} (TCP/RTMPS)");
+            tracing::info!(
+                "{}",
+                ferromtx_api::started_line("[RTMPS]", &[(address, "TCP/RTMPS")])
+            );
             Ok(Arc::new(Rtmps(Arc::new(server))))
         })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            tracing::info!("[RTMPS] listener is closing");
+            tracing::info!("[RTMPS] closing");
             self.0.close().await;
         })
     }

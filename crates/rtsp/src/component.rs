@@ -24,15 +24,15 @@ pub fn register(r: &mut Registration) {
     r.source("rtsps", source);
 }
 
-/// The `listener opened` line of the RTSP server, in MediaMTX's wording, from the
+/// The `started with listeners` line of the RTSP server, in MediaMTX's wording, from the
 /// configured addresses.
 pub fn opened_line(settings: &RtspSettings) -> String {
-    let mut parts = vec![format!("{} (TCP/RTSP)", settings.rtsp_address)];
+    let mut parts = vec![(settings.rtsp_address.as_str(), "TCP/RTSP")];
     if settings.transports.contains(&TransportKind::Udp) {
-        parts.push(format!("{} (UDP/RTP)", settings.rtp_address));
-        parts.push(format!("{} (UDP/RTCP)", settings.rtcp_address));
+        parts.push((&settings.rtp_address, "UDP/RTP"));
+        parts.push((&settings.rtcp_address, "UDP/RTCP"));
     }
-    format!("[RTSP] listener opened on {}", parts.join(", "))
+    ferromtx_api::started_line("[RTSP]", &parts)
 }
 
 /// The plain RTSP server (`rtsp`, `rtspEncryption` `no` or `optional`).
@@ -64,7 +64,7 @@ impl Server for Rtsp {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            tracing::info!("[RTSP] listener is closing");
+            tracing::info!("[RTSP] closing");
             self.0.close().await;
         })
     }
@@ -120,14 +120,17 @@ impl Server for Rtsps {
             )
             .await
             .map_err(|e| format!("[RTSPS] unable to listen on {address}: {e}"))?;
-            tracing::info!("[RTSPS] listener opened on {address} (TCP/RTSPS)");
+            tracing::info!(
+                "{}",
+                ferromtx_api::started_line("[RTSPS]", &[(address, "TCP/RTSPS")])
+            );
             Ok(Arc::new(Rtsps(Arc::new(server))))
         })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            tracing::info!("[RTSPS] listener is closing");
+            tracing::info!("[RTSPS] closing");
             self.0.close().await;
         })
     }

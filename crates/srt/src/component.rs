@@ -45,14 +45,17 @@ impl Server for Srt {
             let server = SrtServer::start(settings.clone(), Arc::clone(&ctx.paths))
                 .await
                 .map_err(|e| format!("[SRT] unable to listen on {}: {e}", settings.address))?;
-            tracing::info!("[SRT] listener opened on {} (UDP/SRT)", settings.address);
+            tracing::info!(
+                "{}",
+                ferromtx_api::started_line("[SRT]", &[(&settings.address, "UDP/SRT")])
+            );
             Ok(Arc::new(Srt(Arc::new(server))))
         })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            tracing::info!("[SRT] listener is closing");
+            tracing::info!("[SRT] closing");
             self.0.close().await;
         })
     }

@@ -91,24 +91,19 @@ impl WebrtcSettings {
         }
     }
 
-    /// The `listener opened` line, in MediaMTX's wording.
+    /// The `started with listeners` line, in MediaMTX's wording.
     pub fn opened_line(&self) -> String {
-        let mut listeners = format!(
-            "{} ({})",
-            self.address,
-            if self.http.encryption {
-                "HTTPS"
-            } else {
-                "HTTP"
-            }
-        );
+        let mut listeners = vec![(
+            self.address.as_str(),
+            ferromtx_api::http_proto(self.http.encryption),
+        )];
         if !self.local_udp_address.is_empty() {
-            listeners.push_str(&format!(", {} (ICE/UDP)", self.local_udp_address));
+            listeners.push((&self.local_udp_address, "UDP/ICE"));
         }
         if !self.local_tcp_address.is_empty() {
-            listeners.push_str(&format!(", {} (ICE/TCP)", self.local_tcp_address));
+            listeners.push((&self.local_tcp_address, "TCP/ICE"));
         }
-        format!("[WebRTC] listener opened on {listeners}")
+        ferromtx_api::started_line("[WebRTC]", &listeners)
     }
 }
 
@@ -167,7 +162,7 @@ impl Server for Webrtc {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            tracing::info!("[WebRTC] listener is closing");
+            tracing::info!("[WebRTC] closing");
             self.http.close().await;
             self.server.close().await;
         })

@@ -130,10 +130,10 @@ mod tests {
             format_plain(
                 &at(),
                 Level::Info,
-                "[WebRTC] listener opened on :8889 (HTTP), :8189 (ICE/UDP)",
+                "[WebRTC] started with listeners on :8889 (TCP/HTTP), :8189 (UDP/ICE)",
                 false
             ),
-            "2026/11/24 18:02:15 INF [WebRTC] listener opened on :8889 (HTTP), :8189 (ICE/UDP)\n"
+            "2026/11/24 18:02:15 INF [WebRTC] started with listeners on :8889 (TCP/HTTP), :8189 (UDP/ICE)\n"
         );
         assert_eq!(
             format_plain(&at(), Level::Debug, "x", false),

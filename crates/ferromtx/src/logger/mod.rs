@@ -352,7 +352,7 @@ mod tests {
         let out = capture(Level::Info, false, || {
             let server = tracing::info_span!("server", component = "RTSP");
             let _g = server.enter();
-            tracing::info!("listener opened on :8554 (TCP/RTSP)");
+            tracing::info!("started with listener on :8554 (TCP/RTSP)");
             let conn = tracing::info_span!("conn", conn = "1.2.3.4:5678");
             let _c = conn.enter();
             tracing::warn!("closed: {}", "EOF");
@@ -361,7 +361,7 @@ mod tests {
         assert_eq!(lines.len(), 2, "{out}");
         assert_eq!(
             strip_time(lines[0]),
-            "INF [RTSP] listener opened on :8554 (TCP/RTSP)"
+            "INF [RTSP] started with listener on :8554 (TCP/RTSP)"
         );
         assert_eq!(
             strip_time(lines[1]),

@@ -88,14 +88,20 @@ impl Server for Playback {
                 Arc::clone(&ctx.backend),
             )
             .await?;
-            tracing::info!("[playback] listener opened on {address}");
+            tracing::info!(
+                "{}",
+                ferromtx_api::started_line(
+                    "[playback]",
+                    &[(address, ferromtx_api::http_proto(http.encryption))]
+                )
+            );
             Ok(Arc::new(Playback { http: server }))
         })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            tracing::info!("[playback] listener is closing");
+            tracing::info!("[playback] closing");
             self.http.close().await;
         })
     }
