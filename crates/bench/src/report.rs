@@ -363,6 +363,7 @@ mod tests {
             },
             nacks_sent: 2,
             retransmissions: 1,
+            first_loss: None,
         }
     }
 

@@ -491,11 +491,10 @@ fn edit_packets(ts: &[u8], edit: impl FnOnce(&mut Vec<Vec<u8>>)) -> Vec<u8> {
     packets.concat()
 }
 
-#[test]
-fn a_continuity_gap_drops_only_the_pes_it_cuts() {
-    // Three 50 kB frames: each PES spans ~270 packets.
+/// Three H264 frames of `len` bytes muxed, and the indexes of the video packets.
+fn three_frames(len: usize) -> (Vec<Unit>, Vec<u8>, Vec<usize>) {
     let units: Vec<Unit> = (0..3i64)
-        .map(|i| (0x100, i * 3_600, i * 3_600, false, h264_p(i as u8, 50_000)))
+        .map(|i| (0x100, i * 3_600, i * 3_600, false, h264_p(i as u8, len)))
         .collect();
     let ts = mux(vec![track(0x100, Codec::H264)], &units);
     let video: Vec<usize> = ts
@@ -504,6 +503,13 @@ fn a_continuity_gap_drops_only_the_pes_it_cuts() {
         .filter(|(_, p)| p[1] & 0x1f == 0x01 && p[2] == 0x00)
         .map(|(i, _)| i)
         .collect();
+    (units, ts, video)
+}
+
+#[test]
+fn a_continuity_gap_drops_only_the_pes_it_cuts() {
+    // Three 50 kB frames: each PES spans ~270 packets.
+    let (units, ts, video) = three_frames(50_000);
     let per_frame = video.len() / 3;
     // Lose one packet in the middle of frame 2, duplicate one of frame 3.
     let lost = video[per_frame + per_frame / 2];
@@ -527,16 +533,7 @@ fn a_continuity_gap_drops_only_the_pes_it_cuts() {
 #[test]
 fn lost_input_drops_the_pes_a_counter_wrap_would_hide() {
     // 100 kB frames: PES without a length, which only the next start ends.
-    let units: Vec<Unit> = (0..3i64)
-        .map(|i| (0x100, i * 3_600, i * 3_600, false, h264_p(i as u8, 100_000)))
-        .collect();
-    let ts = mux(vec![track(0x100, Codec::H264)], &units);
-    let video: Vec<usize> = ts
-        .chunks(PACKET)
-        .enumerate()
-        .filter(|(_, p)| p[1] & 0x1f == 0x01 && p[2] == 0x00)
-        .map(|(i, _)| i)
-        .collect();
+    let (units, ts, video) = three_frames(100_000);
     let per_frame = video.len() / 3;
     // Sixteen packets of frame 2 vanish: the continuity counter comes round again.
     let from = video[per_frame + per_frame / 2];
