@@ -81,13 +81,21 @@ async fn decode(url: &str, protocols: &str) -> usize {
         .expect("gst-launch ends in time")
         .expect("gst-launch output");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "gst-launch over {protocols} failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr),
-    );
-    stdout
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let frames = stdout
         .lines()
         .filter(|l| l.contains("fakesink0: last-message = chain"))
-        .count()
+        .count();
+    // rtspsrc sometimes reports its own PAUSE, sent while it tears the session down after
+    // the sink's last buffer, as a failure ("Could not send message. (Received
+    // end-of-file)" from gst_rtspsrc_pause, the server having answered TEARDOWN): the
+    // stream was read by then. Any other failure, or one before 10 frames, is one.
+    let shutdown_race = frames == 10
+        && stderr.contains("gst_rtspsrc_pause")
+        && stderr.contains("Could not send message");
+    assert!(
+        out.status.success() || shutdown_race,
+        "gst-launch over {protocols} failed: {stderr}\n{stdout}",
+    );
+    frames
 }
