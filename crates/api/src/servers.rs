@@ -18,6 +18,9 @@ use crate::settings::http_settings;
 #[derive(Debug)]
 pub struct HttpServer {
     kind: HttpServerKind,
+    /// The address and protocol of its `started with listener` line.
+    address: String,
+    encryption: bool,
     stop: Mutex<Option<oneshot::Sender<()>>>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -44,6 +47,15 @@ pub fn http_proto(encryption: bool) -> &'static str {
 }
 
 impl HttpServer {
+    /// `[HLS] started with listener on :8888 (TCP/HTTP)`: the line of a server that is
+    /// this listener alone.
+    pub fn started_line(&self) -> String {
+        started_line(
+            self.kind.log_prefix(),
+            &[(&self.address, http_proto(self.encryption))],
+        )
+    }
+
     /// Binds `address` (a MediaMTX listen address), checks the TLS files when
     /// `settings.encryption` asks for TLS, and serves `router` until [`HttpServer::close`].
     /// Errors are whole log lines (`[API] unable to listen on :9997: ...`).
@@ -55,6 +67,7 @@ impl HttpServer {
         backend: Arc<dyn Backend>,
     ) -> Result<HttpServer, String> {
         let prefix = kind.log_prefix();
+        let encryption = settings.encryption;
         if settings.encryption {
             check_tls(&settings).map_err(|e| format!("{prefix} {e}"))?;
         }
@@ -72,6 +85,8 @@ impl HttpServer {
         });
         Ok(HttpServer {
             kind,
+            address: address.to_owned(),
+            encryption,
             stop: Mutex::new(Some(stop)),
             task: Mutex::new(Some(task)),
         })
@@ -157,13 +172,7 @@ impl<K: ControlKind> Server for ControlServer<K> {
                 Arc::clone(&ctx.backend),
             )
             .await?;
-            tracing::info!(
-                "{}",
-                started_line(
-                    K::KIND.log_prefix(),
-                    &[(address, http_proto(http.encryption))]
-                )
-            );
+            tracing::info!("{}", server.started_line());
             Ok(Arc::new(ControlServer {
                 http: server,
                 _kind: std::marker::PhantomData,

@@ -146,6 +146,12 @@ pub fn networks_contain(networks: &[IpNetwork], ip: IpAddr) -> bool {
     networks.iter().any(|n| n.contains(ip))
 }
 
+/// `rtspTrustedProxies` / `rtmpTrustedProxies` for a connection from `ip`: `None` when no
+/// proxy is trusted (no PROXY header is looked for), else whether `ip` is one of them.
+pub fn proxy_trust(trusted_proxies: &[IpNetwork], ip: IpAddr) -> Option<bool> {
+    (!trusted_proxies.is_empty()).then(|| networks_contain(trusted_proxies, ip))
+}
+
 conf_object! {
     /// A permission of an internal user (an empty path means any path).
     #[derive(Clone, Debug, PartialEq)]

@@ -25,7 +25,7 @@ mod value;
 
 pub use auth::{
     AuthAction, AuthInternalUser, AuthInternalUserPermission, AuthMethod, IpNetwork,
-    networks_contain,
+    networks_contain, proxy_trust,
 };
 pub use duration::{format_duration, parse_duration};
 pub use forward::{AlwaysAvailableTrack, ForwardDest, WebRtcIceServer};

@@ -297,17 +297,7 @@ impl LossyProxy {
                 .expect("timeout");
             // Room for a keyframe's burst, so that the relay loses what it is told to and
             // not what overflows (best effort: the system may allow less).
-            let size: libc::c_int = 4 << 20;
-            // SAFETY: a valid socket and an int option of the size given.
-            unsafe {
-                libc::setsockopt(
-                    std::os::fd::AsRawFd::as_raw_fd(s),
-                    libc::SOL_SOCKET,
-                    libc::SO_RCVBUF,
-                    (&raw const size).cast(),
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                );
-            }
+            ferromtx_net::grow_read_buffer(s, 4 << 20);
         }
         let port = front.local_addr().expect("addr").port();
         let stop = Arc::new(AtomicBool::new(false));

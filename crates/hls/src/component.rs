@@ -121,16 +121,7 @@ impl Server for Hls {
                     return Err(e);
                 }
             };
-            tracing::info!(
-                "{}",
-                ferromtx_api::started_line(
-                    "[HLS]",
-                    &[(
-                        &settings.address,
-                        ferromtx_api::http_proto(settings.http.encryption)
-                    )]
-                )
-            );
+            tracing::info!("{}", http.started_line());
             Ok(Arc::new(Hls { server, http }))
         })
     }

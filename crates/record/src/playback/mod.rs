@@ -88,13 +88,7 @@ impl Server for Playback {
                 Arc::clone(&ctx.backend),
             )
             .await?;
-            tracing::info!(
-                "{}",
-                ferromtx_api::started_line(
-                    "[playback]",
-                    &[(address, ferromtx_api::http_proto(http.encryption))]
-                )
-            );
+            tracing::info!("{}", server.started_line());
             Ok(Arc::new(Playback { http: server }))
         })
     }

@@ -146,9 +146,7 @@ async fn open(ctx: &ConnContext, socket: TcpStream) -> Result<(ReadHalf, WriteHa
 /// Serves one accepted connection until it closes.
 pub(crate) async fn serve(ctx: Arc<ConnContext>, mut socket: TcpStream, peer: SocketAddr, id: u64) {
     // rtspTrustedProxies / rtmpTrustedProxies: the client's address from a PROXY header.
-    let proxies = &ctx.settings.trusted_proxies;
-    let trusted =
-        (!proxies.is_empty()).then(|| ferromtx_conf::networks_contain(proxies, peer.ip()));
+    let trusted = ferromtx_conf::proxy_trust(&ctx.settings.trusted_proxies, peer.ip());
     let timeout = ctx.settings.read_timeout;
     let peer = match ferromtx_net::proxy::client_addr(&mut socket, peer, trusted, timeout).await {
         Ok(client) => client,
