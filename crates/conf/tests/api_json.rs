@@ -118,12 +118,9 @@ fn path_json_add_patch_and_defaults() {
 }
 
 /// Property names of an openapi schema (top-level keys of `properties`).
-fn openapi_properties(schema: &str) -> Vec<String> {
-    let spec = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/compat/openapi.yaml"
-    );
-    let text = std::fs::read_to_string(spec).unwrap();
+/// `None` (the caller skips) outside CI when the upstream spec is absent.
+fn openapi_properties(schema: &str) -> Option<Vec<String>> {
+    let text = ferromtx_testkit::compat::read("openapi.yaml")?;
     let start = text.find(&format!("\n    {schema}:\n")).unwrap();
     let section = &text[start + 1..];
     let props = section.find("      properties:\n").unwrap();
@@ -137,7 +134,7 @@ fn openapi_properties(schema: &str) -> Vec<String> {
         }
     }
     assert!(out.len() > 10, "{schema}: {out:?}");
-    out
+    Some(out)
 }
 
 #[test]
@@ -170,7 +167,9 @@ fn path_json_has_every_openapi_key() {
         "sourceAnyPortEnable",
         "sourceProtocol",
     ];
-    let spec = openapi_properties("PathConf");
+    let Some(spec) = openapi_properties("PathConf") else {
+        return;
+    };
     let missing: Vec<_> = spec
         .iter()
         .filter(|k| !obj.contains_key(k.as_str()) && !deprecated.contains(&k.as_str()))
@@ -190,7 +189,9 @@ fn path_json_has_every_openapi_key() {
 fn global_json_has_every_openapi_key() {
     let j = Conf::default().global_to_json();
     let obj = j.as_object().unwrap();
-    let spec = openapi_properties("GlobalConf");
+    let Some(spec) = openapi_properties("GlobalConf") else {
+        return;
+    };
     let deprecated = [
         "apiAllowOrigin",
         "authJWTInHTTPQuery",

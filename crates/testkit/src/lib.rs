@@ -5,6 +5,7 @@
 //! is [`CountingAlloc`].
 #![forbid(unsafe_code)]
 
+pub mod compat;
 pub mod ffmpeg;
 pub mod ports;
 pub mod process;

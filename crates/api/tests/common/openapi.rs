@@ -15,14 +15,11 @@ pub struct Spec {
 }
 
 impl Spec {
-    pub fn load() -> Spec {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/compat/openapi.yaml"
-        );
-        let text = std::fs::read_to_string(path).expect("openapi.yaml readable");
+    /// The upstream `/v3` spec; `None` (the test skips) outside CI when it is absent.
+    pub fn load() -> Option<Spec> {
+        let text = ferromtx_testkit::compat::read("openapi.yaml")?;
         let doc: Value = serde_saphyr::from_str(&text).expect("openapi.yaml parses");
-        Spec { doc }
+        Some(Spec { doc })
     }
 
     /// Every operation as `"METHOD /path"`.
