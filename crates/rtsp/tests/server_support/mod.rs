@@ -138,9 +138,15 @@ impl Client {
         Client::over(Box::new(stream))
     }
 
+    /// Writes `data`; a server that stops reading for [`STEP`] fails the test instead of
+    /// hanging it.
     pub async fn send_raw(&mut self, data: &[u8]) {
-        self.stream.write_all(data).await.expect("write");
-        self.stream.flush().await.expect("flush");
+        tokio::time::timeout(STEP, async {
+            self.stream.write_all(data).await.expect("write");
+            self.stream.flush().await.expect("flush");
+        })
+        .await
+        .expect("the server reads what is sent to it in time");
     }
 
     /// Sends a request (with CSeq and Session) and waits for its response.
