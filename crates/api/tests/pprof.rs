@@ -363,28 +363,67 @@ async fn heap_and_allocs_are_read_by_go_tool_pprof() {
     }
 }
 
+/// The task count of `/debug/pprof/goroutine?debug=1`'s first line.
+async fn task_count(server: &Server) -> usize {
+    let text = server.get("/debug/pprof/goroutine?debug=1").await;
+    assert_eq!(text.status, 200);
+    let body = text.text();
+    let first = body.lines().next().unwrap_or_default();
+    first
+        .strip_prefix("goroutine profile: total ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("first line: {first:?}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn goroutine_profiles_count_tokio_tasks() {
+    const PARKED: usize = 50;
     let server = Server::start().await;
 
     let text = server.get("/debug/pprof/goroutine?debug=1").await;
-    assert_eq!(text.status, 200);
     assert_eq!(
         text.header("content-type"),
         Some("text/plain; charset=utf-8")
     );
-    let body = text.text();
-    let first = body.lines().next().unwrap();
-    let n: usize = first
-        .strip_prefix("goroutine profile: total ")
-        .unwrap_or_else(|| panic!("first line: {first:?}"))
-        .parse()
-        .unwrap();
-    assert!(n >= 1, "{first}");
-    assert!(body.contains("# workers: 2"), "{body}");
+    assert!(text.text().contains("# workers: 2"), "{}", text.text());
+
+    // The count follows the runtime's tasks: 50 more while 50 tasks wait, as many fewer
+    // once they end.
+    let before = task_count(&server).await;
+    let (release, released) = tokio::sync::watch::channel(false);
+    let parked: Vec<_> = (0..PARKED)
+        .map(|_| {
+            let mut released = released.clone();
+            tokio::spawn(async move {
+                let _ = released.wait_for(|r| *r).await;
+            })
+        })
+        .collect();
+    let during = task_count(&server).await;
+    assert!(
+        during >= before + PARKED,
+        "{during} tasks with {PARKED} parked, {before} before"
+    );
 
     let proto = server.get("/debug/pprof/goroutine").await;
     assert_gzip_profile(&proto, "goroutine");
+
+    release.send(true).expect("parked tasks listen");
+    for task in parked {
+        task.await.expect("parked task ends");
+    }
+    let mut after = task_count(&server).await;
+    for _ in 0..100 {
+        if after + PARKED <= during {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        after = task_count(&server).await;
+    }
+    assert!(
+        after + PARKED <= during,
+        "{after} tasks after the {PARKED} parked ones ended, {during} while they waited"
+    );
 
     let Some(go) = go_or_skip("goroutine_profiles_count_tokio_tasks") else {
         return;
@@ -393,14 +432,15 @@ async fn goroutine_profiles_count_tokio_tasks() {
     let top = pprof_top(&go, &tmp.0, "goroutine.prof", &proto.body).await;
     assert!(top.contains("tokio::runtime::alive_tasks"), "{top}");
     assert!(top.contains("Type: goroutine"), "{top}");
-    // "Showing nodes accounting for N, 100% of N total"
+    // "Showing nodes accounting for N, 100% of N total": the profile taken while the 50
+    // tasks waited.
     let total: usize = top
         .split(" of ")
         .nth(1)
         .and_then(|rest| rest.split(" total").next())
         .and_then(|t| t.trim().parse().ok())
         .unwrap_or_else(|| panic!("no total in {top}"));
-    assert!(total >= 1, "{top}");
+    assert!(total >= before + PARKED, "{top}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,35 @@
 
 mod common;
 
+use std::net::TcpStream;
+use std::time::Duration;
+
 use common::{body, free_port, get_json, http, quiet_config, start, version_line, write};
+
+/// The first line of the server's `/debug/pprof/goroutine?debug=1`: its live tasks.
+fn task_count(pprof: u16) -> usize {
+    let (status, _, g) = http("GET", pprof, "/debug/pprof/goroutine?debug=1", None);
+    assert_eq!(status, 200);
+    let text = String::from_utf8_lossy(&g);
+    let first = text.lines().next().unwrap_or_default();
+    first
+        .strip_prefix("goroutine profile: total ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("first line {first:?}"))
+}
+
+/// The task count once `done` holds of it, or the last one read after 5 s.
+fn wait_task_count(pprof: u16, done: impl Fn(usize) -> bool) -> usize {
+    let mut n = task_count(pprof);
+    for _ in 0..250 {
+        if done(n) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        n = task_count(pprof);
+    }
+    n
+}
 
 fn conf(api: u16, metrics: u16, pprof: u16, extra: &str) -> String {
     quiet_config(&format!(
@@ -72,18 +100,24 @@ fn listeners_open_with_mediamtx_lines_and_answer() {
         "{m}"
     );
 
-    let (status, _, g) = http("GET", pprof, "/debug/pprof/goroutine?debug=1", None);
-    assert_eq!(status, 200);
-    let first = String::from_utf8_lossy(&g)
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_string();
-    let n: u64 = first
-        .strip_prefix("goroutine profile: total ")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("first line {first:?}"));
-    assert!(n >= 1);
+    // The server's task count follows its connections: 20 idle ones to the API are 20
+    // more tasks, and they go when the connections do.
+    const IDLE: usize = 20;
+    let before = task_count(pprof);
+    let idle: Vec<TcpStream> = (0..IDLE)
+        .map(|_| TcpStream::connect(("127.0.0.1", api)).expect("connect"))
+        .collect();
+    let during = wait_task_count(pprof, |n| n >= before + IDLE);
+    assert!(
+        during >= before + IDLE,
+        "{during} tasks with {IDLE} idle connections, {before} before"
+    );
+    drop(idle);
+    let after = wait_task_count(pprof, |n| n + IDLE <= during);
+    assert!(
+        after + IDLE <= during,
+        "{after} tasks after the {IDLE} connections closed, {during} while open"
+    );
 
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit().success());
