@@ -120,6 +120,60 @@ async fn closing_a_command_stops_its_process() {
     assert!(wait_until(|| find_process(&marker).is_none()).await);
 }
 
+/// A `sleep` duration no other test or process uses: `<n>.<tag>` seconds, long enough.
+fn sleep_marker(tag: u32) -> String {
+    format!("{}.{tag}", 900 + std::process::id() % 97)
+}
+
+#[tokio::test]
+async fn closing_a_command_stops_its_whole_process_group() {
+    // `sh` waits on a pipeline of two sleeps: stopping only the shell's pid would leave
+    // both sleeps running.
+    let (a, b) = (sleep_marker(5501), sleep_marker(5502));
+    let cmd = ExternalCmd::start(
+        &format!("sh -c 'sleep {a} | sleep {b}'"),
+        false,
+        BTreeMap::new(),
+        |_| {},
+    );
+    assert!(wait_until(|| find_process(&a).is_some() && find_process(&b).is_some()).await);
+    cmd.close();
+    assert!(
+        wait_until(|| find_process(&a).is_none() && find_process(&b).is_none()).await,
+        "a process of the group outlived the command"
+    );
+}
+
+#[tokio::test]
+async fn a_command_that_ignores_sigint_is_killed_after_the_grace() {
+    // The shell and the sleep it starts ignore SIGINT (the ignored disposition survives
+    // exec): only the SIGKILL sent to the group after KILL_GRACE ends them.
+    let marker = sleep_marker(5503);
+    let cmd = ExternalCmd::start(
+        &format!("sh -c 'trap \"\" INT; sleep {marker}; echo after'"),
+        false,
+        BTreeMap::new(),
+        |_| {},
+    );
+    assert!(wait_until(|| find_process(&marker).is_some()).await);
+    let closed = tokio::time::Instant::now();
+    cmd.close();
+    let mut gone = false;
+    for _ in 0..300 {
+        if find_process(&marker).is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after = closed.elapsed();
+    assert!(gone, "still running {after:?} after close");
+    assert!(
+        after >= ferromtx_core::externalcmd::KILL_GRACE,
+        "gone {after:?} after close, before the grace: SIGINT was not ignored?"
+    );
+}
+
 #[tokio::test]
 async fn restarting_command_runs_again_after_exit() {
     let dir = tempfile::tempdir().unwrap();
