@@ -24,7 +24,7 @@ fn ffmpeg_publishes_ffprobe_reads_and_the_api_sees_it() {
     s.wait_line("[API] started with listener");
 
     let url = format!("rtsp://127.0.0.1:{rtsp}/cam");
-    let mut publisher = ffmpeg_publish(&ffmpeg, &url, true, 8);
+    let mut publisher = ffmpeg_publish(&ffmpeg, &url, true, 20);
 
     // The path becomes available with both tracks.
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -59,12 +59,15 @@ fn ffmpeg_publishes_ffprobe_reads_and_the_api_sees_it() {
         );
     }
 
-    // A path with `source: redirect` sends readers to the live one (RTSP 302, followed by ffprobe).
-    let text = ffprobe_streams(&ffprobe, &format!("rtsp://127.0.0.1:{rtsp}/old"), "tcp");
+    // A path with `source: redirect` sends readers to the live one (RTSP 302, followed by
+    // ffprobe and by ffmpeg, which decodes it).
+    let old = format!("rtsp://127.0.0.1:{rtsp}/old");
+    let text = ffprobe_streams(&ffprobe, &old, "tcp");
     assert!(
         text.lines().any(|l| l.starts_with("h264")),
         "via redirect: {text}"
     );
+    assert_decodes(&ffmpeg, &old, &["video", "audio"]);
 
     let (_, _, m) = http("GET", metrics, "/metrics", None);
     let m = String::from_utf8_lossy(&m);
@@ -135,15 +138,13 @@ fn second_ferromtx_pulls_and_serves_the_stream() {
     // The source retries every 5 s until the upstream path exists; wait for it to be ready.
     b.wait_line("ready: 1 track (H264)");
 
-    let text = ffprobe_streams(
-        &ffprobe,
-        &format!("rtsp://127.0.0.1:{rtsp_b}/proxied"),
-        "tcp",
-    );
+    let proxied = format!("rtsp://127.0.0.1:{rtsp_b}/proxied");
+    let text = ffprobe_streams(&ffprobe, &proxied, "tcp");
     assert!(
         text.lines().any(|l| l.starts_with("h264,320,240")),
         "{text}"
     );
+    assert_decodes(&ffmpeg, &proxied, &["video"]);
 
     let _ = publisher.kill();
     let _ = publisher.wait();
@@ -168,34 +169,21 @@ fn write_certificate(dir: &std::path::Path) -> String {
         .collect()
 }
 
-/// ffmpeg reading `url` for 2 s, decoding everything; returns its stream lines and the
-/// number of video frames decoded.
-fn ffmpeg_read(ffmpeg: &std::path::Path, url: &str, transport: Option<&str>) -> (String, u64) {
-    let mut cmd = std::process::Command::new(ffmpeg);
-    cmd.args(["-hide_banner", "-nostats"]);
-    if let Some(t) = transport {
-        cmd.args(["-rtsp_transport", t]);
+/// ffmpeg decodes 2 s of `url`: the streams are `media` in order (`video`, `audio`), the
+/// pictures from the first keyframe on (a GOP is 1 s) at least 90 % complete, and at least
+/// 90 % of 2 s of sound.
+fn assert_decodes(ffmpeg: &std::path::Path, url: &str, media: &[&str]) {
+    let streams = ferromtx_testkit::ffmpeg::decode(ffmpeg, &[], url, 2);
+    let kinds: Vec<&str> = streams.iter().map(|s| s.media.as_str()).collect();
+    assert_eq!(kinds, media, "{url}: {streams:?}");
+    for s in &streams {
+        assert!(s.completeness() >= 0.9, "{url}: {streams:?}");
+        if s.media == "video" {
+            assert!(s.span >= 0.75, "{url}: {streams:?}");
+        } else {
+            assert!(s.covers(2.0, 0.9), "{url}: {streams:?}");
+        }
     }
-    let out = cmd
-        .args(["-i", url, "-t", "2", "-map", "0", "-f", "null", "-"])
-        .args(["-progress", "pipe:1"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run ffmpeg");
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "ffmpeg reading {url}: {stderr}");
-    let frames = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.strip_prefix("frame="))
-        .filter_map(|n| n.trim().parse().ok())
-        .max()
-        .unwrap_or(0);
-    let streams = stderr
-        .lines()
-        .filter(|l| l.contains("Stream #0:") && !l.contains("->"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    (streams, frames)
 }
 
 /// RTSPS end to end: ffmpeg publishes to `rtsps://`, ffprobe, ffmpeg and GStreamer read it
@@ -256,13 +244,7 @@ fn rtsps_publish_read_pull_and_certificate_reload() {
         "{text}"
     );
     assert!(text.lines().any(|l| l.starts_with("opus")), "{text}");
-    let (streams, frames) = ffmpeg_read(&ffmpeg, &secure, None);
-    assert!(
-        streams.contains("Video: h264") && streams.contains("320x240"),
-        "{streams}"
-    );
-    assert!(streams.contains("Audio: opus"), "{streams}");
-    assert!(frames >= 10, "decoded {frames} frames over RTSPS");
+    assert_decodes(&ffmpeg, &secure, &["video", "audio"]);
     // GStreamer too (the self-signed certificate accepted with tls-validation-flags=0).
     let out = std::process::Command::new(&gst)
         .args([
@@ -328,15 +310,13 @@ fn rtsps_publish_read_pull_and_certificate_reload() {
         &env_refs(&env_b),
     );
     b.wait_line("ready: 2 tracks (H264, Opus)");
-    let text = ffprobe_streams(
-        &ffprobe,
-        &format!("rtsp://127.0.0.1:{rtsp_b}/proxied"),
-        "tcp",
-    );
+    let proxied = format!("rtsp://127.0.0.1:{rtsp_b}/proxied");
+    let text = ffprobe_streams(&ffprobe, &proxied, "tcp");
     assert!(
         text.lines().any(|l| l.starts_with("h264,320,240")),
         "{text}"
     );
+    assert_decodes(&ffmpeg, &proxied, &["video", "audio"]);
 
     // New certificate files: the next connections get the new certificate.
     let second = write_certificate(dir.path());
