@@ -135,13 +135,14 @@ pub fn decode(ffmpeg: &Path, input_args: &[&str], url: &str, seconds: u32) -> Ve
 /// `N, dts, pts, duration, size, hash` lines.
 fn parse_framemd5(text: &str) -> Vec<DecodedStream> {
     // Each stream with its time base and the first start and last end seen.
-    let mut streams: Vec<(DecodedStream, f64, Option<(f64, f64)>)> = Vec::new();
+    type Seen = (DecodedStream, f64, Option<(f64, f64)>);
+    let mut streams: Vec<Seen> = Vec::new();
     let header = |line: &str, key: &str| -> Option<(usize, String)> {
         let rest = line.strip_prefix(key)?;
         let (n, value) = rest.split_once(':')?;
         Some((n.trim().parse().ok()?, value.trim().to_owned()))
     };
-    let stream = |streams: &mut Vec<(DecodedStream, f64, Option<(f64, f64)>)>, n: usize| {
+    let stream = |streams: &mut Vec<Seen>, n: usize| {
         while streams.len() <= n {
             let empty = DecodedStream {
                 media: String::new(),
