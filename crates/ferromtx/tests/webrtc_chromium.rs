@@ -398,4 +398,21 @@ fn nack_recovers_every_twentieth_video_packet_lost_on_the_way_to_chromium() {
         "no retransmission reached the browser: {p}"
     );
     assert_eq!(delta("freezeCount"), 0, "the video froze: {p}");
+    // Every packet the relay dropped came back. Chromium counts in `packetsLost` what did
+    // not arrive on the video's own SSRC, recovered or not: the relay's drops and nothing
+    // else went missing, and the browser received a retransmission for each of them. The
+    // slack of 3 is for drops between the browser's last reading and the relay's (the
+    // browser leaves first), one packet in 20 of those moments.
+    let retransmitted = u64_at(p, &["end", "video", "retransmittedPacketsReceived"]);
+    let lost = p["end"]["video"]["packetsLost"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no packetsLost: {p}"));
+    assert!(
+        u64::try_from(lost).is_ok_and(|l| l <= dropped && retransmitted >= l),
+        "{lost} packets missing, {retransmitted} retransmitted, {dropped} dropped: {p}"
+    );
+    assert!(
+        retransmitted + 3 >= dropped,
+        "{retransmitted} retransmissions for {dropped} dropped packets: {p}"
+    );
 }
