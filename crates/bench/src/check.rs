@@ -1,6 +1,9 @@
 //! The post-deploy check: connect WHEP viewers, read the server's CPU and heap profiles
 //! (pprof) and its memory, and judge: every viewer connected, loss under a limit, memory
-//! under a limit, and no loss-recovery (NACK / RTX) code among the top CPU entries.
+//! under a limit, and no loss-recovery (NACK / RTX) code among the top CPU entries. On
+//! loopback nothing is lost, so the viewers drop a share of the video packets on purpose
+//! (`WebrtcOptions::drop_every`): the server then does NACK work while it is profiled, and a
+//! verdict says the drops came back as retransmissions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,6 +127,20 @@ pub fn judge_cpu(top: &[Entry], n: usize) -> Verdict {
     }
 }
 
+/// Verdict on loss recovery when the viewers dropped every `drop_every`th video packet: some
+/// were dropped, and at least 90 % of them came back as retransmissions (the last ones may
+/// be dropped as the viewers stop).
+pub fn judge_recovery(report: &Report, drop_every: u32) -> Verdict {
+    let (dropped, retransmitted) = (report.dropped_on_purpose, report.retransmissions);
+    Verdict::new(
+        dropped > 0 && retransmitted * 10 >= dropped * 9,
+        format!(
+            "NACK at work: {retransmitted} retransmissions for {dropped} video packets dropped \
+             on purpose (1 in {drop_every})"
+        ),
+    )
+}
+
 /// How long the server's memory is sampled before it is profiled.
 const RSS_WINDOW: Duration = Duration::from_secs(3);
 
@@ -233,6 +250,10 @@ pub async fn run(opts: CheckOptions) -> Result<CheckOutcome, WhepError> {
         ),
     ));
 
+    if opts.webrtc.drop_every > 0 {
+        verdicts.push(judge_recovery(&report, opts.webrtc.drop_every));
+    }
+
     verdicts.push(match &rss_mb {
         Ok(mb) => Verdict::new(
             *mb <= opts.max_rss_mb,
@@ -295,6 +316,29 @@ mod tests {
             flat,
             flat_percent: 0.0,
         }
+    }
+
+    #[test]
+    fn recovery_verdicts() {
+        let report = |dropped, retransmissions| Report {
+            dropped_on_purpose: dropped,
+            retransmissions,
+            ..Report::default()
+        };
+        assert!(judge_recovery(&report(20, 20), 50).pass);
+        assert!(
+            judge_recovery(&report(20, 18), 50).pass,
+            "the last drops may stay"
+        );
+        assert!(!judge_recovery(&report(20, 17), 50).pass);
+        assert!(
+            !judge_recovery(&report(0, 0), 50).pass,
+            "nothing was dropped"
+        );
+        assert_eq!(
+            judge_recovery(&report(20, 0), 50).line(),
+            "FAIL NACK at work: 0 retransmissions for 20 video packets dropped on purpose (1 in 50)"
+        );
     }
 
     #[test]

@@ -135,6 +135,10 @@ struct CheckArgs {
     cpu_seconds: u64,
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
+    /// Each viewer drops 1 in N video packets before its WebRTC stack sees them, so the
+    /// server's NACK handling runs while it is profiled (0: drop nothing).
+    #[arg(long, default_value_t = 50)]
+    drop_every: u32,
     #[arg(long)]
     json: Option<PathBuf>,
 }
@@ -284,6 +288,7 @@ async fn run(command: Command) -> Result<bool, String> {
             let opts = CheckOptions {
                 webrtc: WebrtcOptions {
                     bind: a.bind,
+                    drop_every: a.drop_every,
                     ..WebrtcOptions::new(url)
                 },
                 readers: a.readers,

@@ -20,6 +20,10 @@ pub struct TrackReport {
     pub nacks_sent: u64,
     /// Retransmission (RTX) packets received.
     pub retransmissions: u64,
+    /// Packets the reader dropped on purpose before its stack saw them (`--drop-every`), to
+    /// make loss recovery work.
+    #[serde(default)]
+    pub dropped_on_purpose: u64,
     /// What the first loss was, when the protocol can tell (LL-HLS: which parts, why, when).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_loss: Option<String>,
@@ -92,6 +96,9 @@ pub struct Report {
     pub audio: ReceptionTotals,
     pub nacks_sent: u64,
     pub retransmissions: u64,
+    /// Packets the readers dropped on purpose (`--drop-every`).
+    #[serde(default)]
+    pub dropped_on_purpose: u64,
     /// Datagrams dropped on the readers' own sockets.
     pub socket_drops: u64,
     pub time_to_first_packet_ms: Option<Distribution>,
@@ -115,6 +122,7 @@ impl Report {
         self.audio = ReceptionTotals::default();
         self.nacks_sent = 0;
         self.retransmissions = 0;
+        self.dropped_on_purpose = 0;
         let mut receive_s = 0.0;
         self.socket_drops = 0;
         for v in &self.viewers {
@@ -128,6 +136,7 @@ impl Report {
                 }
                 self.nacks_sent += t.nacks_sent;
                 self.retransmissions += t.retransmissions;
+                self.dropped_on_purpose += t.dropped_on_purpose;
             }
         }
         let bits = (self.video.bytes + self.audio.bytes) as f64 * 8.0;
@@ -363,7 +372,7 @@ mod tests {
             },
             nacks_sent: 2,
             retransmissions: 1,
-            first_loss: None,
+            ..TrackReport::default()
         }
     }
 

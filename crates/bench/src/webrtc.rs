@@ -40,6 +40,9 @@ pub struct WebrtcOptions {
     pub signalling_timeout: Duration,
     /// From the answer to ICE+DTLS up.
     pub connect_timeout: Duration,
+    /// Drop every Nth video RTP packet (not retransmissions) before the peer sees it, so
+    /// NACK and retransmission work happens on a loopback that loses nothing; 0: none.
+    pub drop_every: u32,
 }
 
 impl WebrtcOptions {
@@ -52,6 +55,7 @@ impl WebrtcOptions {
             recv_buffer: udp::DEFAULT_RECV_BUFFER,
             signalling_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(15),
+            drop_every: 0,
         }
     }
 }
@@ -149,6 +153,7 @@ struct Track {
     reception: Option<Reception>,
     nacks: u64,
     retransmissions: u64,
+    dropped_on_purpose: u64,
 }
 
 impl Track {
@@ -161,6 +166,7 @@ impl Track {
             reception: None,
             nacks: 0,
             retransmissions: 0,
+            dropped_on_purpose: 0,
         }
     }
 
@@ -172,6 +178,7 @@ impl Track {
             reception,
             nacks_sent: self.nacks,
             retransmissions: self.retransmissions,
+            dropped_on_purpose: self.dropped_on_purpose,
             first_loss: None,
         })
     }
@@ -187,6 +194,11 @@ struct Peer {
     tracks: [Track; 2],
     ssrc_track: Vec<(u32, usize)>,
     rtx_pts: Vec<u8>,
+    /// Video payload types that have RTX: what `drop_every` may drop.
+    nack_pts: Vec<u8>,
+    drop_every: u32,
+    /// Video RTP packets (not retransmissions) received.
+    video_packets: u64,
     connected_at: Option<Instant>,
     first_packet: Option<Instant>,
     first_keyframe: Option<Instant>,
@@ -287,8 +299,21 @@ impl Peer {
     fn receive(&mut self, source: SocketAddr, data: &[u8]) -> Result<(), RtcError> {
         // SRTP keeps the RTP header in the clear: retransmissions are seen by their RTX
         // payload type before str0m turns them back into the original packet.
-        if data.len() >= 12 && data[0] >> 6 == 2 && self.rtx_pts.contains(&(data[1] & 0x7f)) {
-            self.tracks[0].retransmissions += 1;
+        // RTP, not RTCP (RFC 5761: packet types 192-223 in the second byte).
+        if data.len() >= 12 && data[0] >> 6 == 2 && !(192..=223).contains(&data[1]) {
+            let pt = data[1] & 0x7f;
+            if self.rtx_pts.contains(&pt) {
+                self.tracks[0].retransmissions += 1;
+            } else if self.drop_every > 0 && self.nack_pts.contains(&pt) {
+                self.video_packets += 1;
+                if self
+                    .video_packets
+                    .is_multiple_of(u64::from(self.drop_every))
+                {
+                    self.tracks[0].dropped_on_purpose += 1;
+                    return Ok(());
+                }
+            }
         }
         let Ok(contents) = data.try_into() else {
             return Ok(());
@@ -437,11 +462,15 @@ pub async fn viewer(
         whep::delete(&viewers.http, &session, DELETE_TIMEOUT).await;
         return failed(id, &progress, format!("answer: {e}"));
     }
-    let rtx_pts = rtc
-        .codec_config()
-        .params()
+    let params = rtc.codec_config().params();
+    let rtx_pts = params
         .iter()
         .filter_map(|p| p.resend().map(|pt| *pt))
+        .collect();
+    let nack_pts = params
+        .iter()
+        .filter(|p| p.resend().is_some())
+        .map(|p| *p.pt())
         .collect();
     let mut peer = Peer {
         rtc,
@@ -451,6 +480,9 @@ pub async fn viewer(
         tracks: [Track::new("video", video), Track::new("audio", audio)],
         ssrc_track: Vec::new(),
         rtx_pts,
+        nack_pts,
+        drop_every: opts.drop_every,
+        video_packets: 0,
         connected_at: None,
         first_packet: None,
         first_keyframe: None,

@@ -181,7 +181,12 @@ fn viewers_readers_and_the_check_against_a_real_server() {
     // The post-deploy check: RSS from the metrics, CPU and heap from pprof.
     let outcome = rt
         .block_on(check::run(CheckOptions {
-            webrtc: WebrtcOptions::new(whep),
+            // 1 video packet in 20 dropped by the viewers: the server retransmits them while
+            // the CPU profile runs.
+            webrtc: WebrtcOptions {
+                drop_every: 20,
+                ..WebrtcOptions::new(whep)
+            },
             readers: 4,
             ramp_rate: 20.0,
             pprof: Url::parse(&format!("http://127.0.0.1:{}", ports.pprof)).expect("url"),
@@ -194,17 +199,20 @@ fn viewers_readers_and_the_check_against_a_real_server() {
         }))
         .expect("check");
     let lines: Vec<String> = outcome.verdicts.iter().map(|v| v.line()).collect();
-    assert_eq!(lines.len(), 4, "{lines:#?}");
+    assert_eq!(lines.len(), 5, "{lines:#?}");
     assert!(
         lines[0].starts_with("PASS 4/4 viewers connected"),
         "{lines:#?}"
     );
+    // The dropped packets came back: no loss, and a retransmission for (almost) each.
     assert!(lines[1].starts_with("PASS packet loss"), "{lines:#?}");
-    assert!(lines[2].starts_with("PASS server RSS"), "{lines:#?}");
+    assert!(lines[2].starts_with("PASS NACK at work"), "{lines:#?}");
+    assert!(outcome.report.dropped_on_purpose > 0, "{lines:#?}");
+    assert!(lines[3].starts_with("PASS server RSS"), "{lines:#?}");
     // The CPU profile was fetched and decoded (a 2 s profile of 4 viewers may hold no
     // sample at all on a fast machine, so its entries are not required).
     assert!(
-        lines[3].starts_with("PASS no NACK/retransmission function"),
+        lines[4].starts_with("PASS no NACK/retransmission function"),
         "the CPU profile was not read: {lines:#?}"
     );
     let rss = outcome.rss_mb.expect("RSS from the metrics");
