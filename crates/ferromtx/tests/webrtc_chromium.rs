@@ -227,8 +227,10 @@ fn the_player_page_plays_in_chromium() {
 }
 
 #[test]
-fn chromium_publishes_a_fake_camera_with_whip_and_ffprobe_reads_it_over_rtsp() {
-    let (Some(ffprobe), Some((node, dir))) = (tool("ffprobe"), browser_scripts()) else {
+fn chromium_publishes_a_fake_camera_with_whip_and_ffmpeg_decodes_it_over_rtsp() {
+    let (Some(ffmpeg), Some(ffprobe), Some((node, dir))) =
+        (tool("ffmpeg"), tool("ffprobe"), browser_scripts())
+    else {
         return;
     };
     let (mut s, rtsp, http, _) = start_server("webrtcAdditionalHosts: [127.0.0.1]");
@@ -252,6 +254,25 @@ fn chromium_publishes_a_fake_camera_with_whip_and_ffprobe_reads_it_over_rtsp() {
     let mut lines: Vec<&str> = streams.lines().map(str::trim).collect();
     lines.sort_unstable();
     assert_eq!(lines, ["h264,640,360", "opus"], "{streams}");
+    // And ffmpeg decodes it: pictures over at least 0.75 s from the first keyframe on, and
+    // 2 s of sound at least 90 % complete. (The browser's frame rate varies with the load of
+    // the machine, so the pictures' share is not judged; the sound's 20 ms frames are.)
+    let decoded = ferromtx_testkit::ffmpeg::decode(
+        &ffmpeg,
+        &["-rtsp_transport", "tcp"],
+        &format!("rtsp://127.0.0.1:{rtsp}/cam"),
+        2,
+    );
+    let video = decoded.iter().find(|d| d.media == "video");
+    let audio = decoded.iter().find(|d| d.media == "audio");
+    assert!(
+        video.is_some_and(|v| v.frames >= 10 && v.span >= 0.75),
+        "{decoded:?}"
+    );
+    assert!(
+        audio.is_some_and(|a| a.covers(2.0, 0.9) && a.completeness() >= 0.9),
+        "{decoded:?}"
+    );
     let out = child.wait_with_output().expect("node");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
