@@ -396,9 +396,9 @@ for i in $(seq 1 100); do grep -q "is publishing" server.log && break; sleep 0.1
 timeout 20 "$FFPROBE" -v error -rtsp_transport udp_multicast \
   -show_entries stream=codec_name,width,height -of csv=p=0 rtsp://127.0.0.1:8554/cam \
   > probe.txt 2>&1 || true
-timeout 20 "$FFMPEG" -hide_banner -nostats -rtsp_transport udp_multicast \
-  -i rtsp://127.0.0.1:8554/cam -t 2 -map 0 -f null - -progress pipe:1 \
-  > progress.txt 2> read.txt || true
+timeout 20 "$FFMPEG" -hide_banner -nostats -loglevel error -rtsp_transport udp_multicast \
+  -i rtsp://127.0.0.1:8554/cam -t 2 -map 0 -fps_mode passthrough -f framemd5 - \
+  > decoded.txt 2> read.txt || true
 kill $pub 2>/dev/null || true
 kill -INT $srv 2>/dev/null || true
 wait $srv 2>/dev/null || true
@@ -424,17 +424,24 @@ wait $srv 2>/dev/null || true
         probe.lines().any(|l| l.starts_with("opus")),
         "{probe}\n{log}"
     );
-    let frames: u64 = read("progress.txt")
-        .lines()
-        .filter_map(|l| l.strip_prefix("frame="))
-        .filter_map(|n| n.trim().parse().ok())
-        .max()
-        .unwrap_or(0);
-    assert!(
-        frames >= 10,
-        "ffmpeg decoded {frames} frames: {}\n{log}",
+    // 2 s decoded: the pictures from the first keyframe on (a GOP is 1 s) and the sound,
+    // each at least 90 % complete.
+    let decoded = ferromtx_testkit::ffmpeg::parse_framemd5(&read("decoded.txt"));
+    let media: Vec<&str> = decoded.iter().map(|d| d.media.as_str()).collect();
+    assert_eq!(
+        media,
+        ["video", "audio"],
+        "{decoded:?}: {}\n{log}",
         read("read.txt")
     );
+    for d in &decoded {
+        let least = if d.media == "video" { 0.75 } else { 1.8 };
+        assert!(
+            d.completeness() >= 0.9 && d.span >= least,
+            "{decoded:?}: {}\n{log}",
+            read("read.txt")
+        );
+    }
     assert!(
         log.contains("is reading from path 'cam', with UDP-multicast, 2 tracks (H264, Opus)"),
         "{log}"

@@ -133,7 +133,7 @@ pub fn decode(ffmpeg: &Path, input_args: &[&str], url: &str, seconds: u32) -> Ve
 
 /// The streams of a `framemd5` listing: `#tb N: 1/R` and `#media_type N: KIND` headers, then
 /// `N, dts, pts, duration, size, hash` lines.
-fn parse_framemd5(text: &str) -> Vec<DecodedStream> {
+pub fn parse_framemd5(text: &str) -> Vec<DecodedStream> {
     // Each stream with its time base and the first start and last end seen.
     type Seen = (DecodedStream, f64, Option<(f64, f64)>);
     let mut streams: Vec<Seen> = Vec::new();
