@@ -1,12 +1,17 @@
 //! External commands (`runOn*` hooks): split like a shell but run without one, with
 //! `$VAR`/`${VAR}` expanded by the server, in their own process group, restarted after
-//! exit when asked, stopped with SIGINT then SIGKILL after a grace period.
+//! exit when asked, stopped with SIGINT then SIGKILL after a grace period. The process
+//! counts the commands it runs, so shutdown can wait for them ([`wait_all`]) as MediaMTX
+//! does (`waiting for running hooks`): a `runOnDisconnect` launched at the end still runs to
+//! its end.
 
 use std::collections::BTreeMap;
 use std::process::ExitStatus;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::process::{Child, Command};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -15,6 +20,41 @@ pub const RESTART_PAUSE: Duration = Duration::from_secs(5);
 
 /// Time a command gets to exit after SIGINT before it is killed.
 pub const KILL_GRACE: Duration = Duration::from_secs(10);
+
+/// Commands of this process still running (their tasks, detached ones included).
+fn running() -> &'static watch::Sender<usize> {
+    static RUNNING: OnceLock<watch::Sender<usize>> = OnceLock::new();
+    RUNNING.get_or_init(|| watch::Sender::new(0))
+}
+
+/// One running command in [`running`]'s count, until dropped (its task ended or was
+/// dropped with the runtime).
+struct Counted;
+
+impl Counted {
+    fn new() -> Counted {
+        running().send_modify(|n| *n += 1);
+        Counted
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        running().send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// How many commands this process runs now.
+pub fn running_count() -> usize {
+    *running().borrow()
+}
+
+/// Waits until every command of this process has ended: detached ones run to their end,
+/// the others end as their owners close them (SIGINT, SIGKILL after [`KILL_GRACE`]).
+pub async fn wait_all() {
+    let mut rx = running().subscribe();
+    let _ = rx.wait_for(|n| *n == 0).await;
+}
 
 /// Variables passed to a command, on top of the server's own environment.
 pub type Environment = BTreeMap<String, String>;
@@ -174,8 +214,15 @@ impl ExternalCmd {
         on_exit: impl Fn(CmdError) + Send + 'static,
     ) -> ExternalCmd {
         let stop = CancellationToken::new();
+        let counted = Counted::new();
         let task = run(cmdline.to_owned(), restart, env, stop.clone(), on_exit);
-        tokio::spawn(task.in_current_span());
+        tokio::spawn(
+            async move {
+                let _counted = counted;
+                task.await;
+            }
+            .in_current_span(),
+        );
         ExternalCmd {
             stop,
             detached: false,

@@ -249,5 +249,9 @@ impl App {
             c.close().await;
         }
         self.ctx.paths.close();
+        // As MediaMTX: hooks launched at the end (`runOnDisconnect`, `runOnUnread`...) run
+        // to their end, the others are stopped by their owners above.
+        info!("waiting for running hooks");
+        ferromtx_core::externalcmd::wait_all().await;
     }
 }

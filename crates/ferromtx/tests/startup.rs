@@ -222,3 +222,36 @@ fn editing_the_file_reloads_it_and_a_bad_edit_keeps_the_old_config() {
     assert!(s.wait_exit().success());
     assert_eq!(s.count("ERR "), 1, "{:#?}", s.seen);
 }
+
+/// Shutdown waits for the hooks still running, as MediaMTX does: a `runOnDisconnect`
+/// launched by the last connection runs to its end (before, it was killed with the
+/// process), while the hooks owned by what closes (`runOnInit`, `runOnConnect`) are stopped.
+#[test]
+fn shutdown_waits_for_running_hooks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let done = dir.path().join("disconnect.done");
+    let (env, (rtsp, _, _)) = rtsp_env();
+    let conf = format!(
+        "rtmp: no\nhls: no\nwebrtc: no\nsrt: no\nmoq: no\nrunOnConnect: sleep 1000\n\
+         runOnDisconnect: sh -c 'sleep 1; touch {done}'\npaths:\n  cam:\n    runOnInit: sleep 1001\n",
+        done = done.display()
+    );
+    let mut s = start(Some(&conf), &[], &env_refs(&env));
+    s.wait_line("[RTSP] started with listener");
+    s.wait_line("runOnInit command started");
+    let conn = std::net::TcpStream::connect(("127.0.0.1", rtsp)).expect("connect");
+    s.wait_line("runOnConnect command started");
+    drop(conn);
+    s.wait_line("runOnDisconnect command launched");
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit().success(), "{:#?}", s.seen);
+    assert!(done.exists(), "runOnDisconnect did not run to its end");
+    let at = |needle: &str| {
+        s.seen
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in {:#?}", s.seen))
+    };
+    assert!(at("[RTSP] closing") < at("INF waiting for running hooks"));
+    assert_eq!(s.count("INF waiting for running hooks"), 1, "{:#?}", s.seen);
+}
