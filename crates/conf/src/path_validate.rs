@@ -43,6 +43,16 @@ impl PathConf {
             ));
         }
         self.validate_source(others, w)?;
+        // MediaMTX reads both ends without checking (a one-element list panics there).
+        match self.rtsp_udp_source_port_range.as_slice() {
+            [first, last] if first <= last && *last <= 65_535 => {}
+            other => {
+                return Err(invalid(format!(
+                    "'rtspUDPSourcePortRange' must be two ports, the first not above the \
+                     second, got {other:?}"
+                )));
+            }
+        }
         if self.source_on_demand {
             if self.source == "publisher" {
                 return Err(invalid(

@@ -87,6 +87,21 @@ fn udp_max_payload_size_limit() {
 }
 
 #[test]
+fn rtsp_udp_source_port_range_is_two_ordered_ports() {
+    for bad in ["[5]", "[40001, 40000]", "[1, 2, 3]", "[40000, 70000]"] {
+        let e = err(&format!(
+            "paths:\n  cam:\n    source: rtsp://h/x\n    rtspUDPSourcePortRange: {bad}\n"
+        ));
+        assert!(
+            e.contains("'rtspUDPSourcePortRange' must be two ports"),
+            "{bad}: {e}"
+        );
+    }
+    let ok = "paths:\n  cam:\n    source: rtsp://h/x\n    rtspUDPSourcePortRange: [40000, 40003]\n";
+    assert!(load_from_str(ok, &no_env).is_ok());
+}
+
+#[test]
 fn invalid_regex_path() {
     let e = load_from_str("paths:\n  ~^cam(:\n", &no_env).unwrap_err();
     assert!(matches!(e, ConfError::InvalidRegex { ref name, .. } if name == "~^cam("));

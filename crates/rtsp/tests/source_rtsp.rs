@@ -294,7 +294,10 @@ async fn serve_camera(
                 .set("CSeq", req.headers.get("CSeq").unwrap_or("0"));
             res.headers.set("Session", "12345678");
             let t = req.headers.get("Transport").unwrap_or("").to_string();
-            seen.lock().unwrap().push(format!("{} {t}", req.method));
+            let scale = req.headers.get("Scale").map(|s| format!(" Scale={s}"));
+            seen.lock()
+                .unwrap()
+                .push(format!("{} {t}{}", req.method, scale.unwrap_or_default()));
             let mut play = false;
             match req.method {
                 Method::Describe => {
@@ -419,6 +422,56 @@ async fn rtsp_any_port_accepts_packets_from_other_ports() {
             "{announced:?}: {setups:?}"
         );
     }
+}
+
+/// A multiple of 4, `p`, with the ports `p` to `p + 3` free on this machine just now.
+fn free_udp_quad() -> u16 {
+    for _ in 0..100 {
+        let probe = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let p = probe.local_addr().expect("addr").port() & !3;
+        drop(probe);
+        let bound: Vec<_> = (p..p + 4)
+            .map(|port| std::net::UdpSocket::bind(("0.0.0.0", port)))
+            .collect();
+        if bound.iter().all(Result::is_ok) {
+            return p;
+        }
+    }
+    panic!("no four free ports in 100 tries");
+}
+
+/// `rtspUDPSourcePortRange` gives the client ports the source announces and receives on
+/// (two media: the range's two pairs); `rtspScale` is asked in PLAY.
+#[tokio::test]
+async fn udp_source_ports_come_from_the_range_and_play_asks_the_scale() {
+    let p = free_udp_quad();
+    let (addr, requests, task) = camera(UdpMode::OtherPort(Some((9, 10)))).await;
+    let (b, paths_b) = proxy_server(&format!(
+        "    source: rtsp://{addr}/x\n    rtspTransport: udp\n    rtspAnyPort: yes\n\
+         \x20   rtspUDPSourcePortRange: [{p}, {}]\n    rtspScale: \"1.5\"\n",
+        p + 3
+    ))
+    .await;
+    wait_ready(&paths_b, "proxy").await;
+    assert_consecutive(&read_proxy(b.local_addrs().rtsp).await);
+    let seen = requests.lock().unwrap().clone();
+    let setups: Vec<&String> = seen.iter().filter(|r| r.starts_with("SETUP")).collect();
+    let pairs = [
+        format!("client_port={p}-{}", p + 1),
+        format!("client_port={}-{}", p + 2, p + 3),
+    ];
+    assert_eq!(setups.len(), 2, "{seen:?}");
+    for pair in &pairs {
+        assert!(setups.iter().any(|t| t.contains(pair.as_str())), "{seen:?}");
+    }
+    assert!(
+        seen.iter()
+            .any(|r| r.starts_with("PLAY") && r.ends_with(" Scale=1.5")),
+        "{seen:?}"
+    );
+    task.abort();
+    b.close().await;
+    paths_b.close();
 }
 
 /// A server that gives no ports is refused without `rtspAnyPort`: no PLAY is sent.

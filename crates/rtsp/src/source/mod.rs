@@ -140,6 +140,16 @@ struct SetUp {
     udp: Option<(Arc<UdpSocket>, SocketAddr)>,
 }
 
+/// `rtspUDPSourcePortRange` (validated: two ports, in order).
+fn udp_source_ports(conf: &PathConf) -> (u16, u16) {
+    let port = |i: usize| {
+        conf.rtsp_udp_source_port_range
+            .get(i)
+            .and_then(|p| u16::try_from(*p).ok())
+    };
+    (port(0).unwrap_or(32768), port(1).unwrap_or(60999))
+}
+
 fn range_header(conf: &PathConf) -> Result<Option<String>, Failure> {
     let start = conf.rtsp_range_start.trim();
     let invalid = || Failure::Other(format!("invalid rtspRangeStart '{start}'"));
@@ -257,7 +267,7 @@ async fn attempt(
         let track = formats.len();
         let pair = match via {
             Via::Udp => Some(
-                UnicastPair::bind(client.peer())
+                UnicastPair::bind(client.peer(), udp_source_ports(conf))
                     .await
                     .map_err(ClientError::from)?,
             ),
@@ -348,6 +358,11 @@ async fn attempt(
     let mut play = Request::new(Method::Play, base.clone());
     if let Some(range) = range_header(conf)? {
         play.headers.set("Range", range);
+    }
+    // `rtspScale`: the playback speed asked of the server (RFC 2326 12.34), as MediaMTX.
+    let scale = conf.rtsp_scale.trim();
+    if !scale.is_empty() {
+        play.headers.set("Scale", scale);
     }
     client.request(play).await?;
 

@@ -30,6 +30,25 @@ pub(super) enum PortFilter {
     First,
 }
 
+/// The even ports `p` of `range` (inclusive) with `p + 1` in it too.
+fn pair_starts((first, last): (u16, u16)) -> Vec<u16> {
+    let first = first.max(2).next_multiple_of(2);
+    (u32::from(first)..u32::from(last))
+        .step_by(2)
+        .filter_map(|p| u16::try_from(p).ok())
+        .collect()
+}
+
+/// A number below `n` (> 0), different on every call: the standard library's randomly keyed
+/// hasher over a counter.
+fn random_below(n: usize) -> usize {
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let h = RandomState::new().hash_one(CALLS.fetch_add(1, Ordering::Relaxed));
+    (h % n.max(1) as u64) as usize
+}
+
 /// Where one media's UDP packets come from and where its reports go.
 pub(super) struct Listening {
     /// The RTCP socket, to send receiver reports from.
@@ -46,16 +65,46 @@ pub(super) struct UnicastPair {
 }
 
 impl UnicastPair {
-    pub async fn bind(peer: SocketAddr) -> io::Result<UnicastPair> {
-        let any: SocketAddr = if peer.is_ipv4() {
-            SocketAddr::from(([0, 0, 0, 0], 0))
+    /// Binds an even RTP port and the next one for RTCP, both within `ports`
+    /// (`rtspUDPSourcePortRange`, inclusive), starting at a random pair and trying every
+    /// pair of the range once at most (bounded by 1000 tries).
+    pub async fn bind(peer: SocketAddr, ports: (u16, u16)) -> io::Result<UnicastPair> {
+        let ip: IpAddr = if peer.is_ipv4() {
+            IpAddr::from([0, 0, 0, 0])
         } else {
-            SocketAddr::from(([0u16; 8], 0))
+            IpAddr::from([0u16; 8])
         };
-        Ok(UnicastPair {
-            rtp: Arc::new(UdpSocket::bind(any).await?),
-            rtcp: Arc::new(UdpSocket::bind(any).await?),
-        })
+        let pairs = pair_starts(ports);
+        if pairs.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "rtspUDPSourcePortRange [{}, {}] holds no even port followed by another",
+                    ports.0, ports.1
+                ),
+            ));
+        }
+        let first = random_below(pairs.len());
+        for i in 0..pairs.len().min(1000) {
+            let port = pairs[(first + i) % pairs.len()];
+            let Ok(rtp) = UdpSocket::bind(SocketAddr::new(ip, port)).await else {
+                continue;
+            };
+            let Ok(rtcp) = UdpSocket::bind(SocketAddr::new(ip, port + 1)).await else {
+                continue;
+            };
+            return Ok(UnicastPair {
+                rtp: Arc::new(rtp),
+                rtcp: Arc::new(rtcp),
+            });
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!(
+                "no free RTP/RTCP port pair in rtspUDPSourcePortRange [{}, {}]",
+                ports.0, ports.1
+            ),
+        ))
     }
 
     pub fn ports(&self) -> io::Result<(u16, u16)> {
@@ -215,6 +264,55 @@ async fn receive(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pairs_start_on_even_ports_inside_the_range() {
+        assert_eq!(pair_starts((40000, 40003)), [40000, 40002]);
+        assert_eq!(pair_starts((40001, 40004)), [40002]);
+        assert_eq!(pair_starts((40001, 40002)), Vec::<u16>::new());
+        assert_eq!(pair_starts((65534, 65535)), [65534]);
+        assert_eq!(pair_starts((0, 3)), [2]);
+        assert_eq!(pair_starts((32768, 60999)).len(), 14116);
+    }
+
+    /// An even port `p` with `p` and `p + 1` free on 127.0.0.1 just now.
+    fn free_pair() -> u16 {
+        for _ in 0..100 {
+            let probe = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+            let p = probe.local_addr().expect("addr").port() & !1;
+            drop(probe);
+            let a = std::net::UdpSocket::bind(("0.0.0.0", p));
+            let b = std::net::UdpSocket::bind(("0.0.0.0", p + 1));
+            if a.is_ok() && b.is_ok() {
+                return p;
+            }
+        }
+        panic!("no free port pair in 100 tries");
+    }
+
+    #[tokio::test]
+    async fn binds_the_pair_of_the_range_and_says_when_none_is_free() {
+        let peer: SocketAddr = "127.0.0.1:554".parse().expect("address");
+        let p = free_pair();
+        let pair = UnicastPair::bind(peer, (p, p + 1)).await.expect("bind");
+        assert_eq!(pair.ports().expect("ports"), (p, p + 1));
+        let taken = UnicastPair::bind(peer, (p, p + 1))
+            .await
+            .err()
+            .expect("taken");
+        assert_eq!(taken.kind(), io::ErrorKind::AddrInUse);
+        assert!(
+            taken.to_string().contains(&format!("[{p}, {}]", p + 1)),
+            "{taken}"
+        );
+        let none = UnicastPair::bind(peer, (5, 5)).await.err().expect("empty");
+        assert_eq!(none.kind(), io::ErrorKind::InvalidInput);
+        // Within the default range, the RTP port is even and RTCP follows it.
+        let pair = UnicastPair::bind(peer, (32768, 60999)).await.expect("bind");
+        let (rtp, rtcp) = pair.ports().expect("ports");
+        assert!((32768..=60998).contains(&rtp) && rtp % 2 == 0, "{rtp}");
+        assert_eq!(rtcp, rtp + 1);
+    }
 
     #[test]
     fn only_the_servers_announced_ports_unless_any_port() {
