@@ -49,7 +49,7 @@ fn tables() -> Vec<u8> {
     out
 }
 
-fn run<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> (Vec<Event>, Anomalies) {
+fn demux<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> (Vec<Event>, Anomalies) {
     let mut d = Demuxer::new();
     let mut events = Vec::new();
     for piece in pieces {
@@ -77,13 +77,13 @@ pub fn run(data: &[u8]) {
         Some(b) if b & 1 == 1 => [tables(), data.to_vec()].concat(),
         _ => data.to_vec(),
     };
-    let whole = run(std::iter::once(&input[..]));
-    let bytewise = run(input.chunks(1));
+    let whole = demux(std::iter::once(&input[..]));
+    let bytewise = demux(input.chunks(1));
     assert_eq!(whole, bytewise);
     let at = data
         .get(1..3)
         .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])))
         % (input.len() + 1);
     let (a, b) = input.split_at(at);
-    assert_eq!(whole, run([a, b].into_iter()));
+    assert_eq!(whole, demux([a, b].into_iter()));
 }

@@ -48,7 +48,7 @@ fn prefix(stage: u8) -> BytesMut {
 
 /// Feeds the prefix (accepting its publish), then the pieces; returns the events after
 /// the prefix and whether the input failed.
-fn run(prefix: &[u8], pieces: &[&[u8]]) -> (Vec<String>, bool) {
+fn feed(prefix: &[u8], pieces: &[&[u8]]) -> (Vec<String>, bool) {
     let now = Instant::now();
     let mut server = ServerConnection::new(ServerConfig::default(), now);
     server
@@ -88,7 +88,7 @@ pub fn run(data: &[u8]) {
     };
     let prefix = prefix(stage % 3);
     let cut = usize::from(*cut) * rest.len() / 255;
-    let whole = run(&prefix, &[rest]);
-    let split = run(&prefix, &[&rest[..cut], &rest[cut..]]);
+    let whole = feed(&prefix, &[rest]);
+    let split = feed(&prefix, &[&rest[..cut], &rest[cut..]]);
     assert_eq!(whole, split);
 }
