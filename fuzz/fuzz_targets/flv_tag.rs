@@ -1,34 +1,3 @@
-//! FLV tag bodies: arbitrary audio or video bodies (the first byte chooses which) never
-//! panic the reader, and whatever it reads can be handed to the writers without a panic.
-#![no_main]
-
-use bytes::Bytes;
-use ferromtx_rtmp::flv::{FlvTag, TagItem, TagKind, TagReader, TagStyle};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let Some((&first, rest)) = data.split_first() else {
-        return;
-    };
-    let kind = if first & 1 == 0 {
-        TagKind::Audio
-    } else {
-        TagKind::Video
-    };
-    let mut reader = TagReader::new();
-    let mut items = Vec::new();
-    // Two bodies: the second is read with what the first configured.
-    let (a, b) = rest.split_at(rest.len() / 2);
-    for body in [a, b] {
-        let _ = reader.read(kind, 40, &Bytes::copy_from_slice(body), &mut items);
-    }
-    for item in &items {
-        for style in [TagStyle::Classic, TagStyle::Enhanced] {
-            let _ = match item {
-                TagItem::Config(c) => FlvTag::config(c, 0, style).map(|_| ()),
-                TagItem::Frame(m) => FlvTag::frame(m, style).map(|_| ()),
-                _ => Ok(()),
-            };
-        }
-    }
-});
+//! cargo-fuzz target; the body is `ferromtx_fuzz::targets::flv_tag`.
+#![cfg_attr(fuzzing, no_main)]
+ferromtx_fuzz::fuzz_target!(flv_tag);

@@ -1,20 +1,3 @@
-#![no_main]
-//! The fMP4 reader fed any bytes: init segments and fragments never panic.
-
-use bytes::Bytes;
-use ferromtx_codec::fmp4::{Init, read_parts};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let _ = Init::parse(data);
-    let bytes = Bytes::copy_from_slice(data);
-    if let Ok(parts) = read_parts(&bytes) {
-        for part in parts {
-            for track in part.tracks {
-                for sample in track.samples {
-                    assert!(sample.payload.len() <= data.len());
-                }
-            }
-        }
-    }
-});
+//! cargo-fuzz target; the body is `ferromtx_fuzz::targets::fmp4_read`.
+#![cfg_attr(fuzzing, no_main)]
+ferromtx_fuzz::fuzz_target!(fmp4_read);

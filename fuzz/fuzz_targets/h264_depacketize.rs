@@ -1,16 +1,3 @@
-//! H264 (RFC 6184) depacketizer, fed RTP packets cut from the input (see `depacketize_chunks`).
-#![no_main]
-
-use ferromtx_codec::Format;
-use ferromtx_fuzz::depacketize_chunks;
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let format = Format::H264 {
-        payload_type: 96,
-        sps: None,
-        pps: None,
-        packetization_mode: 1,
-    };
-    depacketize_chunks(&format, data);
-});
+//! cargo-fuzz target; the body is `ferromtx_fuzz::targets::h264_depacketize`.
+#![cfg_attr(fuzzing, no_main)]
+ferromtx_fuzz::fuzz_target!(h264_depacketize);

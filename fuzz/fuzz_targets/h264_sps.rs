@@ -1,12 +1,3 @@
-//! H.264 SPS parsing: any bytes give an SPS or an error.
-#![no_main]
-
-use ferromtx_codec::h264::Sps;
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    if let Ok(sps) = Sps::parse(data) {
-        let _ = sps.may_have_b_frames();
-        let _ = sps.profile_level_id();
-    }
-});
+//! cargo-fuzz target; the body is `ferromtx_fuzz::targets::h264_sps`.
+#![cfg_attr(fuzzing, no_main)]
+ferromtx_fuzz::fuzz_target!(h264_sps);

@@ -1,33 +1,3 @@
-//! RFC 4571 framing of ICE-TCP connections, fed from the network: any bytes, cut at any
-//! point, give the same frames as in one piece; framing what came out gives it back.
-#![no_main]
-
-use ferromtx_webrtc::rfc4571::{FrameDecoder, frame};
-use libfuzzer_sys::fuzz_target;
-
-fn frames(chunks: &[&[u8]]) -> (Vec<Vec<u8>>, usize) {
-    let mut d = FrameDecoder::default();
-    let mut out = Vec::new();
-    for c in chunks {
-        d.push(c);
-        while let Some(f) = d.next_frame() {
-            out.push(f.to_vec());
-        }
-    }
-    (out, d.pending())
-}
-
-fuzz_target!(|data: &[u8]| {
-    let Some((&cut, rest)) = data.split_first() else {
-        return;
-    };
-    let at = usize::from(cut).min(rest.len());
-    let whole = frames(&[rest]);
-    assert_eq!(frames(&[&rest[..at], &rest[at..]]), whole);
-    let bytes: Vec<u8> = whole
-        .0
-        .iter()
-        .flat_map(|f| frame(f).expect("a frame fits"))
-        .collect();
-    assert_eq!(bytes[..], rest[..rest.len() - whole.1]);
-});
+//! cargo-fuzz target; the body is `ferromtx_fuzz::targets::ice_tcp_framing`.
+#![cfg_attr(fuzzing, no_main)]
+ferromtx_fuzz::fuzz_target!(ice_tcp_framing);

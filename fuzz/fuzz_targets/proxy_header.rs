@@ -1,12 +1,3 @@
-//! PROXY protocol headers: any bytes give absent, need-more, a header no longer than the
-//! input, or an error; never a panic.
-#![no_main]
-
-use ferromtx_net::proxy::{Parsed, parse};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    if let Ok(Parsed::Header { len, .. }) = parse(data) {
-        assert!(len <= data.len());
-    }
-});
+//! cargo-fuzz target; the body is `ferromtx_fuzz::targets::proxy_header`.
+#![cfg_attr(fuzzing, no_main)]
+ferromtx_fuzz::fuzz_target!(proxy_header);

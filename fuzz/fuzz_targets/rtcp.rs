@@ -1,16 +1,3 @@
-//! RTCP compound parsing: any bytes give packets or an error; parsed packets survive
-//! marshal and parse unchanged.
-#![no_main]
-
-use ferromtx_rtsp::rtcp::{marshal_compound, parse_compound};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    if let Ok(pkts) = parse_compound(data) {
-        let wire = marshal_compound(&pkts).expect("marshal of parsed RTCP");
-        assert_eq!(
-            parse_compound(&wire).expect("re-parse of marshalled RTCP"),
-            pkts
-        );
-    }
-});
+//! cargo-fuzz target; the body is `ferromtx_fuzz::targets::rtcp`.
+#![cfg_attr(fuzzing, no_main)]
+ferromtx_fuzz::fuzz_target!(rtcp);

@@ -1,32 +1,3 @@
-//! RTSP stream decoding: arbitrary bytes, pushed whole and split at a point chosen by
-//! the first byte, give the same items; nothing panics and the buffer stays bounded.
-#![no_main]
-
-use ferromtx_rtsp::message::{Decoder, Limits};
-use libfuzzer_sys::fuzz_target;
-
-fn decode(chunks: &[&[u8]]) -> Vec<String> {
-    let mut d = Decoder::with_limits(Limits {
-        max_header_bytes: 4096,
-        max_body_bytes: 4096,
-    });
-    let mut out = Vec::new();
-    for chunk in chunks {
-        d.push(chunk);
-        while let Some(item) = d.pull() {
-            out.push(format!("{item:?}"));
-        }
-        assert!(d.buffered() <= 4096 + 65_540);
-    }
-    out
-}
-
-fuzz_target!(|data: &[u8]| {
-    let Some((&first, rest)) = data.split_first() else {
-        return;
-    };
-    let cut = usize::from(first) % (rest.len() + 1);
-    let whole = decode(&[rest]);
-    let split = decode(&[&rest[..cut], &rest[cut..]]);
-    assert_eq!(whole, split);
-});
+//! cargo-fuzz target; the body is `ferromtx_fuzz::targets::rtsp_message`.
+#![cfg_attr(fuzzing, no_main)]
+ferromtx_fuzz::fuzz_target!(rtsp_message);

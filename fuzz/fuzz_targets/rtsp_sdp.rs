@@ -1,14 +1,3 @@
-//! SDP parsing: any text gives a description or an error; a parsed description
-//! survives marshal and parse with the same medias.
-#![no_main]
-
-use ferromtx_rtsp::sdp::SessionDescription;
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    if let Ok(desc) = SessionDescription::parse(&text) {
-        let again = SessionDescription::parse(&desc.marshal()).expect("re-parse of marshalled SDP");
-        assert_eq!(again.medias.len(), desc.medias.len());
-    }
-});
+//! cargo-fuzz target; the body is `ferromtx_fuzz::targets::rtsp_sdp`.
+#![cfg_attr(fuzzing, no_main)]
+ferromtx_fuzz::fuzz_target!(rtsp_sdp);

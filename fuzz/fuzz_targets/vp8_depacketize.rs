@@ -1,11 +1,3 @@
-//! VP8 (RFC 7741) depacketizer, fed RTP packets cut from the input (see `depacketize_chunks`).
-#![no_main]
-
-use ferromtx_codec::Format;
-use ferromtx_fuzz::depacketize_chunks;
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let format = Format::Vp8 { payload_type: 96 };
-    depacketize_chunks(&format, data);
-});
+//! cargo-fuzz target; the body is `ferromtx_fuzz::targets::vp8_depacketize`.
+#![cfg_attr(fuzzing, no_main)]
+ferromtx_fuzz::fuzz_target!(vp8_depacketize);

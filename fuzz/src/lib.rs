@@ -1,5 +1,32 @@
-//! What the depacketizer fuzz targets share: the input is split into RTP payloads, each chunk
+//! ferromtx's fuzz targets as plain functions (`targets::<name>::run`), so the whole
+//! workspace compiles them and `tests/corpus.rs` runs them on stable; `fuzz_targets/*.rs`
+//! wrap each for cargo-fuzz. A panic is a bug, never bad input.
+//!
+//! What the depacketizer targets share: the input is split into RTP payloads, each chunk
 //! pushed to the depacketizer as one packet, and every frame pulled.
+
+pub mod corpus;
+pub mod mutate;
+pub mod targets;
+
+#[cfg(fuzzing)]
+pub use libfuzzer_sys;
+
+/// The body of `fuzz_targets/<name>.rs`: under cargo-fuzz (`--cfg fuzzing`) a libFuzzer
+/// target; otherwise a `main` that replays the files (or directories of files) named as
+/// arguments, for a crash found on nightly to be reproduced on stable.
+#[macro_export]
+macro_rules! fuzz_target {
+    ($name:ident) => {
+        #[cfg(fuzzing)]
+        $crate::libfuzzer_sys::fuzz_target!(|data: &[u8]| $crate::targets::$name::run(data));
+
+        #[cfg(not(fuzzing))]
+        fn main() -> std::process::ExitCode {
+            $crate::corpus::replay_main($crate::targets::$name::run)
+        }
+    };
+}
 
 use bytes::Bytes;
 use ferromtx_codec::rtp::Packet;

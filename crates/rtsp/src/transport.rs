@@ -115,7 +115,9 @@ impl Transport {
         let mut t = Transport::new(profile, lower);
         for param in params {
             let (k, v) = param.split_once('=').unwrap_or((param, ""));
-            let v = v.trim().trim_matches('"');
+            // Quotes and spaces around a value, in any order (`" a"`, `"a" `): what is left
+            // formats and parses back to itself.
+            let v = v.trim_matches(|c: char| c == '"' || c.is_whitespace());
             match k.trim().to_ascii_lowercase().as_str() {
                 "unicast" => t.delivery = Some(Delivery::Unicast),
                 "multicast" => t.delivery = Some(Delivery::Multicast),
@@ -291,6 +293,23 @@ mod tests {
             "RTP/AVP;unicast;client_port=5000-5001"
         );
         assert_eq!(client_setup(0, ClientSetup::Multicast), "RTP/AVP;multicast");
+    }
+
+    #[test]
+    fn quoted_values_with_spaces_parse_as_they_format() {
+        for header in [
+            "RTP/AVP;multicast;destination=\" 224.1.0.1\"",
+            "RTP/AVP;multicast;destination=\"\t \"224.1.0.1 \"\"",
+            "RTP/AVP;unicast;source= \"10.0.0.1\" ",
+        ] {
+            let t = parse(header).unwrap();
+            let d = t[0].destination.as_deref().or(t[0].source.as_deref());
+            assert!(
+                matches!(d, Some("224.1.0.1" | "10.0.0.1")),
+                "{header}: {d:?}"
+            );
+            assert_eq!(parse(&format(&t)).unwrap(), t, "{header}");
+        }
     }
 
     #[test]

@@ -241,7 +241,11 @@ fn media(lines: &[&str]) -> Result<Media, PlaylistError> {
         if let Some(v) = line.strip_prefix("#EXT-X-TARGETDURATION:") {
             m.target_duration = number("EXT-X-TARGETDURATION", v)?;
         } else if let Some(v) = line.strip_prefix("#EXT-X-MEDIA-SEQUENCE:") {
-            m.media_sequence = number("EXT-X-MEDIA-SEQUENCE", v)?;
+            // Before the first segment only (RFC 8216 4.3.3.2): a later one would renumber
+            // the segments already read.
+            if m.segments.is_empty() && m.parts.is_empty() {
+                m.media_sequence = number("EXT-X-MEDIA-SEQUENCE", v)?;
+            }
         } else if let Some(a) = line.strip_prefix("#EXT-X-MAP:") {
             m.map = attr(&attributes(a), "URI").map(str::to_owned);
         } else if let Some(a) = line.strip_prefix("#EXT-X-SERVER-CONTROL:") {
@@ -324,6 +328,18 @@ mod tests {
         assert_eq!(v.codecs, vec!["avc1.42c00d", "mp4a.40.2"]);
         assert_eq!(v.bandwidth, 185_304);
         assert_eq!(audio, Some("audio2_stream.m3u8?session=x"));
+    }
+
+    #[test]
+    fn a_media_sequence_after_segments_does_not_renumber_them() {
+        let text = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:4\n\
+            #EXTINF:1.0,\nseg4.ts\n#EXT-X-MEDIA-SEQUENCE:17\n#EXTINF:1.0,\nseg5.ts\n";
+        let Ok(Playlist::Media(m)) = parse(text) else {
+            panic!("media");
+        };
+        assert_eq!(m.media_sequence, 4);
+        let msns: Vec<u64> = m.segments.iter().map(|s| s.msn).collect();
+        assert_eq!(msns, vec![4, 5]);
     }
 
     #[test]
