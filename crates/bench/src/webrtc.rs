@@ -40,6 +40,9 @@ pub struct WebrtcOptions {
     pub signalling_timeout: Duration,
     /// From the answer to ICE+DTLS up.
     pub connect_timeout: Duration,
+    /// When stopped, close DTLS and DELETE the session; `false`: vanish without a word, as a
+    /// browser tab that crashes (the server must expire the session).
+    pub delete: bool,
 }
 
 impl WebrtcOptions {
@@ -52,6 +55,7 @@ impl WebrtcOptions {
             recv_buffer: udp::DEFAULT_RECV_BUFFER,
             signalling_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(15),
+            delete: true,
         }
     }
 }
@@ -464,9 +468,11 @@ pub async fn viewer(
         tracing::debug!("viewer {id}: {e}");
     }
     let report = peer.report(id, error);
-    peer.rtc.disconnect();
-    let _ = peer.drain();
-    whep::delete(&viewers.http, &session, DELETE_TIMEOUT).await;
+    if opts.delete {
+        peer.rtc.disconnect();
+        let _ = peer.drain();
+        whep::delete(&viewers.http, &session, DELETE_TIMEOUT).await;
+    }
     report
 }
 
