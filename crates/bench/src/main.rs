@@ -155,6 +155,9 @@ struct SoakArgs {
     /// Override the number of viewers during hostile tests.
     #[arg(long)]
     viewers: Option<usize>,
+    /// Override the number of WHEP and of RTSP sessions of the churn tests.
+    #[arg(long)]
+    sessions: Option<usize>,
     #[arg(long, required_unless_present = "list")]
     server_pid: Option<u32>,
     /// rtspAddress, e.g. 127.0.0.1:8554.
@@ -383,6 +386,10 @@ async fn run(command: Command) -> Result<bool, String> {
             };
             if let Some(v) = a.viewers {
                 scale.viewers = v;
+            }
+            if let Some(n) = a.sessions {
+                scale.whep_sessions = n;
+                scale.rtsp_sessions = n;
             }
             let tests: Vec<String> = if a.tests.is_empty() {
                 soak::TESTS.iter().map(|t| t.to_string()).collect()
