@@ -303,6 +303,12 @@ fn process_section(out: &mut String, ctx: &Ctx<'_>) {
     sample(out, "process_cpu_seconds_total", "", Num::F(s.cpu_seconds));
     sample(out, "process_open_fds", "", Num::I(s.open_fds));
     sample(out, "process_max_fds", "", Num::I(s.max_fds));
+    // Live tokio tasks (what pprof's goroutine profile counts): back to its baseline after
+    // sessions leave, or a task leaked.
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        let tasks = handle.metrics().num_alive_tasks();
+        sample(out, "process_tasks", "", Num::I(tasks as u64));
+    }
     sample(
         out,
         "process_start_time_seconds",

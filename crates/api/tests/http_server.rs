@@ -304,3 +304,40 @@ async fn serve_reads_settings_from_conf() {
     tx.send(()).unwrap();
     task.await.unwrap().unwrap();
 }
+
+/// A client that sends a request's head and withholds the body it announced is cut off at
+/// readTimeout (as MediaMTX's Go server does), rather than holding its connection and the
+/// handler's task forever.
+#[tokio::test]
+async fn a_withheld_body_is_cut_off_at_read_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let settings = HttpSettings {
+        read_timeout: std::time::Duration::from_millis(300),
+        ..HttpSettings::default()
+    };
+    let srv = start_kind(HttpServerKind::API, settings).await;
+    let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    s.write_all(
+        b"PATCH /v3/config/global/patch HTTP/1.1\r\nHost: x\r\n\
+          Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"logLevel\"",
+    )
+    .await
+    .unwrap();
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), s.read_to_end(&mut got));
+    assert!(
+        read.await.is_ok(),
+        "the connection is still open 20 s after readTimeout (300 ms)"
+    );
+    let head = String::from_utf8_lossy(&got);
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    // The configuration did not change.
+    let r = client()
+        .get(srv.url("/v3/config/global/get"))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["logLevel"], json!("info"));
+    srv.stop().await;
+}

@@ -158,6 +158,13 @@ async fn protocol_objects_names_and_labels() {
             .any(|l| l.starts_with("process_cpu_seconds_total "))
     );
     assert!(t.lines().any(|l| l.starts_with("process_open_fds ")));
+    // The live tasks: at least the one serving this request.
+    let tasks: i64 = t
+        .lines()
+        .find_map(|l| l.strip_prefix("process_tasks "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("process_tasks");
+    assert!(tasks >= 1, "{tasks}");
     assert!(
         t.lines()
             .any(|l| l.starts_with("process_start_time_seconds "))

@@ -21,6 +21,7 @@ pub mod process;
 pub mod reception;
 pub mod report;
 pub mod rtsp;
+pub mod soak;
 pub mod udp;
 pub mod webrtc;
 pub mod whep;

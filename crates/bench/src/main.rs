@@ -1,7 +1,7 @@
 //! `ferromtx-bench`: WHEP / RTSP load, the post-deploy check, charts and tables.
 #![allow(clippy::print_stdout)]
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use ferromtx_bench::load::{self, LoadOptions, LoadResult};
 use ferromtx_bench::report::{self, Report};
 use ferromtx_bench::rtsp::{self as rtsp_reader, RtspOptions};
 use ferromtx_bench::webrtc::{self, Viewers, WebrtcOptions};
-use ferromtx_bench::{chart, hls, whep};
+use ferromtx_bench::{chart, hls, soak, whep};
 use ferromtx_rtsp::transport::Lower;
 
 #[derive(Parser)]
@@ -60,6 +60,8 @@ enum Command {
     },
     /// Post-deploy check: viewers, pprof profiles, memory; PASS/FAIL lines, exit code.
     Check(CheckArgs),
+    /// Hostile input and churn against a running server: one PASS/FAIL line per test.
+    Soak(SoakArgs),
     /// A PNG chart (server RSS and CPU against viewers) of JSON reports.
     Plot {
         #[arg(long)]
@@ -141,6 +143,48 @@ struct CheckArgs {
     drop_every: u32,
     #[arg(long)]
     json: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct SoakArgs {
+    /// Tests to run, in order (default: all of them).
+    #[arg(long = "test", value_name = "NAME")]
+    tests: Vec<String>,
+    /// Print the names of the tests and exit.
+    #[arg(long)]
+    list: bool,
+    /// The short forms (seconds each), as the test command runs them.
+    #[arg(long)]
+    short: bool,
+    /// Override the number of viewers during hostile tests.
+    #[arg(long)]
+    viewers: Option<usize>,
+    /// Override the number of WHEP and of RTSP sessions of the churn tests.
+    #[arg(long)]
+    sessions: Option<usize>,
+    #[arg(long, required_unless_present = "list")]
+    server_pid: Option<u32>,
+    /// rtspAddress, e.g. 127.0.0.1:8554.
+    #[arg(long, required_unless_present = "list")]
+    rtsp: Option<SocketAddr>,
+    /// webrtcAddress (WHEP/WHIP HTTP).
+    #[arg(long, required_unless_present = "list")]
+    webrtc: Option<SocketAddr>,
+    /// webrtcLocalUDPAddress (ICE).
+    #[arg(long, required_unless_present = "list")]
+    ice: Option<SocketAddr>,
+    #[arg(long, required_unless_present = "list")]
+    api: Option<SocketAddr>,
+    #[arg(long, required_unless_present = "list")]
+    metrics: Option<SocketAddr>,
+    #[arg(long, required_unless_present = "list")]
+    pprof: Option<SocketAddr>,
+    /// The published path viewers play (on-demand paths `ondemand-N` must pull it).
+    #[arg(long, default_value = "bench")]
+    path: String,
+    /// The server's readTimeout.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    read_timeout: Duration,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -320,6 +364,50 @@ async fn run(command: Command) -> Result<bool, String> {
                 write_file(p, &json)?;
             }
             Ok(outcome.passed())
+        }
+        Command::Soak(a) => {
+            if a.list {
+                for t in soak::TESTS {
+                    println!("{t}");
+                }
+                return Ok(true);
+            }
+            let missing = |what: &str| format!("soak: --{what} is required");
+            let target = soak::Target {
+                pid: a.server_pid.ok_or_else(|| missing("server-pid"))?,
+                rtsp: a.rtsp.ok_or_else(|| missing("rtsp"))?,
+                webrtc: a.webrtc.ok_or_else(|| missing("webrtc"))?,
+                ice: a.ice.ok_or_else(|| missing("ice"))?,
+                api: a.api.ok_or_else(|| missing("api"))?,
+                metrics: a.metrics.ok_or_else(|| missing("metrics"))?,
+                pprof: a.pprof.ok_or_else(|| missing("pprof"))?,
+                path: a.path,
+                read_timeout: a.read_timeout,
+            };
+            let mut scale = if a.short {
+                soak::Scale::short()
+            } else {
+                soak::Scale::full()
+            };
+            if let Some(v) = a.viewers {
+                scale.viewers = v;
+            }
+            if let Some(n) = a.sessions {
+                scale.whep_sessions = n;
+                scale.rtsp_sessions = n;
+            }
+            let tests: Vec<String> = if a.tests.is_empty() {
+                soak::TESTS.iter().map(|t| t.to_string()).collect()
+            } else {
+                a.tests
+            };
+            let mut all = true;
+            for t in &tests {
+                let outcome = soak::run(t, &target, &scale).await?;
+                println!("{}", outcome.line());
+                all &= outcome.passed();
+            }
+            Ok(all)
         }
         Command::Plot { out, files } => {
             let reports = read_reports(&files)?;

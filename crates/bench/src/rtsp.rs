@@ -38,6 +38,8 @@ pub struct RtspOptions {
     pub recv_buffer: usize,
     /// Bound of connecting and of every request.
     pub timeout: Duration,
+    /// When stopped, send TEARDOWN; `false`: drop the connection without it.
+    pub teardown: bool,
 }
 
 impl RtspOptions {
@@ -51,6 +53,7 @@ impl RtspOptions {
             bind: IpAddr::from([127, 0, 0, 1]),
             recv_buffer: udp::DEFAULT_RECV_BUFFER,
             timeout: Duration::from_secs(10),
+            teardown: true,
         })
     }
 }
@@ -388,8 +391,10 @@ pub async fn reader(
         e.to_string()
     });
     let report = reader.report(id, error);
-    let teardown = Request::new(Method::Teardown, reader.base.clone());
-    let _ = tokio::time::timeout(TEARDOWN_TIMEOUT, reader.client.request(teardown)).await;
+    if opts.teardown {
+        let teardown = Request::new(Method::Teardown, reader.base.clone());
+        let _ = tokio::time::timeout(TEARDOWN_TIMEOUT, reader.client.request(teardown)).await;
+    }
     udp_tasks.shutdown().await;
     report
 }

@@ -43,6 +43,9 @@ pub struct WebrtcOptions {
     /// Drop every Nth video RTP packet (not retransmissions) before the peer sees it, so
     /// NACK and retransmission work happens on a loopback that loses nothing; 0: none.
     pub drop_every: u32,
+    /// When stopped, close DTLS and DELETE the session; `false`: vanish without a word, as a
+    /// browser tab that crashes (the server must expire the session).
+    pub delete: bool,
 }
 
 impl WebrtcOptions {
@@ -56,6 +59,7 @@ impl WebrtcOptions {
             signalling_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(15),
             drop_every: 0,
+            delete: true,
         }
     }
 }
@@ -496,9 +500,11 @@ pub async fn viewer(
         tracing::debug!("viewer {id}: {e}");
     }
     let report = peer.report(id, error);
-    peer.rtc.disconnect();
-    let _ = peer.drain();
-    whep::delete(&viewers.http, &session, DELETE_TIMEOUT).await;
+    if opts.delete {
+        peer.rtc.disconnect();
+        let _ = peer.drain();
+        whep::delete(&viewers.http, &session, DELETE_TIMEOUT).await;
+    }
     report
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP server shared by the API, metrics, pprof and playback endpoints:
 //! plain TCP or TLS, authentication, CORS, trusted proxies, graceful shutdown.
 
+mod body_deadline;
 mod client_ip;
 mod cors;
 mod guard;
@@ -234,7 +235,10 @@ async fn serve_conn<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        // The head is in; the body must follow within readTimeout too.
+        let mut req =
+            req.map(|b| axum::body::Body::new(body_deadline::DeadlineBody::new(b, read_timeout)));
         req.extensions_mut().insert(ConnectInfo(peer));
         let mut router = router.clone();
         async move { router.call(req).await }
