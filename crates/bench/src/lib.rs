@@ -14,6 +14,7 @@ pub mod chart;
 pub mod check;
 pub mod glyphs;
 pub mod hls;
+pub mod http1;
 pub mod keyframe;
 pub mod load;
 pub mod pprof;
