@@ -32,8 +32,11 @@ pub mod vp8_depacketize;
 pub mod vp9_depacketize;
 pub mod webrtc_offer;
 
+/// A target's body: panics only on a bug.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, as `fuzz_targets/` and `corpus/` name them.
-pub const ALL: &[(&str, fn(&[u8]))] = &[
+pub const ALL: &[(&str, Target)] = &[
     ("aac_transcode", aac_transcode::run),
     ("av1_depacketize", av1_depacketize::run),
     ("flv_tag", flv_tag::run),
