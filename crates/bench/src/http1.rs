@@ -401,6 +401,10 @@ impl Connection {
             let reused = io.stream.is_some();
             match io.exchange(*addr, host, target, keep, *max_body).await {
                 Err(HttpError::ClosedBeforeResponse) if reused => {
+                    // The closed connection goes, whether the write or the read found it
+                    // closed: the retry opens a new one.
+                    io.stream = None;
+                    io.read.clear();
                     io.exchange(*addr, host, target, keep, *max_body).await
                 }
                 r => r,

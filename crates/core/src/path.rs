@@ -566,6 +566,8 @@ impl Path {
         query: &str,
     ) -> Result<ReaderHandle, PathError> {
         if self.conf.source == "redirect" {
+            // A path made only to answer this reader goes with the answer.
+            self.maybe_remove();
             return Err(PathError::Redirect(self.conf.source_redirect.clone()));
         }
         let mut changed = self.changed.subscribe();
@@ -573,7 +575,7 @@ impl Path {
         // Each pass either returns or waits for an availability change; bounded by the
         // start timeout.
         loop {
-            {
+            let refused = {
                 let _enter = self.span.enter();
                 let mut st = self.lock();
                 if st.closed {
@@ -583,21 +585,28 @@ impl Path {
                     return self.attach_reader(&mut st, stream, who, query, deadline.is_some());
                 }
                 let on_demand = self.has_on_demand_static() || self.has_on_demand_publisher();
-                if !on_demand {
-                    if let Some(fallback) = &self.conf.fallback {
-                        return Err(PathError::Redirect(fallback.clone()));
+                if on_demand {
+                    if st.demand == DemandState::Initial {
+                        self.start_on_demand(&mut st, query);
                     }
-                    return Err(PathError::NoStream(self.name.clone()));
+                    if deadline.is_none() {
+                        let (start_timeout, _) = self.demand_timeouts();
+                        deadline = Some(tokio::time::Instant::now() + start_timeout);
+                        st.waiting += 1;
+                    }
+                    changed.borrow_and_update();
+                    None
+                } else if let Some(fallback) = &self.conf.fallback {
+                    Some(PathError::Redirect(fallback.clone()))
+                } else {
+                    Some(PathError::NoStream(self.name.clone()))
                 }
-                if st.demand == DemandState::Initial {
-                    self.start_on_demand(&mut st, query);
-                }
-                if deadline.is_none() {
-                    let (start_timeout, _) = self.demand_timeouts();
-                    deadline = Some(tokio::time::Instant::now() + start_timeout);
-                    st.waiting += 1;
-                }
-                changed.borrow_and_update();
+            };
+            if let Some(err) = refused {
+                // Nobody publishes: a dynamic path made for this reader goes (the lock is
+                // released first: paths, then path).
+                self.maybe_remove();
+                return Err(err);
             }
             let timed_out = match deadline {
                 Some(deadline) => tokio::time::timeout_at(deadline, changed.changed())

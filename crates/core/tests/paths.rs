@@ -146,6 +146,23 @@ async fn errors_use_mediamtx_texts() {
     assert!(matches!(err, PathError::Conf(_)), "{err:?}");
 }
 
+/// Readers of paths nobody publishes to leave nothing behind (MediaMTX #2784): the path
+/// made for each of them goes with its refusal, a fallback redirect's too; a configured
+/// path stays.
+#[tokio::test]
+async fn readers_of_unpublished_paths_leave_no_path_behind() {
+    let pm = manager(
+        "paths:\n  cam:\n  ~^fb:\n    fallback: /cam\n  ~^old:\n    source: redirect\n    sourceRedirect: /cam\n  all_others:\n",
+    );
+    for i in 0..50 {
+        for name in [format!("nope{i}"), format!("fb{i}"), format!("old{i}")] {
+            assert!(pm.add_reader(req(&name, "rtspSession", "r")).await.is_err());
+        }
+    }
+    let names: Vec<String> = pm.paths_info().into_iter().map(|p| p.name).collect();
+    assert_eq!(names, ["cam"]);
+}
+
 #[tokio::test]
 async fn override_publisher_on_kicks_the_old_one() {
     let pm = manager("paths:\n  cam:\n    overridePublisher: yes\n");
