@@ -190,40 +190,6 @@ fn media_playlists(multivariant: &str) -> Vec<String> {
         .collect()
 }
 
-/// Frames ffmpeg decodes from `url` in `seconds` of output, per stream type (`video`,
-/// `audio`), counted from `-f framemd5` lines.
-fn decoded_frames(ffmpeg: &Path, url: &str, seconds: u32) -> HashMap<usize, usize> {
-    let out = Command::new(ffmpeg)
-        .args(["-hide_banner", "-nostats", "-loglevel", "error", "-i", url])
-        .args([
-            "-map",
-            "0",
-            "-t",
-            &seconds.to_string(),
-            "-f",
-            "framemd5",
-            "-",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg {url}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut frames = HashMap::new();
-    for l in String::from_utf8_lossy(&out.stdout).lines() {
-        if l.starts_with('#') {
-            continue;
-        }
-        if let Some(Ok(stream)) = l.split(',').next().map(|s| s.trim().parse::<usize>()) {
-            *frames.entry(stream).or_insert(0) += 1;
-        }
-    }
-    frames
-}
-
 /// The distinct `codec,width,height` lines of ffprobe (it lists an HLS stream's streams once
 /// per program and once alone), sorted.
 fn stream_set(ffprobe_output: &str) -> Vec<String> {
@@ -273,8 +239,8 @@ fn ffmpeg_reads_every_variant() {
             "{variant}: {streams}"
         );
         // 4 s of output: 100 video frames at 25 fps, about 188 AAC frames at 48 kHz.
-        let frames = decoded_frames(&ffmpeg, &url, 4);
-        let mut counts: Vec<usize> = frames.values().copied().collect();
+        let frames = ferromtx_testkit::ffmpeg::decode(&ffmpeg, &[], &url, 4);
+        let mut counts: Vec<usize> = frames.iter().map(|f| f.frames).collect();
         counts.sort_unstable();
         assert_eq!(counts.len(), 2, "{variant}: {frames:?}");
         assert!(

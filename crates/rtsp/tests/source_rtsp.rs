@@ -424,27 +424,11 @@ async fn rtsp_any_port_accepts_packets_from_other_ports() {
     }
 }
 
-/// A multiple of 4, `p`, with the ports `p` to `p + 3` free on this machine just now.
-fn free_udp_quad() -> u16 {
-    for _ in 0..100 {
-        let probe = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let p = probe.local_addr().expect("addr").port() & !3;
-        drop(probe);
-        let bound: Vec<_> = (p..p + 4)
-            .map(|port| std::net::UdpSocket::bind(("0.0.0.0", port)))
-            .collect();
-        if bound.iter().all(Result::is_ok) {
-            return p;
-        }
-    }
-    panic!("no four free ports in 100 tries");
-}
-
 /// `rtspUDPSourcePortRange` gives the client ports the source announces and receives on
 /// (two media: the range's two pairs); `rtspScale` is asked in PLAY.
 #[tokio::test]
 async fn udp_source_ports_come_from_the_range_and_play_asks_the_scale() {
-    let p = free_udp_quad();
+    let p = ferromtx_testkit::free_udp_pairs(2);
     let (addr, requests, task) = camera(UdpMode::OtherPort(Some((9, 10)))).await;
     let (b, paths_b) = proxy_server(&format!(
         "    source: rtsp://{addr}/x\n    rtspTransport: udp\n    rtspAnyPort: yes\n\

@@ -12,6 +12,6 @@ pub mod process;
 pub mod tools;
 
 pub use ferromtx_net::sys::CountingAlloc;
-pub use ports::{free_tcp_port, free_udp_pair, free_udp_port};
+pub use ports::{free_tcp_port, free_udp_pair, free_udp_pairs, free_udp_port};
 pub use process::{Process, body, server_binary};
 pub use tools::{in_ci, require, tool};

@@ -27,6 +27,28 @@ pub fn free_udp_pair() -> (u16, u16) {
     panic!("no free even/odd UDP port pair found");
 }
 
+/// `pairs` RTP/RTCP port pairs in a row, free on every address just now: the first port, a
+/// multiple of `2 * pairs` (so an even-pair range `[p, p + 2 * pairs - 1]` holds exactly
+/// these).
+pub fn free_udp_pairs(pairs: u16) -> u16 {
+    let span = 2 * pairs.max(1);
+    for _ in 0..100 {
+        let probe = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let p = probe.local_addr().expect("addr").port() / span * span;
+        drop(probe);
+        let Some(last) = p.checked_add(span - 1) else {
+            continue;
+        };
+        let bound: Vec<_> = (p..=last)
+            .map(|port| UdpSocket::bind(("0.0.0.0", port)))
+            .collect();
+        if p > 0 && bound.iter().all(Result::is_ok) {
+            return p;
+        }
+    }
+    panic!("no {pairs} free UDP port pairs in a row found");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

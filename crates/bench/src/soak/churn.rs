@@ -39,16 +39,6 @@ pub struct Snapshot {
     pub sessions: Option<u64>,
 }
 
-async fn get_text(http: &reqwest::Client, url: &str) -> Option<String> {
-    let r = http
-        .get(url)
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .ok()?;
-    r.text().await.ok()
-}
-
 /// The value of an unlabelled metric in Prometheus text.
 pub fn metric(text: &str, name: &str) -> Option<u64> {
     text.lines()
@@ -66,7 +56,7 @@ pub fn item_count(json: &str) -> Option<u64> {
 }
 
 async fn api_count(http: &reqwest::Client, target: &Target, list: &str) -> Option<u64> {
-    let text = get_text(http, &format!("http://{}/v3/{list}/list", target.api)).await?;
+    let text = super::get_text(http, &format!("http://{}/v3/{list}/list", target.api)).await?;
     item_count(&text)
 }
 
@@ -75,7 +65,7 @@ async fn api_count(http: &reqwest::Client, target: &Target, list: &str) -> Optio
 pub async fn snapshot(http: &reqwest::Client, target: &Target) -> Snapshot {
     let fds = open_fds(target.pid).unwrap_or(0);
     let rss_mb = rss_mb(target.pid);
-    let metrics = get_text(
+    let metrics = super::get_text(
         http,
         &format!("http://{}/metrics?type=process", target.metrics),
     )

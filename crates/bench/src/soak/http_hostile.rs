@@ -236,16 +236,6 @@ fn json_writes() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-async fn get_text(http: &reqwest::Client, url: &str) -> Option<String> {
-    let r = http
-        .get(url)
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .ok()?;
-    r.text().await.ok()
-}
-
 pub async fn malformed_json(target: &Target, scale: &Scale) -> Outcome {
     hostile("http-malformed-json", target, scale, 16.0, || async move {
         let mut c = Checks::default();
@@ -257,8 +247,8 @@ pub async fn malformed_json(target: &Target, scale: &Scale) -> Outcome {
             }
         };
         let api = format!("http://{}", target.api);
-        let conf_before = get_text(&http, &format!("{api}/v3/config/global/get")).await;
-        let paths_before = get_text(&http, &format!("{api}/v3/config/paths/list")).await;
+        let conf_before = super::get_text(&http, &format!("{api}/v3/config/global/get")).await;
+        let paths_before = super::get_text(&http, &format!("{api}/v3/config/paths/list")).await;
         let (mut total, mut refused) = (0, 0);
         let mut statuses = std::collections::BTreeMap::<String, usize>::new();
         for (method, path) in json_writes() {
@@ -284,8 +274,8 @@ pub async fn malformed_json(target: &Target, scale: &Scale) -> Outcome {
                 }
             }
         }
-        let conf_after = get_text(&http, &format!("{api}/v3/config/global/get")).await;
-        let paths_after = get_text(&http, &format!("{api}/v3/config/paths/list")).await;
+        let conf_after = super::get_text(&http, &format!("{api}/v3/config/global/get")).await;
+        let paths_after = super::get_text(&http, &format!("{api}/v3/config/paths/list")).await;
         c.check(conf_before.is_some() && conf_before == conf_after, || {
             "the global configuration changed".into()
         });

@@ -453,6 +453,17 @@ pub async fn run(name: &str, target: &Target, scale: &Scale) -> Result<Outcome, 
     })
 }
 
+/// The body of a GET of `url` as text, or `None` when it fails (5 s at the most).
+pub(crate) async fn get_text(http: &reqwest::Client, url: &str) -> Option<String> {
+    let r = http
+        .get(url)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .ok()?;
+    r.text().await.ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

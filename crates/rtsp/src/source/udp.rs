@@ -275,25 +275,10 @@ mod tests {
         assert_eq!(pair_starts((32768, 60999)).len(), 14116);
     }
 
-    /// An even port `p` with `p` and `p + 1` free on 127.0.0.1 just now.
-    fn free_pair() -> u16 {
-        for _ in 0..100 {
-            let probe = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-            let p = probe.local_addr().expect("addr").port() & !1;
-            drop(probe);
-            let a = std::net::UdpSocket::bind(("0.0.0.0", p));
-            let b = std::net::UdpSocket::bind(("0.0.0.0", p + 1));
-            if a.is_ok() && b.is_ok() {
-                return p;
-            }
-        }
-        panic!("no free port pair in 100 tries");
-    }
-
     #[tokio::test]
     async fn binds_the_pair_of_the_range_and_says_when_none_is_free() {
         let peer: SocketAddr = "127.0.0.1:554".parse().expect("address");
-        let p = free_pair();
+        let p = ferromtx_testkit::free_udp_pairs(1);
         let pair = UnicastPair::bind(peer, (p, p + 1)).await.expect("bind");
         assert_eq!(pair.ports().expect("ports"), (p, p + 1));
         let taken = UnicastPair::bind(peer, (p, p + 1))
