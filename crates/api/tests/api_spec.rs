@@ -53,7 +53,11 @@ impl Checker {
 #[tokio::test]
 async fn every_operation_matches_the_spec() {
     let Some(spec) = Spec::load() else { return };
-    let backend = TestBackend::new(test_conf());
+    // RTSPS and RTMPS on beside RTSP and RTMP: every protocol's routes exist.
+    let mut conf = test_conf();
+    conf.rtsp_encryption = ferromtx_conf::Encryption::Optional;
+    conf.rtmp_encryption = ferromtx_conf::Encryption::Optional;
+    let backend = TestBackend::new(conf);
     let srv = start_api(backend.clone()).await;
     let mut c = Checker {
         spec,
@@ -413,4 +417,40 @@ fn validator_rejects_wrong_shapes() {
             .len()
             == 1
     );
+}
+
+/// As MediaMTX registers a protocol's routes only while its server runs, a list of a server
+/// that is off is gin's plain 404, and one that is on answers.
+#[tokio::test]
+async fn routes_of_servers_that_are_off_are_not_found() {
+    let mut conf = test_conf();
+    conf.rtsp_encryption = ferromtx_conf::Encryption::No;
+    conf.hls = false;
+    let backend = TestBackend::new(conf);
+    let srv = start_api(backend.clone()).await;
+    let client = client();
+    for (path, status) in [
+        ("/v3/rtspsconns/list", 404),
+        ("/v3/rtspssessions/list", 404),
+        ("/v3/hlsmuxers/list", 404),
+        ("/v3/rtspconns/list", 200),
+        ("/v3/paths/list", 200),
+    ] {
+        let res = client.get(srv.url(path)).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), status, "{path}");
+        let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+        let want = if status == 404 {
+            "text/plain"
+        } else {
+            "application/json; charset=utf-8"
+        };
+        assert_eq!(ct, want, "{path}");
+    }
+    // A known route with another method is the same plain 404 (gin has no 405).
+    let res = client
+        .post(srv.url("/v3/config/global/patch"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
 }

@@ -245,10 +245,13 @@ impl RtpIngest {
             && pkt.payload.len() > max
             && !matches!(t.format, Format::Generic { .. })
         {
-            tracing::info!(
-                "RTP packets are too big ({} > {max}), remuxing them into smaller ones",
-                pkt.payload.len()
-            );
+            // Logged by the path, as MediaMTX does (`[path cam] RTP packets are too big`).
+            tracing::info_span!(parent: None, "path", path = %self.stream.label()).in_scope(|| {
+                tracing::info!(
+                    "RTP packets are too big ({} > {max}), remuxing them into smaller ones",
+                    pkt.payload.len()
+                );
+            });
             t.repacketize = true;
             let tracks = self.stream.tracks();
             self.repacketizer

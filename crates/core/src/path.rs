@@ -764,7 +764,7 @@ impl Path {
             available_time: st.available_time,
             online: stream.is_some(),
             online_time: st.online_time,
-            tracks: stream.map(|s| s.tracks().to_vec()).unwrap_or_default(),
+            tracks: stream.map(|s| s.described_tracks()).unwrap_or_default(),
             inbound_bytes: stream.map_or(0, |s| s.bytes_received()),
             outbound_bytes: stream.map_or(0, |s| s.bytes_sent()),
             readers: st

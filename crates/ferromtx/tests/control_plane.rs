@@ -77,12 +77,7 @@ fn listeners_open_with_mediamtx_lines_and_answer() {
     let live = get_json(api, "/v3/paths/list");
     assert_eq!(live["items"][0]["name"], "cam1");
     assert_eq!(live["items"][0]["available"], false);
-    let (status, _, body404) = http(
-        "GET",
-        api,
-        "/v3/rtspsessions/get/00000000-0000-0000-0000-000000000000",
-        None,
-    );
+    let (status, _, body404) = http("GET", api, "/v3/paths/get/nope", None);
     assert_eq!(status, 404);
     let err: serde_json::Value = serde_json::from_slice(&body404).expect("json");
     assert_eq!(err["status"], "error");

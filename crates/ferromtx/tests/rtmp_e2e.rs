@@ -252,7 +252,7 @@ fn rtsp_to_rtmp_and_rtmps_both_ways() {
         Audio::Aac,
         30,
     );
-    s.wait_line("is publishing to path 'fromrtmps', 2 tracks (H264, MPEG-4 Audio)");
+    s.wait_line("[path fromrtmps] stream is available and online, 2 tracks (H264, MPEG-4 Audio)");
     assert_decodes(&ffmpeg, &format!("rtsp://127.0.0.1:{rtsp}/fromrtmps"));
     assert_decodes(&ffmpeg, &format!("rtmps://127.0.0.1:{rtmps}/fromrtmps"));
 }
@@ -289,7 +289,7 @@ fn authentication_failures_are_refused_and_logged() {
         Audio::None,
         20,
     );
-    s.wait_line("is publishing to path 'cam', 1 track (H264)");
+    s.wait_line("[path cam] stream is available and online, 1 track (H264)");
     let text = probe(&ffprobe, &base);
     assert!(text.starts_with("h264,320,240"), "{text}");
 }

@@ -466,7 +466,9 @@ fn h265_opus_and_av1_round_trip_and_decode_through_rtsp() {
     ] {
         let url = format!("rtmp://127.0.0.1:{rtmp}/{path}");
         let publisher = rt.spawn(publish(rtmp, url.clone(), tags, 6));
-        s.wait_line(&format!("is publishing to path '{path}', {names}"));
+        s.wait_line(&format!(
+            "[path {path}] stream is available and online, {names}"
+        ));
         let player = rt.spawn(play(rtmp, url, 3));
         let rtsp_url = format!("rtsp://127.0.0.1:{rtsp}/{path}");
         if path == "hevc" {

@@ -45,7 +45,7 @@ fn ffmpeg_publishes_ffprobe_reads_and_the_api_sees_it() {
     };
     assert_eq!(path["tracks"], serde_json::json!(["H264", "Opus"]));
     assert_eq!(path["source"]["type"], "rtspSession");
-    s.wait_line("is publishing to path 'cam', 2 tracks (H264, Opus)");
+    s.wait_line("[path cam] stream is available and online, 2 tracks (H264, Opus)");
 
     for transport in ["tcp", "udp"] {
         let text = ffprobe_streams(&ffprobe, &url, transport);
@@ -225,7 +225,7 @@ fn rtsps_publish_read_pull_and_certificate_reload() {
 
     let secure = format!("rtsps://127.0.0.1:{rtsps}/cam");
     let mut publisher = ffmpeg_publish(&ffmpeg, &secure, true, 20);
-    a.wait_line("is publishing to path 'cam', 2 tracks (H264, Opus)");
+    a.wait_line("[path cam] stream is available and online, 2 tracks (H264, Opus)");
     assert!(a.count("[RTSPS] [conn 127.0.0.1:") > 0, "{:#?}", a.seen);
 
     let out = std::process::Command::new(&ffprobe)

@@ -119,10 +119,8 @@ fn ffmpeg_publishes_and_srt_rtsp_webrtc_readers_play() {
     let _publisher = publish_srt(&ffmpeg, &srt_url(srt, "publish:cam", ""), 40);
     let l = s.wait_line("is publishing to path 'cam'");
     assert!(body(&l).starts_with("INF [SRT] [conn 127.0.0.1:"), "{l}");
-    assert!(
-        l.ends_with("] is publishing to path 'cam', 2 tracks (H264, MPEG-4 Audio)"),
-        "{l}"
-    );
+    assert!(l.ends_with("] is publishing to path 'cam'"), "{l}");
+    s.wait_line("INF [path cam] stream is available and online, 2 tracks (H264, MPEG-4 Audio)");
     assert!(s.count("] opened") >= 1, "{:#?}", s.seen);
 
     // Read back over SRT: both tracks.
@@ -241,7 +239,7 @@ fn passphrases_and_refused_callers() {
         ),
         40,
     );
-    s.wait_line("is publishing to path 'secret', 2 tracks (H264, MPEG-4 Audio)");
+    s.wait_line("[path secret] stream is available and online, 2 tracks (H264, MPEG-4 Audio)");
 
     // Wrong passphrase, then none: refused, with MediaMTX's reasons.
     let wrong = srt_url(srt, "read:secret", "&passphrase=not-the-secret");
@@ -398,7 +396,7 @@ fn five_percent_loss_both_ways_and_two_megabyte_keyframes() {
             .expect("spawn ffmpeg"),
     );
     s.wait = Duration::from_secs(30);
-    s.wait_line("is publishing to path 'big', 1 track (H264)");
+    s.wait_line("[path big] stream is available and online, 1 track (H264)");
 
     // The server's side of both links while the reader runs, for a failure's message.
     let watching = Arc::new(AtomicBool::new(true));

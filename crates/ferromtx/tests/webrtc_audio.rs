@@ -367,7 +367,7 @@ fn whep_clients_hear_the_tone_of_an_mp3_stream_mpeg1_and_mpeg2_rates() {
         ],
     );
     s.wait_count(
-        "is publishing to path 'cam', 2 tracks (H264, MPEG-1/2 Audio)",
+        "[path cam] stream is available and online, 2 tracks (H264, MPEG-1/2 Audio)",
         2,
     );
     let r = whep(http_port, RtcConfig::new(), 5);
@@ -508,7 +508,7 @@ fn rtmp_publishers_of_aac_like_obs_and_of_mp3_are_heard_too() {
             .expect("spawn ffmpeg");
         let publisher = KillOnDrop(child);
         s.wait_line(&format!(
-            "is publishing to path 'cam', 2 tracks (H264, {name})"
+            "[path cam] stream is available and online, 2 tracks (H264, {name})"
         ));
         let r = whep(http_port, RtcConfig::new(), 5);
         assert_hears_the_tone(&r, 5);

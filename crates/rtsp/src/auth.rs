@@ -13,8 +13,9 @@ use sha2::{Digest as _, Sha256};
 
 use crate::message::Method;
 
-/// The realm MediaMTX announces.
-pub const REALM: &str = "mediamtx";
+/// The realm MediaMTX's RTSP server announces (gortsplib's default, checked against the
+/// peer binary).
+pub const REALM: &str = "ipcam";
 
 /// Errors from parsing headers and from [`verify`]. Texts follow gortsplib's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

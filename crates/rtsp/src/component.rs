@@ -277,7 +277,7 @@ fn session(s: &SessionInfo, conns: &[ConnInfo]) -> dto::RTSPSession {
             SessionState::Publish => dto::RTSPSessionState::Publish,
         },
         transport: s.transport.clone(),
-        user: String::new(),
-        user_agent: String::new(),
+        user: s.user.clone(),
+        user_agent: s.user_agent.clone(),
     }
 }

@@ -619,9 +619,7 @@ impl ServerSession {
                 }
             }
         };
-        if recording {
-            reply_th.mode = Some(Mode::Record);
-        }
+        // The answer names no mode, as gortsplib's (MediaMTX) does.
         self.tracks.push(SetupTrack {
             media_index,
             transport: track,

@@ -16,9 +16,9 @@ fn server_challenges_as_gortsplib() {
     assert_eq!(
         challenges(&ALL, REALM, "abc123"),
         vec![
-            "Basic realm=\"mediamtx\"".to_string(),
-            "Digest realm=\"mediamtx\", nonce=\"abc123\", algorithm=\"MD5\"".to_string(),
-            "Digest realm=\"mediamtx\", nonce=\"abc123\", algorithm=\"SHA-256\"".to_string(),
+            "Basic realm=\"ipcam\"".to_string(),
+            "Digest realm=\"ipcam\", nonce=\"abc123\", algorithm=\"MD5\"".to_string(),
+            "Digest realm=\"ipcam\", nonce=\"abc123\", algorithm=\"SHA-256\"".to_string(),
         ]
     );
 }
@@ -136,7 +136,7 @@ fn server_verifies_what_client_sends() {
 #[test]
 fn digest_checks_nonce_realm_method_and_url() {
     let uri = "rtsp://127.0.0.1:8554/mystream";
-    let mut s = Sender::new(["Digest realm=\"mediamtx\", nonce=\"n1\""], "u", "p").unwrap();
+    let mut s = Sender::new(["Digest realm=\"ipcam\", nonce=\"n1\""], "u", "p").unwrap();
     let v = s.authorization(&Method::Describe, uri, "c");
     let md5 = [AuthMethod::DigestMd5];
     let check = |method: &Method, req_uri: &str, nonce: &str, realm: &str| {
@@ -181,7 +181,7 @@ fn digest_checks_nonce_realm_method_and_url() {
 
 #[test]
 fn setup_may_authenticate_with_base_url_or_path() {
-    let mut s = Sender::new(["Digest realm=\"mediamtx\", nonce=\"n\""], "u", "p").unwrap();
+    let mut s = Sender::new(["Digest realm=\"ipcam\", nonce=\"n\""], "u", "p").unwrap();
     let md5 = [AuthMethod::DigestMd5];
     let setup_uri = "rtsp://h:8554/cam/trackID=1";
     for sent in ["rtsp://h:8554/cam/", "rtsp://h:8554/cam"] {

@@ -5,7 +5,8 @@ mod server_support;
 use bytes::Bytes;
 use ferromtx_rtsp::message::{Method, StatusCode};
 use ferromtx_rtsp::server::SessionState;
-use server_support::{Client, OPEN_CONF, server};
+use ferromtx_rtsp::server::{RtspServer, RtspSettings};
+use server_support::{Client, OPEN_CONF, server, server_with};
 
 const SDP: &[u8] = include_bytes!("../testdata/ffmpeg_h264_opus.sdp");
 
@@ -75,7 +76,7 @@ async fn lists_connections_and_sessions_with_counters() {
     assert_eq!(s.path, "cam");
     assert_eq!(s.query, "key=1");
     assert_eq!(s.transport.as_deref(), Some("TCP"));
-    assert_eq!(s.profile.as_deref(), Some("RTP/AVP"));
+    assert_eq!(s.profile.as_deref(), Some("AVP"));
     assert_eq!(s.rtp_packets_received, 5);
     assert_eq!(s.rtp_packets_in_error, 0);
     assert!(s.bytes_received > 0);
@@ -193,5 +194,52 @@ async fn loss_jitter_and_reported_loss_are_shown() {
     assert_eq!(r.rtp_packets_reported_lost, 3);
     assert_eq!(r.rtcp_packets_received, 1);
     assert!(r.rtp_packets_sent >= 1);
+    server.close().await;
+}
+
+/// A reload that changes `readTimeout` closes the RTSP server and starts it again on the
+/// same ports at once: `close` returns only once the TCP listener and both UDP sockets are
+/// free. (The differential test found a restart that failed with "address already in use"
+/// while the UDP receive loops were still being cancelled.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_closed_server_frees_its_tcp_and_udp_ports_at_once() {
+    let first = RtspSettings::loopback();
+    let (server, paths) = server_with(OPEN_CONF, first.clone()).await;
+    let addrs = server.local_addrs();
+    let (rtp, rtcp) = addrs.udp.expect("UDP on");
+    let mut same = first;
+    same.rtsp_address = addrs.rtsp.to_string();
+    same.rtp_address = rtp.to_string();
+    same.rtcp_address = rtcp.to_string();
+    let mut server = server;
+    for round in 0..50 {
+        // A client that set up UDP, so that a route exists when the server goes.
+        let mut c = Client::connect(addrs.rtsp).await;
+        let res = c
+            .request(
+                Method::Options,
+                &format!("rtsp://{}/cam", addrs.rtsp),
+                &[],
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK);
+        server.close().await;
+        // Bound again before anything else runs on this runtime: nothing may still hold
+        // the ports once `close` has returned.
+        let freed = (
+            std::net::TcpListener::bind(addrs.rtsp),
+            std::net::UdpSocket::bind(rtp),
+            std::net::UdpSocket::bind(rtcp),
+        );
+        assert!(
+            freed.0.is_ok() && freed.1.is_ok() && freed.2.is_ok(),
+            "round {round}: ports still held after close: {freed:?}"
+        );
+        drop(freed);
+        server = RtspServer::start(same.clone(), std::sync::Arc::clone(&paths))
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the ports were not free: {e}"));
+    }
     server.close().await;
 }

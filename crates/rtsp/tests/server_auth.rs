@@ -40,7 +40,7 @@ async fn missing_credentials_get_a_basic_challenge() {
         .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     let challenges: Vec<&str> = res.headers.get_all("WWW-Authenticate").collect();
-    assert_eq!(challenges, vec!["Basic realm=\"mediamtx\""]);
+    assert_eq!(challenges, vec!["Basic realm=\"ipcam\""]);
 
     // Same connection, with credentials: authenticated, then no stream.
     let res = c
@@ -72,7 +72,7 @@ async fn digest_is_offered_when_configured() {
     assert_eq!(challenges.len(), 2, "{challenges:?}");
     assert!(challenges[0].starts_with("Basic "));
     assert!(challenges[1].starts_with("Digest "), "{challenges:?}");
-    assert!(challenges[1].contains("realm=\"mediamtx\""));
+    assert!(challenges[1].contains("realm=\"ipcam\""));
     server.close().await;
 }
 

@@ -199,7 +199,7 @@ fn publisher_over_tcp_like_ffmpeg() {
     assert_eq!(status(&r), 200, "{:?}", r.error);
     assert_eq!(
         r.response.headers.get("Transport"),
-        Some("RTP/AVP/TCP;unicast;interleaved=0-1;mode=record")
+        Some("RTP/AVP/TCP;unicast;interleaved=0-1")
     );
     // Same channels again: in use.
     let r = h.send(Method::Setup, &format!("{URL}/streamid=1"), &tcp0);

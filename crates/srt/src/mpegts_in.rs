@@ -96,7 +96,7 @@ impl TsIngest {
         self.ingest.is_some()
     }
 
-    /// The codec names of the tracks (for `is publishing to path 'x', 2 tracks (...)`).
+    /// The codec names of the tracks (for `stream is available and online, 2 tracks (...)`).
     pub fn codecs(&self) -> Vec<&'static str> {
         self.ingest
             .as_ref()

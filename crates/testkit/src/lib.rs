@@ -7,6 +7,7 @@
 
 pub mod compat;
 pub mod ffmpeg;
+pub mod peers;
 pub mod ports;
 pub mod process;
 pub mod tools;

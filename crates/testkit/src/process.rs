@@ -162,6 +162,18 @@ impl Process {
         }
     }
 
+    /// Collects output lines until none has come for `quiet` (at most [`Process::wait`] in
+    /// all): what a process prints after the last thing a test did to it.
+    pub fn settle(&mut self, quiet: Duration) {
+        let deadline = Instant::now() + self.wait;
+        while Instant::now() < deadline {
+            match self.lines.recv_timeout(quiet) {
+                Ok(l) => self.seen.push(l),
+                Err(_) => return,
+            }
+        }
+    }
+
     /// Collects output lines until the process exits; returns its status.
     pub fn wait_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + self.wait;

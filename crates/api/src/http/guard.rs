@@ -30,6 +30,11 @@ fn unauthorized(ask_credentials: bool) -> Response {
         Json(dto::Error::new("authentication error")),
     )
         .into_response();
+    // gin's label for JSON, on every HTTP server of MediaMTX.
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     if ask_credentials {
         res.headers_mut().insert(
             header::WWW_AUTHENTICATE,

@@ -85,7 +85,7 @@ impl From<Failure> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        tracing::warn!("[API] {}", self.message);
+        tracing::error!("[API] {}", self.message);
         (self.status, Json(dto::Error::new(self.message))).into_response()
     }
 }
@@ -135,9 +135,77 @@ pub fn api_router(backend: Arc<dyn Backend>) -> Router {
         );
     let r = config::routes(r);
     let r = objects(r);
-    r.fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found") })
+    // As gin answers: an unknown route, or a known one with another method, is a plain 404.
+    r.fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&backend),
+            only_running_servers,
+        ))
+        .layer(axum::middleware::map_response(json_charset))
         .layer(DefaultBodyLimit::max(MAX_INBOUND_CONFIG_SIZE))
         .with_state(backend)
+}
+
+/// MediaMTX registers a protocol's routes only while its server runs: with RTSPS off,
+/// `/v3/rtspsconns/list` is gin's plain 404, not an empty list.
+async fn only_running_servers(
+    State(b): Shared,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let group = req
+        .uri()
+        .path()
+        .strip_prefix("/v3/")
+        .and_then(|p| p.split('/').next())
+        .unwrap_or("");
+    if server_running(&b.conf(), group) {
+        next.run(req).await
+    } else {
+        not_found().await
+    }
+}
+
+/// Whether the server behind a route group of `/v3` runs under `c`; groups that belong to
+/// no protocol server always do.
+fn server_running(c: &ferromtx_conf::Conf, group: &str) -> bool {
+    use ferromtx_conf::Encryption;
+    match group {
+        "rtspconns" | "rtspsessions" => c.rtsp && c.rtsp_encryption != Encryption::Strict,
+        "rtspsconns" | "rtspssessions" => c.rtsp && c.rtsp_encryption != Encryption::No,
+        "rtmpconns" => c.rtmp && c.rtmp_encryption != Encryption::Strict,
+        "rtmpsconns" => c.rtmp && c.rtmp_encryption != Encryption::No,
+        "hlsmuxers" | "hlssessions" => c.hls,
+        "webrtcsessions" => c.webrtc,
+        "srtconns" => c.srt,
+        "moqsessions" => c.moq,
+        _ => true,
+    }
+}
+
+async fn not_found() -> Response {
+    let mut r = (StatusCode::NOT_FOUND, "404 page not found").into_response();
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain"),
+    );
+    r
+}
+
+/// gin labels every JSON answer `application/json; charset=utf-8`; clients that compare
+/// the header whole see the same here.
+async fn json_charset(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    if h.get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/json")
+    {
+        h.insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
+    r
 }
 
 macro_rules! list_get {

@@ -311,7 +311,6 @@ async fn publish(conn: &mut Conn, req: StreamRequest) -> CloseReason {
     if tracks.is_empty() {
         return crate::publish::DetectError::NoSupportedCodecs.into();
     }
-    let names = crate::publish::codec_names(&tracks);
     let stream = match publisher.start_with_query(tracks, &req.path.query) {
         Ok(s) => s,
         Err(e) => return e.into(),
@@ -319,11 +318,8 @@ async fn publish(conn: &mut Conn, req: StreamRequest) -> CloseReason {
     let user = req.user().unwrap_or_default();
     conn.entry
         .set_stream(ConnState::Publish, &req.path.path, &req.path.query, &user);
-    tracing::info!(
-        "is publishing to path '{}', {}",
-        req.path.path,
-        ferromtx_core::stream::tracks_info(&names)
-    );
+    // MediaMTX 1.20 names the tracks in the path's `stream is available` line only.
+    tracing::info!("is publishing to path '{}'", req.path.path);
     let mut ingest = UnitIngest::new(stream);
     let mut write = |item: TagItem, ingest: &mut UnitIngest| to_stream.write(item, ingest);
     for item in found.held {

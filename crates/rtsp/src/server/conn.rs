@@ -200,7 +200,12 @@ pub(crate) async fn serve(ctx: Arc<ConnContext>, mut socket: TcpStream, peer: So
             playing: None,
         };
         let reason = conn.run(&mut reader, &mut udp_rx).await;
-        conn.destroy_session(&reason);
+        // A session outlived by its connection is "not in use" in MediaMTX's words, whatever
+        // ended the connection; only a shutdown or a kick names itself.
+        match reason {
+            CloseReason::Terminated | CloseReason::Kicked => conn.destroy_session(&reason),
+            _ => conn.destroy_session(&"not in use"),
+        }
         conn.ctx.registry.remove(id);
         tracing::info!("closed: {reason}");
     }

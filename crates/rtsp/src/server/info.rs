@@ -64,8 +64,11 @@ pub struct SessionInfo {
     pub query: String,
     /// `UDP`, `UDP-multicast` or `TCP`, once set up.
     pub transport: Option<String>,
-    /// `RTP/AVP` or `RTP/SAVP`, once set up.
+    /// `AVP` or `SAVP` (MediaMTX's labels), once set up.
     pub profile: Option<String>,
+    /// The user name and `User-Agent` of the request that made it publish or read.
+    pub user: String,
+    pub user_agent: String,
     pub bytes_received: u64,
     pub bytes_sent: u64,
     pub rtp_packets_received: u64,
@@ -87,6 +90,8 @@ struct SessionFields {
     query: String,
     transport: Option<String>,
     profile: Option<String>,
+    user: String,
+    user_agent: String,
 }
 
 #[derive(Debug)]
@@ -143,6 +148,14 @@ impl SessionEntry {
         f.profile = profile;
     }
 
+    /// Records who publishes or reads: the user name of the request's credentials and its
+    /// `User-Agent`, as MediaMTX does on ANNOUNCE and SETUP.
+    pub fn set_client(&self, user: &str, user_agent: &str) {
+        let mut f = lock(&self.fields);
+        user.clone_into(&mut f.user);
+        user_agent.clone_into(&mut f.user_agent);
+    }
+
     fn info(&self) -> SessionInfo {
         let f = lock(&self.fields).clone();
         let c = &self.counters;
@@ -159,6 +172,8 @@ impl SessionEntry {
             query: f.query,
             transport: f.transport,
             profile: f.profile,
+            user: f.user,
+            user_agent: f.user_agent,
             bytes_received: crate::rtp_in::RtpCounters::get(&self.bytes_received),
             bytes_sent: crate::rtp_in::RtpCounters::get(&self.bytes_sent),
             rtp_packets_received: crate::rtp_in::RtpCounters::get(&c.rtp_received),

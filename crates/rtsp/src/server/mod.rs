@@ -220,4 +220,7 @@ async fn accept_loop(
         }
     }
     conns.shutdown().await;
+    if let Some(udp) = &ctx.udp {
+        udp.stop().await;
+    }
 }

@@ -103,6 +103,13 @@ impl Conn {
             Ok(r) => (r, None),
             Err((r, reason)) => (r, Some(reason)),
         };
+        if matches!(req.method, Method::Announce | Method::Setup)
+            && response.status.0 == 200
+            && let Some(s) = &self.session
+        {
+            let ua = req.headers.get("User-Agent").unwrap_or("");
+            s.entry.set_client(&self.credentials(&req).user, ua);
+        }
         tracing::debug!("[s->c] {}", response.status.0);
         self.sync_session_info();
         response.encode(&mut self.wbuf);
@@ -120,7 +127,7 @@ impl Conn {
             s.machine.path(),
             &s.query,
             transport.map(|t| t.to_string()),
-            transport.map(|_| "RTP/AVP".to_string()),
+            transport.map(|_| "AVP".to_string()),
         );
     }
 
@@ -409,13 +416,9 @@ impl Conn {
                 TrackTransport::Multicast { .. } => {}
             }
         }
-        let codecs: Vec<&str> = formats.iter().map(Format::codec_name).collect();
-        s.span.in_scope(|| {
-            tracing::info!(
-                "is publishing to path '{path}', {}",
-                ferromtx_core::stream::tracks_info(&codecs)
-            );
-        });
+        // MediaMTX 1.20 names the tracks in the path's `stream is available` line only.
+        s.span
+            .in_scope(|| tracing::info!("is publishing to path '{path}'"));
         self.route_udp(tracks, Channel::Rtp);
         self.recording = Some(Recording {
             publishing: Publishing::new(

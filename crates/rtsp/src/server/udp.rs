@@ -31,7 +31,7 @@ pub(crate) struct UdpServer {
     pub rtp: Arc<UdpSocket>,
     pub rtcp: Arc<UdpSocket>,
     routes: Arc<Mutex<RouteMap>>,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
 fn lock(routes: &Mutex<RouteMap>) -> MutexGuard<'_, RouteMap> {
@@ -66,7 +66,7 @@ impl UdpServer {
             rtp,
             rtcp,
             routes,
-            tasks,
+            tasks: std::sync::Mutex::new(tasks),
         })
     }
 
@@ -102,9 +102,27 @@ impl UdpServer {
     }
 }
 
+impl UdpServer {
+    /// Stops the receive loops and waits until they have let go of their sockets: once the
+    /// server is dropped after this, its ports can be bound again at once (a reload that
+    /// restarts the RTSP server binds the same ports right away).
+    pub async fn stop(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        for t in tasks {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+}
+
 impl Drop for UdpServer {
     fn drop(&mut self) {
-        for t in &self.tasks {
+        for t in self
+            .tasks
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
             t.abort();
         }
     }

@@ -218,11 +218,9 @@ impl Conn {
                             if let Err(e) = ingest.start(stream) {
                                 return e.to_string();
                             }
-                            tracing::info!(
-                                "is publishing to path '{}', {}",
-                                id.path,
-                                ferromtx_core::stream::tracks_info(&ingest.codecs())
-                            );
+                            // MediaMTX 1.20 names the tracks in the path's
+                            // `stream is available` line only.
+                            tracing::info!("is publishing to path '{}'", id.path);
                             self.info.update(|s| {
                                 s.state = SRTConnState::Publish;
                                 s.path.clone_from(&id.path);
