@@ -146,7 +146,9 @@ impl Path {
         manager: Weak<Inner>,
     ) -> Arc<Path> {
         let env = hooks::path_env(&name, rtsp_address, captures.get(1..).unwrap_or(&[]));
-        let span = tracing::info_span!("path", path = %name);
+        // `[path x] ...` whoever makes the path: a reader's or publisher's connection that
+        // happens to create it must not prefix the path's lines with its own.
+        let span = tracing::info_span!(parent: None, "path", path = %name);
         let static_source =
             static_source.map(|s| (s, source::substitute_captures(&conf.source, &captures)));
         let path = Arc::new(Path {

@@ -151,7 +151,7 @@ fn ffmpeg_publishes_h264_aac_and_reads_back_over_rtmp_and_rtsp() {
     let path = wait_available(api, "live/cam");
     assert_eq!(path["tracks"], serde_json::json!(["H264", "MPEG-4 Audio"]));
     assert_eq!(path["source"]["type"], "rtmpConn");
-    s.wait_line("is publishing to path 'live/cam', 2 tracks (H264, MPEG-4 Audio)");
+    s.wait_line("[path live/cam] stream is available and online, 2 tracks (H264, MPEG-4 Audio)");
 
     let over_rtmp = probe(&ffprobe, &url);
     assert!(

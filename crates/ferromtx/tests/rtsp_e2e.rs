@@ -260,10 +260,23 @@ fn rtsps_publish_read_pull_and_certificate_reload() {
         .output()
         .expect("gst-launch");
     let text = String::from_utf8_lossy(&out.stdout);
+    let errors = String::from_utf8_lossy(&out.stderr);
+    // rtspsrc over TLS now and then cannot send its PAUSE/TEARDOWN once the pipeline has
+    // ended (2 runs in about 30 here): "Could not write to resource ... Received
+    // end-of-file", with the server logging the client's own EOF. Only that is forgiven,
+    // and only after the pipeline reached its end of stream.
+    let teardown_only = text.contains("Got EOS from element")
+        && errors
+            .lines()
+            .filter(|l| l.contains("ERROR"))
+            .all(|l| l.contains("Could not write to resource"));
+    if !out.status.success() {
+        a.settle(Duration::from_millis(300));
+    }
     assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
+        out.status.success() || teardown_only,
+        "{text}{errors}\nserver: {:#?}",
+        a.seen
     );
     let decoded = text
         .lines()
