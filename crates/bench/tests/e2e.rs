@@ -209,10 +209,13 @@ fn viewers_readers_and_the_check_against_a_real_server() {
     assert!(lines[2].starts_with("PASS NACK at work"), "{lines:#?}");
     assert!(outcome.report.dropped_on_purpose > 0, "{lines:#?}");
     assert!(lines[3].starts_with("PASS server RSS"), "{lines:#?}");
-    // The CPU profile was fetched and decoded (a 2 s profile of 4 viewers may hold no
-    // sample at all on a fast machine, so its entries are not required).
+    // The CPU profile was fetched and decoded: its verdict names the top entries. Which
+    // entries a 2 s profile of 4 viewers holds is chance (a few samples, none at all on a
+    // fast machine; with NACK at work str0m's RTX cache came up once in ten runs), so the
+    // verdict itself is the benchmark's business, not this test's.
     assert!(
-        lines[4].starts_with("PASS no NACK/retransmission function"),
+        lines[4].contains("NACK/retransmission function")
+            && lines[4].contains("among the top 10 CPU entries"),
         "the CPU profile was not read: {lines:#?}"
     );
     let rss = outcome.rss_mb.expect("RSS from the metrics");
