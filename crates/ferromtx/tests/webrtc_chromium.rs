@@ -248,7 +248,8 @@ fn chromium_publishes_a_fake_camera_with_whip_and_ffmpeg_decodes_it_over_rtsp() 
         .expect("spawn node");
     let line = s.wait_line("is publishing to path 'cam'");
     assert!(line.contains("[WebRTC] [session"), "{line}");
-    assert!(line.contains("2 tracks"), "{line}");
+    assert!(line.ends_with("is publishing to path 'cam'"), "{line}");
+    let line = s.wait_line("[path cam] stream is available and online, 2 tracks");
     assert!(line.contains("H264") && line.contains("Opus"), "{line}");
     let streams = ffprobe_streams(&ffprobe, &format!("rtsp://127.0.0.1:{rtsp}/cam"), "tcp");
     let mut lines: Vec<&str> = streams.lines().map(str::trim).collect();

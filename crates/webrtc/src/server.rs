@@ -587,14 +587,13 @@ pub(crate) fn spawn_session<B: Backend>(
         tracks_info,
         span,
     } = meta;
-    let connected_line = format!(
-        "is {} path '{path}', {tracks_info}",
-        if publish {
-            "publishing to"
-        } else {
-            "reading from"
-        }
-    );
+    // MediaMTX 1.20 names a publisher's tracks in the path's `stream is available` line
+    // only; a reader's line keeps them.
+    let connected_line = if publish {
+        format!("is publishing to path '{path}'")
+    } else {
+        format!("is reading from path '{path}', {tracks_info}")
+    };
     let handle = SessionHandle {
         id: id.clone(),
         created: SystemTime::now(),
